@@ -1,0 +1,427 @@
+//! The engine behind cctui, in cctui's own types. Nothing from bollard crosses this module's
+//! public surface, so that another backend can be held to the same contract tests.
+
+mod docker;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::stream::BoxStream;
+
+pub use docker::DockerBackend;
+
+/// Labels cctui puts on everything it creates.
+pub mod labels {
+    pub const SESSION: &str = "cctui.session";
+    pub const PROJECT: &str = "cctui.project";
+    pub const ROLE: &str = "cctui.role";
+    pub const PROFILES: &str = "cctui.profiles";
+    pub const FIREWALL: &str = "cctui.firewall";
+    pub const NETWORKS: &str = "cctui.networks";
+    pub const IMAGE_HASH: &str = "cctui.image-hash";
+    /// Set by the test suite on everything it makes, so that cleanup can find it.
+    pub const TEST_RUN: &str = "cctui.test";
+}
+
+pub type Labels = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot reach the Docker engine at {host}: {detail}\n  fix: {fix}")]
+    Unreachable {
+        host: String,
+        detail: String,
+        fix: String,
+    },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("the engine did not answer `{op}` within {secs} s; it may be hung (see the deadlock note in the README)")]
+    Timeout { op: &'static str, secs: u64 },
+    #[error("engine error during `{op}`: {detail}")]
+    Engine { op: &'static str, detail: String },
+}
+
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited(i64),
+    Dead,
+    Unknown(String),
+}
+
+impl ContainerState {
+    pub fn is_running(&self) -> bool {
+        matches!(self, ContainerState::Running | ContainerState::Restarting)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSummary {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub labels: Labels,
+    pub state: ContainerState,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountInfo {
+    /// "bind", "volume" or "tmpfs".
+    pub kind: String,
+    /// Host path for binds, volume name for volumes, empty for tmpfs.
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerDetails {
+    pub summary: ContainerSummary,
+    /// RFC 3339, empty when never started.
+    pub started_at: String,
+    pub pid: i64,
+    pub mounts: Vec<MountInfo>,
+    pub network_mode: String,
+    pub networks: Vec<String>,
+    pub user: String,
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub pids_limit: i64,
+    pub memory_bytes: i64,
+    pub nano_cpus: i64,
+    pub init: bool,
+    pub tty: bool,
+    pub tmpfs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    Bind,
+    Volume,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    pub kind: MountKind,
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkAttach {
+    /// The engine's default bridge.
+    Default,
+    /// A named network, reachable under these aliases.
+    Network { name: String, aliases: Vec<String> },
+    /// Share another container's network namespace.
+    Container(String),
+    /// Loopback only.
+    None,
+}
+
+/// Everything needed to create a container. Hardening fields are explicit so that callers
+/// have to decide on each.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub labels: Labels,
+    pub cmd: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub hostname: Option<String>,
+    pub mounts: Vec<MountSpec>,
+    /// Path -> mount options, e.g. "rw,nosuid,nodev,size=1m,mode=1777".
+    pub tmpfs: BTreeMap<String, String>,
+    pub network: NetworkAttach,
+    pub cap_drop_all: bool,
+    pub cap_add: Vec<String>,
+    pub no_new_privileges: bool,
+    pub pids_limit: Option<i64>,
+    pub memory_bytes: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub init: bool,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub dns: Vec<String>,
+    pub sysctls: BTreeMap<String, String>,
+}
+
+impl ContainerSpec {
+    /// A spec with every hardening switch on; callers loosen what they must, visibly.
+    pub fn hardened(name: impl Into<String>, image: impl Into<String>) -> Self {
+        ContainerSpec {
+            name: name.into(),
+            image: image.into(),
+            labels: Labels::new(),
+            cmd: Vec::new(),
+            entrypoint: None,
+            env: Vec::new(),
+            user: None,
+            working_dir: None,
+            hostname: None,
+            mounts: Vec::new(),
+            tmpfs: BTreeMap::new(),
+            network: NetworkAttach::Default,
+            cap_drop_all: true,
+            cap_add: Vec::new(),
+            no_new_privileges: true,
+            pids_limit: Some(512),
+            memory_bytes: None,
+            nano_cpus: None,
+            init: true,
+            tty: false,
+            open_stdin: false,
+            dns: Vec::new(),
+            sysctls: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventAction {
+    Create,
+    Start,
+    Die { exit_code: Option<i64> },
+    Stop,
+    Kill,
+    Destroy,
+    Pause,
+    Unpause,
+    Oom,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineEvent {
+    pub action: EventAction,
+    pub container_id: String,
+    pub name: String,
+    pub labels: Labels,
+    /// Unix nanoseconds.
+    pub time_nanos: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    /// A tty container has one merged stream.
+    Console,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogChunk {
+    pub stream: LogStream,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecSpec {
+    pub cmd: Vec<String>,
+    pub user: Option<String>,
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    /// Written to the process's stdin, which is then closed. Secrets travel this way: never
+    /// in argv or the environment.
+    pub stdin: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl ExecOutput {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    /// A tar archive of the build context.
+    pub context_tar: Vec<u8>,
+    pub dockerfile: String,
+    pub tag: String,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: Labels,
+    pub no_cache: bool,
+    pub pull: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// "Step 3/9 : RUN apt-get ..."
+    Step {
+        index: u32,
+        total: u32,
+        text: String,
+    },
+    Output(String),
+    Done {
+        image_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageInfo {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub labels: Labels,
+    pub env: Vec<String>,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub labels: Labels,
+    pub internal: bool,
+    pub enable_ipv6: bool,
+    /// IPv6 subnet, needed with enable_ipv6 on engines without a default pool.
+    pub ipv6_subnet: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub labels: Labels,
+    pub gateway: Option<String>,
+    pub subnet: Option<String>,
+    pub enable_ipv6: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    pub host: String,
+    pub version: String,
+    pub api_version: String,
+    pub os: String,
+    pub arch: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stats {
+    pub cpu_percent: f64,
+    pub memory_bytes: u64,
+    pub memory_limit: u64,
+}
+
+/// Which containers a list or event stream covers: all that carry `key`, or `key=value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelFilter {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl LabelFilter {
+    pub fn has(key: &str) -> Self {
+        LabelFilter {
+            key: key.to_string(),
+            value: None,
+        }
+    }
+    pub fn eq(key: &str, value: &str) -> Self {
+        LabelFilter {
+            key: key.to_string(),
+            value: Some(value.to_string()),
+        }
+    }
+    pub fn as_docker(&self) -> String {
+        match &self.value {
+            Some(v) => format!("{}={}", self.key, v),
+            None => self.key.clone(),
+        }
+    }
+}
+
+/// The contract every engine backend keeps. Every call is bounded by a timeout; streams end
+/// with an error rather than hang when the engine goes away.
+pub trait Backend: Send + Sync + Clone + 'static {
+    fn host(&self) -> &str;
+    fn info(&self) -> impl Future<Output = Result<EngineInfo>> + Send;
+
+    fn list_containers(
+        &self,
+        filter: &LabelFilter,
+    ) -> impl Future<Output = Result<Vec<ContainerSummary>>> + Send;
+    fn inspect_container(&self, id: &str) -> impl Future<Output = Result<ContainerDetails>> + Send;
+    fn create_container(&self, spec: &ContainerSpec)
+        -> impl Future<Output = Result<String>> + Send;
+    fn start_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    fn stop_container(&self, id: &str, grace: Duration) -> impl Future<Output = Result<()>> + Send;
+    fn kill_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Removes the container (forcing a running one) and its anonymous volumes; never named ones.
+    fn remove_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    fn stats(&self, id: &str) -> impl Future<Output = Result<Stats>> + Send;
+    fn resize_tty(&self, id: &str, rows: u16, cols: u16)
+        -> impl Future<Output = Result<()>> + Send;
+
+    fn events(&self, filter: &LabelFilter) -> BoxStream<'static, Result<EngineEvent>>;
+    /// The last `tail` chunks, then (with `follow`) new ones as they come.
+    fn logs(&self, id: &str, tail: usize, follow: bool) -> BoxStream<'static, Result<LogChunk>>;
+    fn exec(&self, id: &str, spec: &ExecSpec) -> impl Future<Output = Result<ExecOutput>> + Send;
+
+    fn build_image(&self, spec: BuildSpec) -> BoxStream<'static, Result<BuildEvent>>;
+    fn inspect_image(&self, tag: &str) -> impl Future<Output = Result<Option<ImageInfo>>> + Send;
+    /// The `created_by` line of every layer, newest first.
+    fn image_history(&self, tag: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    fn remove_image(&self, tag: &str) -> impl Future<Output = Result<()>> + Send;
+
+    fn create_volume(&self, name: &str, labels: &Labels)
+        -> impl Future<Output = Result<()>> + Send;
+    fn inspect_volume(&self, name: &str)
+        -> impl Future<Output = Result<Option<VolumeInfo>>> + Send;
+    fn list_volumes(
+        &self,
+        filter: &LabelFilter,
+    ) -> impl Future<Output = Result<Vec<VolumeInfo>>> + Send;
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    fn create_network(&self, spec: &NetworkSpec) -> impl Future<Output = Result<String>> + Send;
+    fn inspect_network(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<NetworkInfo>>> + Send;
+    fn list_networks(
+        &self,
+        filter: &LabelFilter,
+    ) -> impl Future<Output = Result<Vec<NetworkInfo>>> + Send;
+    fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn remove_network(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+}

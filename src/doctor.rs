@@ -1,0 +1,271 @@
+//! `cctui doctor`: one line per check, a fix for each that fails.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::backend::{Backend, DockerBackend, LabelFilter};
+use crate::config::{Config, ConfigError};
+use crate::image::{AgentIds, Recipe, BASE_FROM};
+use crate::sandbox::secrets;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Ok,
+    /// Worth knowing; does not fail the run.
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub level: Level,
+    pub name: String,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn new(level: Level, name: &str, detail: impl Into<String>, fix: Option<String>) -> Check {
+        Check {
+            level,
+            name: name.to_string(),
+            detail: detail.into(),
+            fix,
+        }
+    }
+    pub fn line(&self) -> String {
+        let tag = match self.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        let mut s = format!("{tag} {:<14} {}", self.name, self.detail);
+        if let Some(fix) = &self.fix {
+            s.push_str(&format!("\n     {:<14} fix: {fix}", ""));
+        }
+        s
+    }
+}
+
+/// Runs every check. Never fails itself: problems become failed checks.
+pub async fn run(config: Result<Config, ConfigError>, config_path: &Path) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let config = match config {
+        Ok(c) => {
+            let detail = if config_path.exists() {
+                format!("{} parses", config_path.display())
+            } else {
+                format!("{} absent; using defaults", config_path.display())
+            };
+            checks.push(Check::new(Level::Ok, "config", detail, None));
+            c
+        }
+        Err(e) => {
+            checks.push(Check::new(
+                Level::Fail,
+                "config",
+                e.to_string(),
+                Some("correct the key named above (see config/config.toml in the README)".into()),
+            ));
+            Config::default()
+        }
+    };
+
+    check_secrets(&config, &mut checks);
+    check_cas(&config, &mut checks);
+    check_tmux(&mut checks);
+
+    let timeout = Duration::from_secs(config.engine.timeout_secs.min(10));
+    let backend = match DockerBackend::connect(Some(&config.engine.host), timeout).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (detail, fix) = match &e {
+                crate::backend::BackendError::Unreachable { host, detail, fix } => {
+                    (format!("{host}: {detail}"), fix.clone())
+                }
+                other => (other.to_string(), "check the engine".to_string()),
+            };
+            checks.push(Check::new(Level::Fail, "engine", detail, Some(fix)));
+            return checks;
+        }
+    };
+    match backend.info().await {
+        Ok(info) => checks.push(Check::new(
+            Level::Ok,
+            "engine",
+            format!(
+                "{} (Docker {}, API {}, {}/{})",
+                info.host, info.version, info.api_version, info.os, info.arch
+            ),
+            None,
+        )),
+        Err(e) => {
+            checks.push(Check::new(
+                Level::Fail,
+                "engine",
+                e.to_string(),
+                Some("restart the Docker engine".into()),
+            ));
+            return checks;
+        }
+    }
+    match backend.inspect_image(BASE_FROM).await {
+        Ok(Some(_)) => checks.push(Check::new(Level::Ok, "base image", BASE_FROM, None)),
+        Ok(None) => checks.push(Check::new(
+            Level::Fail,
+            "base image",
+            format!("{BASE_FROM} is missing"),
+            Some(format!(
+                "`docker pull {BASE_FROM}`; offline, make it with debootstrap as tests/run.sh does"
+            )),
+        )),
+        Err(e) => checks.push(Check::new(Level::Fail, "base image", e.to_string(), None)),
+    }
+    check_images(&backend, &config, &mut checks).await;
+    check_guard_rails(&backend, &mut checks).await;
+    checks
+}
+
+fn check_secrets(config: &Config, checks: &mut Vec<Check>) {
+    for (k, v) in &config.session.env {
+        if secrets::looks_like_key(v) {
+            checks.push(Check::new(
+                Level::Fail,
+                "secrets",
+                format!("session.env.{k} holds a value that looks like an API key"),
+                Some(
+                    "move it under [secrets]; keys never go into a container's environment".into(),
+                ),
+            ));
+        }
+    }
+    let source = match &config.secrets.anthropic_api_key {
+        Some(s) if s.env.is_some() => format!("env {}", s.env.as_deref().unwrap_or_default()),
+        Some(s) if s.file.is_some() => "a file".to_string(),
+        Some(_) => "a command".to_string(),
+        None => "ANTHROPIC_API_KEY if set, else Claude's login".to_string(),
+    };
+    checks.push(Check::new(
+        Level::Ok,
+        "api key",
+        format!("from {source}; delivered as a tmpfs file via apiKeyHelper"),
+        None,
+    ));
+}
+
+fn check_cas(config: &Config, checks: &mut Vec<Check>) {
+    if config.image.extra_ca_certs.is_empty() {
+        checks.push(Check::new(Level::Ok, "extra CAs", "none configured", None));
+        return;
+    }
+    match Recipe::load(config, &crate::paths::config_dir()) {
+        Ok(_) => checks.push(Check::new(
+            Level::Ok,
+            "extra CAs",
+            format!(
+                "{} certificate(s) readable",
+                config.image.extra_ca_certs.len()
+            ),
+            None,
+        )),
+        Err(e) => checks.push(Check::new(
+            Level::Fail,
+            "extra CAs",
+            e.to_string(),
+            Some("fix image.extra_ca_certs in config.toml".into()),
+        )),
+    }
+}
+
+fn check_tmux(checks: &mut Vec<Check>) {
+    let found = std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match found {
+        Some(v) => {
+            let inside = if std::env::var_os("TMUX").is_some() {
+                "; running inside tmux"
+            } else {
+                ""
+            };
+            checks.push(Check::new(Level::Ok, "tmux", format!("{v}{inside}"), None))
+        }
+        None => checks.push(Check::new(
+            Level::Warn,
+            "tmux",
+            "not found; the t/T keys (open in a tmux pane/window) need it",
+            Some("install tmux (`apt install tmux`)".into()),
+        )),
+    }
+}
+
+async fn check_images(backend: &DockerBackend, config: &Config, checks: &mut Vec<Check>) {
+    let recipe = match Recipe::load(config, &crate::paths::config_dir()) {
+        Ok(r) => r,
+        Err(_) => return, // reported by the CA check
+    };
+    // Images are per agent uid; show the ones for the current folder's owner.
+    let ids = std::env::current_dir()
+        .ok()
+        .and_then(|d| AgentIds::of_folder(&d).ok())
+        .unwrap_or(AgentIds {
+            uid: 1000,
+            gid: 1000,
+        });
+    let mut plans = match recipe.agent_chain(ids, &config.session.profiles) {
+        Ok(p) => p,
+        Err(e) => {
+            checks.push(Check::new(Level::Fail, "images", e.to_string(), None));
+            return;
+        }
+    };
+    plans.push(recipe.net_image());
+    for plan in plans {
+        match backend.inspect_image(&plan.tag).await {
+            Ok(Some(_)) => checks.push(Check::new(Level::Ok, "image", plan.tag, None)),
+            Ok(None) => checks.push(Check::new(
+                Level::Warn,
+                "image",
+                format!("{} not built yet", plan.tag),
+                Some("`cctui build` (or it is built on the first `cctui new`)".into()),
+            )),
+            Err(e) => checks.push(Check::new(Level::Fail, "image", e.to_string(), None)),
+        }
+    }
+}
+
+async fn check_guard_rails(backend: &DockerBackend, checks: &mut Vec<Check>) {
+    let Ok(containers) = backend
+        .list_containers(&LabelFilter::has(crate::backend::labels::SESSION))
+        .await
+    else {
+        return;
+    };
+    let mut projects: Vec<String> = containers
+        .iter()
+        .filter_map(|c| c.labels.get(crate::backend::labels::PROJECT).cloned())
+        .collect();
+    projects.sort();
+    projects.dedup();
+    for p in projects {
+        for f in secrets::key_looking_env_files(Path::new(&p)) {
+            checks.push(Check::new(
+                Level::Warn,
+                "project secrets",
+                format!(
+                    "{} holds a value that looks like an API key, visible to the agent",
+                    f.display()
+                ),
+                Some("move the key out of the project folder; cctui delivers keys itself".into()),
+            ));
+        }
+    }
+}
+
+/// True when no check failed.
+pub fn passed(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.level != Level::Fail)
+}

@@ -1,0 +1,18 @@
+//! cctui: a terminal dashboard that runs Claude Code in hardened Docker containers, one
+//! sandbox per project, behind an egress firewall the agent cannot touch.
+//!
+//! The shape: `backend` speaks to the engine in cctui's own types; `config` and `paths` are
+//! the user's settings; `image`, `session` and `sandbox` decide what to create; `cli` and the
+//! dashboard (`app`, `ui`, `tui`) are the two faces over the same operations.
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod doctor;
+pub mod error;
+pub mod image;
+pub mod paths;
+pub mod pty;
+pub mod sandbox;
+pub mod session;

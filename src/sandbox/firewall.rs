@@ -1,0 +1,422 @@
+//! The egress firewall, host side: the allowlist (global, presets, per session), and the
+//! calls into `cctui-fw` in the session's network holder, which applies and verifies it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, ExecSpec};
+use crate::config::{parse_toml, Config};
+use crate::error::{Error, Result};
+
+pub const PRESETS: &str = include_str!("../../config/presets.toml");
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
+pub enum Target {
+    /// Exactly this name.
+    Domain(String),
+    /// This name and every subdomain (`*.name` in config).
+    Wildcard(String),
+    /// An IPv4 network.
+    Cidr(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Rule {
+    pub target: Target,
+    pub ports: Vec<u16>,
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.target {
+            Target::Domain(d) | Target::Cidr(d) => write!(f, "{d}")?,
+            Target::Wildcard(d) => write!(f, "*.{d}")?,
+        }
+        if self.ports != [443] {
+            let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+            write!(f, ":{}", ports.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+fn valid_domain(d: &str) -> bool {
+    !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && !label.starts_with('-')
+        })
+}
+
+fn valid_cidr(c: &str) -> bool {
+    let (ip, bits) = c.split_once('/').unwrap_or((c, "32"));
+    ip.parse::<std::net::Ipv4Addr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= 32)
+}
+
+/// Parses `name`, `*.name` or `A.B.C.D/N`, each with optional `:PORT[,PORT]` (default 443).
+pub fn parse_rule(text: &str) -> Result<Rule> {
+    let text = text.trim();
+    let bad = |why: &str| Error::usage(format!("bad allowlist rule `{text}`: {why}"));
+    let (host, ports) = match text.rsplit_once(':') {
+        Some((h, p)) => {
+            let ports: std::result::Result<Vec<u16>, _> =
+                p.split(',').map(|p| p.trim().parse::<u16>()).collect();
+            let ports = ports.map_err(|_| bad("ports are numbers, e.g. `:443` or `:22,443`"))?;
+            if ports.contains(&0) {
+                return Err(bad("port 0 is not a port"));
+            }
+            (h, ports)
+        }
+        None => (text, vec![443]),
+    };
+    let host = host.trim().to_ascii_lowercase();
+    let target = if let Some(d) = host.strip_prefix("*.") {
+        if !valid_domain(d) {
+            return Err(bad("not a domain"));
+        }
+        Target::Wildcard(d.to_string())
+    } else if host.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && host
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '/')
+    {
+        if !valid_cidr(&host) {
+            return Err(bad("not an IPv4 address or CIDR"));
+        }
+        Target::Cidr(if host.contains('/') {
+            host
+        } else {
+            format!("{host}/32")
+        })
+    } else {
+        if !valid_domain(&host) {
+            return Err(bad("not a domain, `*.domain` or IPv4 CIDR"));
+        }
+        Target::Domain(host)
+    };
+    let mut ports = ports;
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(Rule { target, ports })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Preset {
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: String,
+    allow: Vec<String>,
+}
+
+/// The named presets shipped in the binary.
+pub fn presets() -> BTreeMap<String, Vec<String>> {
+    let parsed: BTreeMap<String, Preset> =
+        parse_toml(PRESETS, Path::new("config/presets.toml")).expect("the shipped presets parse");
+    parsed.into_iter().map(|(k, v)| (k, v.allow)).collect()
+}
+
+/// Per-session additions, kept in cctui's config folder where the agent cannot write.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionAllow {
+    pub allow: Vec<String>,
+}
+
+pub fn session_allow_file(config_dir: &Path, session: &str) -> PathBuf {
+    config_dir.join("sessions").join(format!("{session}.toml"))
+}
+
+impl SessionAllow {
+    pub fn load(config_dir: &Path, session: &str) -> Result<SessionAllow> {
+        let path = session_allow_file(config_dir, session);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(parse_toml(&text, &path)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SessionAllow::default()),
+            Err(e) => Err(Error::other(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    pub fn save(&self, config_dir: &Path, session: &str) -> Result<()> {
+        let path = session_allow_file(config_dir, session);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::other(format!("{}: {e}", dir.display())))?;
+        }
+        let text = format!(
+            "# Egress rules added for session `{session}` (cctui fw allow/deny).\n{}",
+            toml::to_string(self).expect("serialises")
+        );
+        std::fs::write(&path, text).map_err(|e| Error::other(format!("{}: {e}", path.display())))
+    }
+}
+
+/// The allowlist in force for one session: global rules, presets and session additions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allowlist {
+    pub rules: Vec<Rule>,
+}
+
+impl Allowlist {
+    pub fn for_session(config: &Config, extra: &SessionAllow) -> Result<Allowlist> {
+        let known = presets();
+        let mut texts: Vec<String> = Vec::new();
+        for p in &config.firewall.presets {
+            let rules = known.get(p).ok_or_else(|| {
+                Error::usage(format!(
+                    "firewall.presets: unknown preset `{p}`; known: {}",
+                    known.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            texts.extend(rules.iter().cloned());
+        }
+        texts.extend(config.firewall.allow.iter().cloned());
+        texts.extend(extra.allow.iter().cloned());
+        let mut rules = texts
+            .iter()
+            .map(|t| parse_rule(t))
+            .collect::<Result<Vec<_>>>()?;
+        rules.sort();
+        rules.dedup();
+        Ok(Allowlist { rules })
+    }
+
+    /// The text `cctui-fw apply` reads on stdin.
+    pub fn script_input(&self) -> String {
+        let mut out = String::from("# cctui allowlist\n");
+        for r in &self.rules {
+            let ports: Vec<String> = r.ports.iter().map(u16::to_string).collect();
+            let (kind, value) = match &r.target {
+                Target::Domain(d) => ("domain", d),
+                Target::Wildcard(d) => ("wildcard", d),
+                Target::Cidr(c) => ("cidr", c),
+            };
+            out.push_str(&format!("{kind} {value} {}\n", ports.join(",")));
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum FirewallStatus {
+    /// Every check passed at this Unix time.
+    Verified {
+        at: i64,
+    },
+    Degraded {
+        why: String,
+    },
+    Off,
+    Unknown,
+}
+
+impl FirewallStatus {
+    pub fn label(&self) -> &'static str {
+        match self {
+            FirewallStatus::Verified { .. } => "verified",
+            FirewallStatus::Degraded { .. } => "degraded",
+            FirewallStatus::Off => "off",
+            FirewallStatus::Unknown => "unknown",
+        }
+    }
+}
+
+fn root_exec(cmd: &[&str], stdin: Option<String>) -> ExecSpec {
+    ExecSpec {
+        cmd: cmd.iter().map(|s| s.to_string()).collect(),
+        user: Some("0:0".into()),
+        stdin: stdin.map(String::into_bytes),
+        ..Default::default()
+    }
+}
+
+/// Applies the allowlist in the holder. Fails with the script's own account of the step.
+pub async fn apply<B: Backend>(backend: &B, holder: &str, list: &Allowlist) -> Result<Duration> {
+    let started = Instant::now();
+    let out = backend
+        .exec(
+            holder,
+            &root_exec(&["cctui-fw", "apply"], Some(list.script_input())),
+        )
+        .await?;
+    if out.exit_code != 0 {
+        return Err(Error::other(format!(
+            "firewall setup failed: {}",
+            first_line_or(&out.stderr_text(), &out.stdout_text())
+        )));
+    }
+    Ok(started.elapsed())
+}
+
+/// Runs every check in the holder. `Ok(Err(why))` is a firewall that does not hold.
+pub async fn verify<B: Backend>(
+    backend: &B,
+    holder: &str,
+) -> Result<std::result::Result<(), String>> {
+    let out = backend
+        .exec(holder, &root_exec(&["cctui-fw", "verify"], None))
+        .await?;
+    if out.exit_code == 0 {
+        return Ok(Ok(()));
+    }
+    let failures: Vec<String> = out
+        .stdout_text()
+        .lines()
+        .filter(|l| l.starts_with("fail"))
+        .map(str::to_string)
+        .collect();
+    Ok(Err(if failures.is_empty() {
+        first_line_or(&out.stderr_text(), "verification failed")
+    } else {
+        failures.join("; ")
+    }))
+}
+
+fn first_line_or(text: &str, fallback: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(fallback)
+        .trim()
+        .to_string()
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub rejected_packets: u64,
+    pub rejected_bytes: u64,
+    pub refused_names: u64,
+}
+
+pub async fn counters<B: Backend>(backend: &B, holder: &str) -> Result<Counters> {
+    let out = backend
+        .exec(holder, &root_exec(&["cctui-fw", "counters"], None))
+        .await?;
+    let mut c = Counters::default();
+    for line in out.stdout_text().lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(k), Some(v)) = (parts.next(), parts.next().and_then(|v| v.parse().ok())) else {
+            continue;
+        };
+        match k {
+            "rejected_packets" => c.rejected_packets = v,
+            "rejected_bytes" => c.rejected_bytes = v,
+            "refused_names" => c.refused_names = v,
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+/// One blocked attempt: a refused name or a rejected packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocked {
+    pub time: i64,
+    /// "dns", "tcp", "udp" or "icmp".
+    pub kind: String,
+    pub destination: String,
+    pub port: Option<u16>,
+}
+
+pub fn parse_log(text: &str) -> Vec<Blocked> {
+    text.lines()
+        .filter_map(|l| {
+            let mut p = l.split_whitespace();
+            let time = p.next()?.parse().ok()?;
+            let kind = p.next()?.to_string();
+            let destination = p.next()?.to_string();
+            let port = p.next().and_then(|p| p.parse().ok());
+            Some(Blocked {
+                time,
+                kind,
+                destination,
+                port,
+            })
+        })
+        .collect()
+}
+
+pub async fn blocked_log<B: Backend>(
+    backend: &B,
+    holder: &str,
+    lines: usize,
+) -> Result<Vec<Blocked>> {
+    let n = lines.to_string();
+    let out = backend
+        .exec(holder, &root_exec(&["cctui-fw", "log", &n], None))
+        .await?;
+    Ok(parse_log(&out.stdout_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rules() {
+        assert_eq!(
+            parse_rule("API.example.com").unwrap(),
+            Rule {
+                target: Target::Domain("api.example.com".into()),
+                ports: vec![443]
+            }
+        );
+        assert_eq!(
+            parse_rule("*.github.com:443,22").unwrap(),
+            Rule {
+                target: Target::Wildcard("github.com".into()),
+                ports: vec![22, 443]
+            }
+        );
+        assert_eq!(
+            parse_rule("10.1.2.3").unwrap().target,
+            Target::Cidr("10.1.2.3/32".into())
+        );
+        for bad in [
+            "",
+            "a..b",
+            "*.",
+            "1.2.3.4/40",
+            "x.com:http",
+            "x.com:0",
+            "-x.com",
+        ] {
+            assert!(parse_rule(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rules_print_as_they_are_written() {
+        for text in ["a.com", "*.b.com:22,443", "10.0.0.0/8:5432"] {
+            assert_eq!(parse_rule(text).unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn every_shipped_preset_parses() {
+        let p = presets();
+        for name in ["anthropic", "npm", "pypi", "crates", "github", "debian"] {
+            let rules = p.get(name).unwrap_or_else(|| panic!("preset {name}"));
+            for r in rules {
+                parse_rule(r).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_presets_are_usage_errors() {
+        let mut c = Config::default();
+        c.firewall.presets = vec!["nope".into()];
+        let e = Allowlist::for_session(&c, &SessionAllow::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+}

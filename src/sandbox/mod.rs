@@ -1,0 +1,5 @@
+//! What keeps the agent in its cage: the egress firewall run from the network holder, and
+//! secrets delivered at run time as files.
+
+pub mod firewall;
+pub mod secrets;

@@ -1,0 +1,409 @@
+//! Sessions: a project folder plus a name, made of labelled containers. This module decides
+//! names, volumes and container specs (pure), and `ops` carries them out on a backend.
+
+pub mod ops;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::backend::{
+    labels, ContainerSpec, ContainerState, ContainerSummary, Labels, MountKind, MountSpec,
+    NetworkAttach,
+};
+use crate::config::{Config, FirewallMode};
+use crate::error::{Error, Result};
+use crate::image::AgentIds;
+
+/// Where Claude's whole config dir lives in the container (`CLAUDE_CONFIG_DIR`).
+pub const CLAUDE_CONFIG_DIR: &str = "/home/claude/.claude";
+pub const HISTORY_DIR: &str = "/commandhistory";
+pub const RUN_DIR: &str = "/run/cctui";
+pub const SECRETS_DIR: &str = "/run/cctui/secrets";
+pub const MANAGED_SETTINGS_DIR: &str = "/etc/claude-code";
+
+/// A session name: lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionName(String);
+
+impl SessionName {
+    pub fn parse(name: &str) -> Result<SessionName> {
+        let ok = !name.is_empty()
+            && name.len() <= 48
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+        if ok {
+            Ok(SessionName(name.to_string()))
+        } else {
+            Err(Error::usage(format!(
+                "`{name}` is not a valid session name: use up to 48 of a-z, 0-9, `-`, `_`, `.`, \
+                 starting with a letter or digit"
+            )))
+        }
+    }
+
+    /// The default name for a folder: its base name, made valid.
+    pub fn from_folder(path: &Path) -> SessionName {
+        let base = path
+            .file_name()
+            .map(|b| b.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let mut name: String = base
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        name = name.trim_start_matches(['-', '_', '.']).to_string();
+        name.truncate(40);
+        if name.is_empty() {
+            name = "project".into();
+        }
+        SessionName(name)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn agent_container(&self) -> String {
+        format!("cctui-{}", self.0)
+    }
+    pub fn holder_container(&self) -> String {
+        format!("cctui-{}-net", self.0)
+    }
+    /// The session's own bridge network: sessions never share one.
+    pub fn network(&self) -> String {
+        format!("cctui-{}", self.0)
+    }
+}
+
+impl std::fmt::Display for SessionName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A project folder and the names derived from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub path: PathBuf,
+    /// `<base name>-<hash of path>`: stable, unique per folder.
+    pub slug: String,
+}
+
+impl Project {
+    /// Canonicalises `path`, which must be an existing folder.
+    pub fn at(path: &Path) -> Result<Project> {
+        let path = std::fs::canonicalize(path)
+            .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+        if !path.is_dir() {
+            return Err(Error::usage(format!(
+                "{} is not a folder; give the project's folder",
+                path.display()
+            )));
+        }
+        Ok(Project::from_canonical(path))
+    }
+
+    pub fn from_canonical(path: PathBuf) -> Project {
+        let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+        let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let slug = format!("{}-{hash}", SessionName::from_folder(&path).as_str());
+        Project { path, slug }
+    }
+
+    pub fn config_volume(&self) -> String {
+        format!("cctui-{}-claude", self.slug)
+    }
+    pub fn history_volume(&self) -> String {
+        format!("cctui-{}-history", self.slug)
+    }
+    pub fn volume_labels(&self) -> Labels {
+        Labels::from([(labels::PROJECT.to_string(), self.path.display().to_string())])
+    }
+}
+
+/// What `cctui new` asks for, with the config's defaults already applied.
+#[derive(Debug, Clone)]
+pub struct SessionPlan {
+    pub name: SessionName,
+    pub project: Project,
+    pub ids: AgentIds,
+    pub profiles: Vec<String>,
+    pub networks: Vec<String>,
+    pub firewall: FirewallMode,
+    pub claude_args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub memory_bytes: i64,
+    pub nano_cpus: i64,
+    pub pids_limit: i64,
+}
+
+impl SessionPlan {
+    pub fn labels(&self, role: &str) -> Labels {
+        Labels::from([
+            (labels::SESSION.to_string(), self.name.to_string()),
+            (
+                labels::PROJECT.to_string(),
+                self.project.path.display().to_string(),
+            ),
+            (labels::ROLE.to_string(), role.to_string()),
+            (labels::PROFILES.to_string(), self.profiles.join(",")),
+            (
+                labels::FIREWALL.to_string(),
+                match self.firewall {
+                    FirewallMode::On => "on".into(),
+                    FirewallMode::Off => "off".into(),
+                },
+            ),
+            (labels::NETWORKS.to_string(), self.networks.join(",")),
+        ])
+    }
+
+    /// The agent container: hardened, the project folder its only host path, claude its
+    /// long-running process on a tty.
+    pub fn agent_spec(&self, image: &str, network: NetworkAttach) -> ContainerSpec {
+        let path = self.project.path.display().to_string();
+        let mut spec = ContainerSpec::hardened(self.name.agent_container(), image);
+        spec.labels = self.labels("agent");
+        spec.cmd = std::iter::once("claude".to_string())
+            .chain(self.claude_args.iter().cloned())
+            .collect();
+        spec.env = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain([
+                format!("CCTUI_SESSION={}", self.name),
+                format!("CCTUI_WORKDIR={path}"),
+            ])
+            .collect();
+        spec.user = Some(format!("{}:{}", self.ids.uid, self.ids.gid));
+        spec.working_dir = Some(path.clone());
+        spec.hostname = Some(self.name.to_string().replace(['_', '.'], "-"));
+        // The same absolute path as on the host: paths claude prints are valid on the host too.
+        spec.mounts = vec![
+            MountSpec {
+                kind: MountKind::Bind,
+                source: path.clone(),
+                target: path,
+                read_only: false,
+            },
+            MountSpec {
+                kind: MountKind::Volume,
+                source: self.project.config_volume(),
+                target: CLAUDE_CONFIG_DIR.into(),
+                read_only: false,
+            },
+            MountSpec {
+                kind: MountKind::Volume,
+                source: self.project.history_volume(),
+                target: HISTORY_DIR.into(),
+                read_only: false,
+            },
+        ];
+        spec.tmpfs = BTreeMap::from([
+            (
+                RUN_DIR.to_string(),
+                "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
+            ),
+            (
+                SECRETS_DIR.to_string(),
+                format!(
+                    "rw,nosuid,nodev,noexec,size=1m,mode=0700,uid={},gid={}",
+                    self.ids.uid, self.ids.gid
+                ),
+            ),
+            (
+                MANAGED_SETTINGS_DIR.to_string(),
+                "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
+            ),
+        ]);
+        spec.network = network;
+        spec.pids_limit = Some(self.pids_limit);
+        spec.memory_bytes = Some(self.memory_bytes);
+        spec.nano_cpus = Some(self.nano_cpus);
+        spec.tty = true;
+        spec.open_stdin = true;
+        spec
+    }
+
+    /// The network holder: owns the namespace and the rules; only the capabilities the
+    /// firewall needs, never given to the agent.
+    pub fn holder_spec(&self, image: &str) -> ContainerSpec {
+        let mut spec = ContainerSpec::hardened(self.name.holder_container(), image);
+        spec.labels = self.labels("net");
+        spec.cap_add = [
+            "NET_ADMIN",
+            "NET_RAW",
+            "SETUID",
+            "SETGID",
+            "NET_BIND_SERVICE",
+        ]
+        .map(String::from)
+        .to_vec();
+        spec.hostname = Some(self.name.to_string().replace(['_', '.'], "-"));
+        spec.network = NetworkAttach::Network {
+            name: self.name.network(),
+            aliases: vec![],
+        };
+        spec.pids_limit = Some(128);
+        spec.memory_bytes = Some(128 << 20);
+        spec.sysctls = BTreeMap::from([
+            (
+                "net.ipv6.conf.all.disable_ipv6".to_string(),
+                "1".to_string(),
+            ),
+            (
+                "net.ipv6.conf.default.disable_ipv6".to_string(),
+                "1".to_string(),
+            ),
+        ]);
+        spec.init = false; // the image runs tini itself
+        spec
+    }
+}
+
+/// Resolves a `new` request against the config into a plan. No I/O but reading the folder.
+pub fn plan_session(
+    config: &Config,
+    path: &Path,
+    name: Option<&str>,
+    profiles: &[String],
+    networks: &[String],
+) -> Result<SessionPlan> {
+    let project = Project::at(path)?;
+    let name = match name {
+        Some(n) => SessionName::parse(n)?,
+        None => SessionName::from_folder(&project.path),
+    };
+    let ids = AgentIds::of_folder(&project.path)?;
+    let profiles = if profiles.is_empty() {
+        config.session.profiles.clone()
+    } else {
+        profiles.to_vec()
+    };
+    let profiles = crate::image::canonical_profiles(&profiles)?;
+    let mut all_networks = config.session.networks.clone();
+    for n in networks {
+        if !all_networks.contains(n) {
+            all_networks.push(n.clone());
+        }
+    }
+    for (k, v) in &config.session.env {
+        if crate::sandbox::secrets::looks_like_key(v) {
+            return Err(Error::usage(format!(
+                "session.env.{k} looks like an API key; secrets never go in the environment. \
+                 Put it under [secrets] instead"
+            )));
+        }
+    }
+    Ok(SessionPlan {
+        name,
+        project,
+        ids,
+        profiles,
+        networks: all_networks,
+        firewall: config.firewall.mode,
+        claude_args: config.session.claude_args.clone(),
+        env: config.session.env.clone(),
+        memory_bytes: config.memory_bytes(),
+        nano_cpus: (config.session.cpus * 1e9) as i64,
+        pids_limit: config.session.pids_limit,
+    })
+}
+
+/// A session as the engine shows it: its containers, grouped by the session label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub name: String,
+    pub project: String,
+    pub profiles: Vec<String>,
+    pub firewall: FirewallMode,
+    pub agent: Option<ContainerSummary>,
+    pub holder: Option<ContainerSummary>,
+}
+
+impl Session {
+    /// The session's state is its agent's; a session without one is broken.
+    pub fn state(&self) -> ContainerState {
+        self.agent
+            .as_ref()
+            .map(|a| a.state.clone())
+            .unwrap_or(ContainerState::Dead)
+    }
+}
+
+/// Groups containers by their session label, sorted by project then name.
+pub fn group_sessions(containers: &[ContainerSummary]) -> Vec<Session> {
+    let mut by_name: BTreeMap<String, Session> = BTreeMap::new();
+    for c in containers {
+        let Some(name) = c.labels.get(labels::SESSION) else {
+            continue;
+        };
+        let s = by_name.entry(name.clone()).or_insert_with(|| Session {
+            name: name.clone(),
+            project: c.labels.get(labels::PROJECT).cloned().unwrap_or_default(),
+            profiles: c
+                .labels
+                .get(labels::PROFILES)
+                .map(|p| {
+                    p.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            firewall: match c.labels.get(labels::FIREWALL).map(String::as_str) {
+                Some("off") => FirewallMode::Off,
+                _ => FirewallMode::On,
+            },
+            agent: None,
+            holder: None,
+        });
+        match c.labels.get(labels::ROLE).map(String::as_str) {
+            Some("agent") => s.agent = Some(c.clone()),
+            Some("net") => s.holder = Some(c.clone()),
+            _ => {}
+        }
+    }
+    let mut out: Vec<Session> = by_name.into_values().collect();
+    out.sort_by(|a, b| (&a.project, &a.name).cmp(&(&b.project, &b.name)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_validated() {
+        assert!(SessionName::parse("my-proj.2").is_ok());
+        for bad in ["", "-x", "Upper", "a b", "x/y", &"a".repeat(49)] {
+            assert_eq!(SessionName::parse(bad).unwrap_err().exit_code(), 2, "{bad}");
+        }
+        assert_eq!(
+            SessionName::from_folder(Path::new("/home/u/My Project!")).as_str(),
+            "my-project-"
+        );
+    }
+
+    #[test]
+    fn projects_get_distinct_volumes() {
+        let a = Project::from_canonical("/a/app".into());
+        let b = Project::from_canonical("/b/app".into());
+        assert_ne!(a.config_volume(), b.config_volume());
+        assert!(a.config_volume().starts_with("cctui-app-"));
+    }
+}

@@ -1,0 +1,605 @@
+//! Session operations on a backend: create, start, stop, remove. A failed create or start
+//! removes what it made and never touches a volume.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::backend::{Backend, BackendError, ExecSpec, LabelFilter, NetworkSpec};
+use crate::image::{self, BuildOptions, BuildProgress, Recipe};
+use crate::sandbox::firewall::{self, Allowlist, SessionAllow};
+use crate::sandbox::secrets::{self, SessionSecrets};
+
+/// What a long operation reports as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Build(BuildProgress),
+    /// A milestone, e.g. "firewall verified in 0.31 s".
+    Note(String),
+}
+
+/// The operations, over one backend and one config.
+#[derive(Clone)]
+pub struct Ops<B> {
+    pub backend: B,
+    pub config: Config,
+    pub config_dir: PathBuf,
+}
+
+/// What a remove did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Removed {
+    pub containers: Vec<String>,
+    pub network: Option<String>,
+    pub volumes: Vec<String>,
+}
+
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Things made during a create, removed again if a later step fails.
+#[derive(Default)]
+struct Undo {
+    containers: Vec<String>,
+    network: Option<String>,
+}
+
+impl Undo {
+    async fn run<B: Backend>(self, backend: &B) {
+        for c in self.containers.iter().rev() {
+            if let Err(e) = backend.remove_container(c).await {
+                tracing::warn!("cleanup: removing {c}: {e}");
+            }
+        }
+        if let Some(n) = &self.network {
+            if let Err(e) = backend.remove_network(n).await {
+                tracing::warn!("cleanup: removing network {n}: {e}");
+            }
+        }
+    }
+}
+
+impl<B: Backend> Ops<B> {
+    pub fn new(backend: B, config: Config, config_dir: PathBuf) -> Self {
+        Ops {
+            backend,
+            config,
+            config_dir,
+        }
+    }
+
+    pub async fn list(&self) -> Result<Vec<Session>> {
+        let containers = self
+            .backend
+            .list_containers(&LabelFilter::has(labels::SESSION))
+            .await?;
+        Ok(group_sessions(&containers))
+    }
+
+    /// The named session, or a usage error that lists the known ones.
+    pub async fn find(&self, name: &str) -> Result<Session> {
+        let all = self.list().await?;
+        match all.iter().find(|s| s.name == name) {
+            Some(s) => Ok(s.clone()),
+            None => {
+                let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+                Err(Error::usage(format!(
+                    "no session named `{name}`{}",
+                    if known.is_empty() {
+                        "; create one with `cctui new PATH`".to_string()
+                    } else {
+                        format!("; sessions: {}", known.join(", "))
+                    }
+                )))
+            }
+        }
+    }
+
+    pub fn recipe(&self) -> Result<Recipe> {
+        Recipe::load(&self.config, &self.config_dir)
+    }
+
+    /// Builds (or finds) every image this plan needs; returns (agent image, holder image).
+    pub async fn ensure_images(
+        &self,
+        plan: &SessionPlan,
+        options: BuildOptions,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<(String, Option<String>)> {
+        let recipe = self.recipe()?;
+        let chain = recipe.agent_chain(plan.ids, &plan.profiles)?;
+        let agent = image::ensure_images(&self.backend, &chain, options, |p| {
+            progress(Progress::Build(p))
+        })
+        .await?;
+        let net = match plan.firewall {
+            FirewallMode::On => Some(
+                image::ensure_images(&self.backend, &[recipe.net_image()], options, |p| {
+                    progress(Progress::Build(p))
+                })
+                .await?,
+            ),
+            FirewallMode::Off => None,
+        };
+        Ok((agent, net))
+    }
+
+    pub fn allowlist(&self, session: &str) -> Result<Allowlist> {
+        let extra = SessionAllow::load(&self.config_dir, session)?;
+        Allowlist::for_session(&self.config, &extra)
+    }
+
+    /// Creates and starts a session. On failure everything it made is removed again; the
+    /// project's volumes are kept.
+    pub async fn create(
+        &self,
+        plan: &SessionPlan,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Session> {
+        // Every check that can fail without the engine comes first.
+        if self
+            .list()
+            .await?
+            .iter()
+            .any(|s| s.name == plan.name.as_str())
+        {
+            return Err(Error::usage(format!(
+                "the name `{}` is taken; choose another with --name",
+                plan.name
+            )));
+        }
+        for net in &plan.networks {
+            if self.backend.inspect_network(net).await?.is_none() {
+                return Err(Error::usage(format!(
+                    "there is no Docker network `{net}`; list them with `docker network ls`"
+                )));
+            }
+        }
+        let allowlist = match plan.firewall {
+            FirewallMode::On => Some(self.allowlist(plan.name.as_str())?),
+            FirewallMode::Off => None,
+        };
+        let secrets = secrets::resolve_all(&self.config.secrets).await?;
+        let (agent_image, net_image) = self
+            .ensure_images(plan, BuildOptions::default(), &mut progress)
+            .await?;
+        for volume in [plan.project.config_volume(), plan.project.history_volume()] {
+            if self.backend.inspect_volume(&volume).await?.is_none() {
+                self.backend
+                    .create_volume(&volume, &plan.project.volume_labels())
+                    .await?;
+            }
+        }
+
+        let mut undo = Undo::default();
+        let result = self
+            .create_containers(
+                plan,
+                &agent_image,
+                net_image.as_deref(),
+                allowlist.as_ref(),
+                &secrets,
+                &mut undo,
+                &mut progress,
+            )
+            .await;
+        match result {
+            Ok(()) => self.find(plan.name.as_str()).await,
+            Err(e) => {
+                progress(Progress::Note(format!(
+                    "start failed; removing what was made (volumes are kept): {e}"
+                )));
+                undo.run(&self.backend).await;
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn create_containers(
+        &self,
+        plan: &SessionPlan,
+        agent_image: &str,
+        net_image: Option<&str>,
+        allowlist: Option<&Allowlist>,
+        secrets: &SessionSecrets,
+        undo: &mut Undo,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<()> {
+        let network = plan.name.network();
+        let mut net_labels = plan.labels("network");
+        net_labels.remove(labels::ROLE);
+        if self.backend.inspect_network(&network).await?.is_none() {
+            self.backend
+                .create_network(&NetworkSpec {
+                    name: network.clone(),
+                    labels: net_labels,
+                    ..Default::default()
+                })
+                .await?;
+            undo.network = Some(network.clone());
+        }
+        let agent_network = match (net_image, allowlist) {
+            (Some(net_image), Some(list)) => {
+                let holder = self
+                    .backend
+                    .create_container(&plan.holder_spec(net_image))
+                    .await?;
+                undo.containers.push(holder.clone());
+                for user_net in &plan.networks {
+                    self.backend.connect_network(user_net, &holder, &[]).await?;
+                }
+                self.backend.start_container(&holder).await?;
+                self.secure(&holder, list, progress).await?;
+                NetworkAttach::Container(holder)
+            }
+            _ => NetworkAttach::Network {
+                name: network.clone(),
+                aliases: vec![],
+            },
+        };
+        let direct = !matches!(agent_network, NetworkAttach::Container(_));
+        let agent = self
+            .backend
+            .create_container(&plan.agent_spec(agent_image, agent_network))
+            .await?;
+        undo.containers.push(agent.clone());
+        if direct {
+            for user_net in &plan.networks {
+                self.backend.connect_network(user_net, &agent, &[]).await?;
+            }
+        }
+        self.backend.start_container(&agent).await?;
+        self.prepare_agent(&agent, &plan.project.path, secrets)
+            .await?;
+        progress(Progress::Note(format!("session {} is running", plan.name)));
+        Ok(())
+    }
+
+    /// Applies and verifies the allowlist in a holder. Any failure is an error: fail closed.
+    async fn secure(
+        &self,
+        holder: &str,
+        list: &Allowlist,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<()> {
+        let started = Instant::now();
+        firewall::apply(&self.backend, holder, list).await?;
+        match firewall::verify(&self.backend, holder).await? {
+            Ok(()) => {
+                progress(Progress::Note(format!(
+                    "firewall verified in {:.2} s ({} rules)",
+                    started.elapsed().as_secs_f64(),
+                    list.rules.len()
+                )));
+                Ok(())
+            }
+            Err(why) => Err(Error::other(format!(
+                "firewall verification failed, so the agent was not started: {why}"
+            ))),
+        }
+    }
+
+    /// Writes the session's settings and secrets into the agent's tmpfs, seeds Claude's
+    /// config, then lets `claude` start.
+    async fn prepare_agent(
+        &self,
+        agent: &str,
+        project: &std::path::Path,
+        secrets: &SessionSecrets,
+    ) -> Result<()> {
+        let details = self.backend.inspect_container(agent).await?;
+        let agent_user = details.user.clone();
+        let managed = if secrets.api_key.is_some() {
+            serde_json::json!({ "apiKeyHelper": "/usr/local/bin/cctui-api-key" })
+        } else {
+            serde_json::json!({})
+        };
+        self.exec_checked(
+            agent,
+            ExecSpec {
+                cmd: sh("cat > /etc/claude-code/managed-settings.json"),
+                user: Some("0:0".into()),
+                stdin: Some(managed.to_string().into_bytes()),
+                ..Default::default()
+            },
+            "writing managed settings",
+        )
+        .await?;
+        let files = secrets
+            .api_key
+            .iter()
+            .map(|k| ("anthropic_api_key".to_string(), k))
+            .chain(secrets.extra.iter().map(|(n, s)| (n.clone(), s)));
+        for (name, secret) in files {
+            // The value travels on stdin; argv only has the file name.
+            self.exec_checked(
+                agent,
+                ExecSpec {
+                    cmd: vec![
+                        "sh".into(),
+                        "-c".into(),
+                        "umask 077; cat > \"$1.tmp\" && chmod 0400 \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(),
+                        "sh".into(),
+                        format!("{SECRETS_DIR}/{name}"),
+                    ],
+                    user: Some(agent_user.clone()),
+                    stdin: Some(secret.expose().as_bytes().to_vec()),
+                    ..Default::default()
+                },
+                "writing a secret",
+            )
+            .await?;
+        }
+        self.seed_claude_json(agent, &agent_user, project, secrets.api_key.is_some())
+            .await?;
+        self.exec_checked(
+            agent,
+            ExecSpec {
+                cmd: sh("touch /run/cctui/ready"),
+                user: Some("0:0".into()),
+                ..Default::default()
+            },
+            "marking the session ready",
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marks onboarding complete (with a key) and the workspace trusted (if configured) in the
+    /// config volume's `.claude.json`, keeping everything else in it.
+    async fn seed_claude_json(
+        &self,
+        agent: &str,
+        user: &str,
+        project: &std::path::Path,
+        has_key: bool,
+    ) -> Result<()> {
+        let trust = self.config.session.trust_workspace;
+        if !has_key && !trust {
+            return Ok(());
+        }
+        let file = format!("{CLAUDE_CONFIG_DIR}/.claude.json");
+        let current = self
+            .backend
+            .exec(
+                agent,
+                &ExecSpec {
+                    cmd: vec!["cat".into(), file.clone()],
+                    user: Some(user.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut json: serde_json::Value = if current.exit_code == 0 {
+            serde_json::from_slice(&current.stdout).unwrap_or_else(|_| serde_json::json!({}))
+        } else {
+            serde_json::json!({})
+        };
+        if !json.is_object() {
+            json = serde_json::json!({});
+        }
+        if has_key {
+            json["hasCompletedOnboarding"] = true.into();
+        }
+        if trust {
+            let key = project.display().to_string();
+            let projects = json
+                .as_object_mut()
+                .expect("object")
+                .entry("projects")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(projects) = projects.as_object_mut() {
+                let entry = projects.entry(key).or_insert_with(|| serde_json::json!({}));
+                entry["hasTrustDialogAccepted"] = true.into();
+            }
+        }
+        self.exec_checked(
+            agent,
+            ExecSpec {
+                cmd: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "cat > \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(),
+                    "sh".into(),
+                    file,
+                ],
+                user: Some(user.to_string()),
+                stdin: Some(serde_json::to_vec_pretty(&json).expect("json")),
+                ..Default::default()
+            },
+            "seeding .claude.json",
+        )
+        .await
+    }
+
+    async fn exec_checked(&self, container: &str, spec: ExecSpec, what: &str) -> Result<()> {
+        let out = self.backend.exec(container, &spec).await?;
+        if out.exit_code != 0 {
+            return Err(Error::other(format!(
+                "{what} failed (exit {}): {}",
+                out.exit_code,
+                out.stderr_text().trim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts a stopped session: the holder first, its firewall applied and verified, then
+    /// the agent. If anything fails the agent stays stopped.
+    pub async fn start(&self, name: &str, mut progress: impl FnMut(Progress)) -> Result<()> {
+        let session = self.find(name).await?;
+        let agent = session.agent.as_ref().ok_or_else(|| {
+            Error::other(format!(
+                "session `{name}` has no agent container; remove it with `cctui rm {name}` and \
+                 create it again"
+            ))
+        })?;
+        if agent.state.is_running() {
+            progress(Progress::Note(format!("{name} is already running")));
+            return Ok(());
+        }
+        let secrets = secrets::resolve_all(&self.config.secrets).await?;
+        if session.firewall == FirewallMode::On {
+            let holder = session.holder.as_ref().ok_or_else(|| {
+                Error::other(format!(
+                    "session `{name}` lost its network holder, so it cannot start safely; \
+                     `cctui rm {name}` and create it again"
+                ))
+            })?;
+            let list = self.allowlist(name)?;
+            if !holder.state.is_running() {
+                self.backend.start_container(&holder.id).await?;
+            }
+            if let Err(e) = self.secure(&holder.id, &list, &mut progress).await {
+                let _ = self
+                    .backend
+                    .stop_container(&holder.id, Duration::ZERO)
+                    .await;
+                return Err(e);
+            }
+        }
+        self.backend.start_container(&agent.id).await?;
+        let project = PathBuf::from(&session.project);
+        if let Err(e) = self.prepare_agent(&agent.id, &project, &secrets).await {
+            let _ = self.backend.stop_container(&agent.id, Duration::ZERO).await;
+            return Err(e);
+        }
+        progress(Progress::Note(format!("session {name} is running")));
+        Ok(())
+    }
+
+    /// Stops the agent, then its holder. The containers and volumes stay.
+    pub async fn stop(&self, name: &str) -> Result<()> {
+        let session = self.find(name).await?;
+        for c in [&session.agent, &session.holder].into_iter().flatten() {
+            if c.state.is_running() || matches!(c.state, ContainerState::Paused) {
+                match self.backend.stop_container(&c.id, STOP_GRACE).await {
+                    Ok(()) | Err(BackendError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn restart(&self, name: &str, progress: impl FnMut(Progress)) -> Result<()> {
+        self.stop(name).await?;
+        self.start(name, progress).await
+    }
+
+    /// Volumes that `remove --volumes` would delete, and sessions still using them.
+    pub async fn volumes_of(&self, name: &str) -> Result<(Vec<String>, Vec<String>)> {
+        let session = self.find(name).await?;
+        let project = Project::from_canonical(PathBuf::from(&session.project));
+        let others: Vec<String> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|s| s.project == session.project && s.name != session.name)
+            .map(|s| s.name)
+            .collect();
+        Ok((
+            vec![project.config_volume(), project.history_volume()],
+            others,
+        ))
+    }
+
+    /// Removes the session's containers and network; with `volumes`, also the project's
+    /// volumes, unless another session of the project still uses them.
+    pub async fn remove(&self, name: &str, volumes: bool) -> Result<Removed> {
+        let session = self.find(name).await?;
+        let (vols, others) = self.volumes_of(name).await?;
+        if volumes && !others.is_empty() {
+            return Err(Error::usage(format!(
+                "the project's volumes are shared with {}; remove those sessions first, or \
+                 drop --volumes",
+                others.join(", ")
+            )));
+        }
+        let mut removed = Removed::default();
+        for c in [&session.agent, &session.holder].into_iter().flatten() {
+            match self.backend.remove_container(&c.id).await {
+                Ok(()) | Err(BackendError::NotFound(_)) => removed.containers.push(c.name.clone()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let network = SessionName(session.name.clone()).network();
+        if self.backend.inspect_network(&network).await?.is_some() {
+            self.backend.remove_network(&network).await?;
+            removed.network = Some(network);
+        }
+        if volumes {
+            for v in vols {
+                if self.backend.inspect_volume(&v).await?.is_some() {
+                    self.backend.remove_volume(&v).await?;
+                    removed.volumes.push(v);
+                }
+            }
+        }
+        let allow = firewall::session_allow_file(&self.config_dir, name);
+        let _ = std::fs::remove_file(allow);
+        Ok(removed)
+    }
+
+    /// The running agent container's id, or a clear error.
+    pub async fn running_agent(&self, name: &str) -> Result<String> {
+        let session = self.find(name).await?;
+        match session.agent {
+            Some(a) if a.state.is_running() => Ok(a.id),
+            _ => Err(Error::usage(format!(
+                "session `{name}` is not running; start it with `cctui start {name}`"
+            ))),
+        }
+    }
+
+    /// The running holder of a firewalled session.
+    pub async fn running_holder(&self, name: &str) -> Result<String> {
+        let session = self.find(name).await?;
+        if session.firewall == FirewallMode::Off {
+            return Err(Error::usage(format!(
+                "session `{name}` runs with firewall = \"off\""
+            )));
+        }
+        match session.holder {
+            Some(h) if h.state.is_running() => Ok(h.id),
+            _ => Err(Error::usage(format!(
+                "session `{name}`'s firewall is not running; start it with `cctui start {name}`"
+            ))),
+        }
+    }
+
+    /// Adds (or with `deny`, removes) a session rule and applies the new list live.
+    pub async fn change_allowlist(&self, name: &str, rule: &str, deny: bool) -> Result<Allowlist> {
+        let parsed = firewall::parse_rule(rule)?;
+        let session = self.find(name).await?;
+        let mut extra = SessionAllow::load(&self.config_dir, name)?;
+        let before = extra.clone();
+        extra
+            .allow
+            .retain(|r| firewall::parse_rule(r).map(|p| p != parsed).unwrap_or(true));
+        if !deny {
+            extra.allow.push(parsed.to_string());
+        }
+        let list = Allowlist::for_session(&self.config, &extra)?;
+        if deny && list.rules.contains(&parsed) {
+            return Err(Error::usage(format!(
+                "`{rule}` comes from the global config or a preset, not from this session; \
+                 change it in config.toml"
+            )));
+        }
+        extra.save(&self.config_dir, name)?;
+        if session.firewall == FirewallMode::On {
+            if let Some(h) = session.holder.filter(|h| h.state.is_running()) {
+                if let Err(e) = firewall::apply(&self.backend, &h.id, &list).await {
+                    before.save(&self.config_dir, name)?;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(list)
+    }
+}
+
+fn sh(script: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), script.into()]
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The one test command. On a fresh Debian 12 machine (as root) it installs what is missing,
+# starts a private Docker engine if none is reachable, makes the base image, runs the whole
+# suite and stops what it started, by PID, even when the tests fail. On a machine that already
+# runs Docker it just runs the tests against that engine.
+#
+#   tests/run.sh                 # everything
+#   tests/run.sh -- engine_      # extra args go to `cargo test`
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+state=${CCTUI_TEST_STATE:-/var/lib/cctui-test}
+sock="$state/docker.sock"
+started_pid=""
+
+log() { printf '[tests/run.sh] %s\n' "$*" >&2; }
+
+stop_engine() {
+  if [[ -n $started_pid ]]; then
+    log "stopping the engine this script started (pid $started_pid)"
+    kill "$started_pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$started_pid" 2>/dev/null || true
+  fi
+}
+trap stop_engine EXIT
+
+install_missing() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v tmux >/dev/null || missing+=(tmux)
+  command -v ip >/dev/null || missing+=(iproute2)
+  if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+      log "missing: ${missing[*]}; run as root, or install them first"
+      exit 1
+    fi
+    log "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+engine_up() { timeout 10 docker info >/dev/null 2>&1; }
+
+start_engine() {
+  if [[ -z ${DOCKER_HOST:-} ]] && engine_up; then
+    log "using the engine already running"
+    return
+  fi
+  if [[ -n ${DOCKER_HOST:-} ]] && engine_up; then
+    log "using DOCKER_HOST=$DOCKER_HOST"
+    return
+  fi
+  export DOCKER_HOST="unix://$sock"
+  if engine_up; then
+    log "using the test engine at $sock"
+    return
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    log "no Docker engine is reachable and starting one needs root"
+    exit 1
+  fi
+  mkdir -p "$state"
+  log "starting dockerd (data root $state/data, socket $sock)"
+  dockerd --data-root "$state/data" --exec-root "$state/exec" -H "unix://$sock" \
+    --pidfile "$state/dockerd.pid" >"$state/dockerd.log" 2>&1 &
+  started_pid=$!
+  for _ in $(seq 1 60); do
+    engine_up && break
+    kill -0 "$started_pid" 2>/dev/null || { tail -20 "$state/dockerd.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  engine_up || { log "dockerd did not answer in 30 s"; tail -20 "$state/dockerd.log" >&2; exit 1; }
+}
+
+ensure_base_image() {
+  local base=debian:bookworm-slim
+  docker image inspect "$base" >/dev/null 2>&1 && return
+  if timeout 60 docker pull -q "$base" >/dev/null 2>&1; then return; fi
+  log "$base cannot be pulled; making it with debootstrap (about a minute)"
+  local dir
+  dir=$(mktemp -d /var/tmp/cctui-rootfs.XXXXXX)
+  debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >"$state/debootstrap.log" 2>&1 \
+    || { tail -20 "$state/debootstrap.log" >&2; exit 1; }
+  rm -f "$dir/etc/apt/sources.list"
+  cat >"$dir/etc/apt/sources.list.d/debian.sources" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  tar -C "$dir" -c . | docker import -c 'CMD ["bash"]' - "$base" >/dev/null
+  rm -rf "$dir"
+}
+
+# The host's extra CAs (a TLS-intercepting proxy sits in front of the registries here) go into
+# the images through cctui's own extra_ca_certs feature; the tests read this variable.
+host_extra_cas() {
+  local cas=()
+  for f in /usr/local/share/ca-certificates/*.crt; do [[ -f $f ]] && cas+=("$f"); done
+  (IFS=:; echo "${cas[*]:-}")
+}
+
+mkdir -p "$state"
+install_missing
+start_engine
+ensure_base_image
+export CCTUI_TEST_EXTRA_CA_CERTS="${CCTUI_TEST_EXTRA_CA_CERTS:-$(host_extra_cas)}"
+log "engine: ${DOCKER_HOST:-default socket}; extra CAs: ${CCTUI_TEST_EXTRA_CA_CERTS:-none}"
+
+[[ ${1:-} == -- ]] && shift
+status=0
+cargo test --locked -- "$@" || status=$?
+exit $status
