@@ -523,7 +523,8 @@ pub fn state_word(s: &Session) -> String {
         S::Paused => "paused".into(),
         S::Restarting => "restarting".into(),
         S::Removing => "removing".into(),
-        S::Exited(0) => "stopped".into(),
+        // A stop sends SIGTERM: 143 (or 130 for SIGINT) is a clean stop, not a crash.
+        S::Exited(0 | 130 | 143) => "stopped".into(),
         S::Exited(code) => format!("exited ({code})"),
         S::Dead => "error".into(),
         S::Unknown(u) => u,

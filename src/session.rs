@@ -94,6 +94,15 @@ impl std::fmt::Display for SessionName {
     }
 }
 
+/// Under the test suite (`CCTUI_TEST_RUN` set), everything made carries the run's label so
+/// that the suite's final sweep finds it.
+fn with_test_label(mut l: Labels) -> Labels {
+    if let Ok(run) = std::env::var("CCTUI_TEST_RUN") {
+        l.insert(labels::TEST_RUN.to_string(), run);
+    }
+    l
+}
+
 /// A project folder and the names derived from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
@@ -130,7 +139,10 @@ impl Project {
         format!("cctui-{}-history", self.slug)
     }
     pub fn volume_labels(&self) -> Labels {
-        Labels::from([(labels::PROJECT.to_string(), self.path.display().to_string())])
+        with_test_label(Labels::from([(
+            labels::PROJECT.to_string(),
+            self.path.display().to_string(),
+        )]))
     }
 }
 
@@ -152,7 +164,7 @@ pub struct SessionPlan {
 
 impl SessionPlan {
     pub fn labels(&self, role: &str) -> Labels {
-        Labels::from([
+        with_test_label(Labels::from([
             (labels::SESSION.to_string(), self.name.to_string()),
             (
                 labels::PROJECT.to_string(),
@@ -168,7 +180,7 @@ impl SessionPlan {
                 },
             ),
             (labels::NETWORKS.to_string(), self.networks.join(",")),
-        ])
+        ]))
     }
 
     /// The agent container: hardened, the project folder its only host path, claude its

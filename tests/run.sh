@@ -119,7 +119,25 @@ ensure_base_image
 export CCTUI_TEST_EXTRA_CA_CERTS="${CCTUI_TEST_EXTRA_CA_CERTS:-$(host_extra_cas)}"
 log "engine: ${DOCKER_HOST:-default socket}; extra CAs: ${CCTUI_TEST_EXTRA_CA_CERTS:-none}"
 
+# Everything the suite makes carries cctui.test=<run id>; remove what is left, one at a time
+# (bulk concurrent removals deadlock Debian's engine 20.10).
+sweep() {
+  local run=$1
+  for id in $(docker ps -aq --filter "label=cctui.test=$run"); do timeout 60 docker rm -f "$id" >/dev/null 2>&1 || true; done
+  for id in $(docker network ls -q --filter "label=cctui.test=$run"); do timeout 60 docker network rm "$id" >/dev/null 2>&1 || true; done
+  for v in $(docker volume ls -q --filter "label=cctui.test=$run"); do timeout 60 docker volume rm "$v" >/dev/null 2>&1 || true; done
+  for i in $(docker images -q --filter "label=cctui.test=$run" | sort -u); do timeout 60 docker rmi -f "$i" >/dev/null 2>&1 || true; done
+}
+
+export CCTUI_TEST_RUN="r$(date +%s)"
+# Tests must never read or write the user's own cctui folders.
+scratch=$(mktemp -d /tmp/cctui-test-home.XXXXXX)
+export CCTUI_CONFIG_DIR="$scratch/config" CCTUI_STATE_DIR="$scratch/state"
+
 [[ ${1:-} == -- ]] && shift
 status=0
 cargo test --locked -- "$@" || status=$?
+log "removing what run $CCTUI_TEST_RUN left behind"
+sweep "$CCTUI_TEST_RUN"
+rm -rf "$scratch"
 exit $status

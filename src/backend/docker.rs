@@ -364,7 +364,7 @@ impl Backend for DockerBackend {
             .map(|m| MountInfo {
                 kind: m
                     .typ
-                    .map(|t| format!("{t:?}").to_lowercase())
+                    .map(|t| t.to_string())
                     .unwrap_or_default(),
                 source: m.name.or(m.source).unwrap_or_default(),
                 target: m.destination.unwrap_or_default(),
@@ -531,15 +531,32 @@ impl Backend for DockerBackend {
     }
 
     fn events(&self, filter: &LabelFilter) -> BoxStream<'static, Result<EngineEvent>> {
+        // Also replay from the start of this second: the subscription below is made on
+        // another task, and events in between must not be lost.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
         let options = qp::EventsOptions {
+            since: Some(now.to_string()),
             filters: Some(HashMap::from([
                 ("type".to_string(), vec!["container".to_string()]),
                 ("label".to_string(), vec![filter.as_docker()]),
             ])),
             ..Default::default()
         };
-        self.docker
-            .events(Some(options))
+        // Subscribe now, not at first poll, so that no event between this call and the
+        // caller's first read is lost.
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let mut upstream = self.docker.events(Some(options));
+        tokio::spawn(async move {
+            while let Some(item) = upstream.next().await {
+                if tx.send(item).await.is_err() {
+                    break;
+                }
+            }
+        });
+        stream_from(rx)
             .map(|item| {
                 let e = item.map_err(|e| classify("events", e.to_string()))?;
                 let actor = e.actor.unwrap_or_default();
@@ -908,10 +925,10 @@ fn async_stream_build(
             }))
             .await;
     });
-    tokio_stream_from(rx)
+    stream_from(rx)
 }
 
-fn tokio_stream_from<T: Send + 'static>(
+fn stream_from<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> + Send + 'static {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))

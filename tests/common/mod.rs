@@ -1,0 +1,251 @@
+//! Shared test harness: the real engine, a run id, test images built once per run, and
+//! cleanup of everything a test made, even when it fails.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use cctui::backend::{labels, Backend, BuildSpec, DockerBackend, LabelFilter, Labels};
+use cctui::config::Config;
+use cctui::session::ops::Ops;
+use futures_util::StreamExt;
+
+/// One id per test process, on every container, network and volume a test makes.
+pub fn run_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let id = std::env::var("CCTUI_TEST_RUN").unwrap_or_else(|_| {
+            format!(
+                "r{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis()
+                    % 100_000_000
+            )
+        });
+        // SAFETY: set once, before sessions are made; read by cctui to label what it creates.
+        unsafe { std::env::set_var("CCTUI_TEST_RUN", &id) };
+        id
+    })
+}
+
+pub fn test_labels() -> Labels {
+    Labels::from([(labels::TEST_RUN.to_string(), run_id().to_string())])
+}
+
+/// The engine, or a panic that says how to get one. Tests never skip quietly.
+pub async fn engine() -> DockerBackend {
+    run_id();
+    match DockerBackend::connect(None, Duration::from_secs(60)).await {
+        Ok(b) => b,
+        Err(e) => panic!(
+            "these tests need a real Docker engine and none answered:\n{e}\n\
+             Run the suite with tests/run.sh, which installs and starts one."
+        ),
+    }
+}
+
+/// Runs `f` on a fresh runtime on another thread: usable from Drop inside a tokio test.
+pub fn block_on_side<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    })
+    .join()
+    .ok();
+}
+
+/// Removes, one at a time, every container, network and volume labelled with this run's id
+/// that matches `extra` (a label `key=value`), or all of them.
+pub async fn sweep(backend: &DockerBackend, session_prefix: Option<&str>) {
+    let filter = LabelFilter::eq(labels::TEST_RUN, run_id());
+    let matches = |l: &Labels| match session_prefix {
+        Some(p) => l.get(labels::SESSION).is_some_and(|s| s.starts_with(p))
+            || l.get("cctui.test.owner").is_some_and(|s| s.starts_with(p)),
+        None => true,
+    };
+    if let Ok(cs) = backend.list_containers(&filter).await {
+        for c in cs.iter().filter(|c| matches(&c.labels)) {
+            let _ = backend.remove_container(&c.id).await;
+        }
+    }
+    if let Ok(ns) = backend.list_networks(&filter).await {
+        for n in ns.iter().filter(|n| matches(&n.labels)) {
+            let _ = backend.remove_network(&n.id).await;
+        }
+    }
+}
+
+/// Cleans up after one test, by its session-name prefix, even if the test panicked.
+pub struct Cleanup {
+    pub prefix: String,
+    pub volumes: Vec<String>,
+}
+
+impl Cleanup {
+    pub fn new(prefix: &str) -> Cleanup {
+        Cleanup {
+            prefix: prefix.to_string(),
+            volumes: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let prefix = self.prefix.clone();
+        let volumes = std::mem::take(&mut self.volumes);
+        block_on_side(async move {
+            let backend = engine().await;
+            sweep(&backend, Some(&prefix)).await;
+            for v in volumes {
+                let _ = backend.remove_volume(&v).await;
+            }
+        });
+    }
+}
+
+/// A unique name for this test: `t<run>-<what>`.
+pub fn unique(what: &str) -> String {
+    format!("t{}-{what}", &run_id()[run_id().len().saturating_sub(5)..])
+}
+
+/// The host's extra CAs, passed by tests/run.sh, for builds that reach registries.
+pub fn extra_cas() -> Vec<PathBuf> {
+    std::env::var("CCTUI_TEST_EXTRA_CA_CERTS")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// A config folder holding the small test recipe (no Node.js or Claude Code: a fake `claude`
+/// that echoes), so most tests build in seconds.
+pub fn small_recipe_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small-recipe");
+    assert!(dir.join("recipe/base.Dockerfile").exists(), "{}", dir.display());
+    dir
+}
+
+pub fn test_config() -> Config {
+    let mut c = Config::default();
+    c.image.extra_ca_certs = extra_cas();
+    c.engine.timeout_secs = 60;
+    c
+}
+
+/// Ops on the real engine with the small recipe and a private config folder.
+pub async fn small_ops(config_dir: &Path) -> Ops<DockerBackend> {
+    // The recipe override lives in the config folder, as a user's would.
+    let recipe = config_dir.join("recipe");
+    if !recipe.exists() {
+        copy_dir(&small_recipe_dir().join("recipe"), &recipe);
+    }
+    Ops::new(engine().await, test_config(), config_dir.to_path_buf())
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A temporary folder owned by `uid` (tests run as root; the agent never does).
+pub struct TempFolder {
+    pub path: PathBuf,
+}
+
+impl TempFolder {
+    pub fn new(name: &str, uid: u32) -> TempFolder {
+        let path = std::env::temp_dir().join(format!("cctui-{}-{name}", run_id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        std::os::unix::fs::chown(&path, Some(uid), Some(uid)).unwrap();
+        TempFolder { path }
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The tiny image the contract tests use: the base image with a long-running default command.
+pub async fn tiny_image(backend: &DockerBackend) -> String {
+    let tag = format!("cctui-test-tiny:{}", run_id());
+    if backend.inspect_image(&tag).await.unwrap().is_some() {
+        return tag;
+    }
+    let dockerfile = "FROM debian:bookworm-slim\nLABEL cctui.test.tiny=1\nCMD [\"sleep\", \"infinity\"]\n";
+    let spec = BuildSpec {
+        context_tar: tar_of(&[("Dockerfile", dockerfile)]),
+        dockerfile: "Dockerfile".into(),
+        tag: tag.clone(),
+        build_args: BTreeMap::new(),
+        labels: test_labels(),
+        no_cache: false,
+        pull: false,
+    };
+    let mut s = backend.build_image(spec);
+    while let Some(e) = s.next().await {
+        e.expect("building the tiny test image");
+    }
+    tag
+}
+
+pub fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, text) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o755);
+        h.set_cksum();
+        b.append_data(&mut h, name, text.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// Runs the docker CLI against the test engine and returns stdout; panics on failure.
+pub fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs the cctui binary with a private config folder; returns (exit code, stdout, stderr).
+pub fn cctui(config_dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cctui"))
+        .args(args)
+        .env("CCTUI_CONFIG_DIR", config_dir)
+        .env("CCTUI_STATE_DIR", config_dir.join("state"))
+        .env("CCTUI_TEST_RUN", run_id())
+        .output()
+        .expect("running cctui");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
