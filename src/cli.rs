@@ -307,10 +307,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
             );
         }
-        Command::Attach { name } => {
-            let id = ops.running_agent(&name).await?;
-            return crate::pty::attach_full_screen(&ops, &id, &config).await;
-        }
+        Command::Attach { name } => crate::app::run_attached(ops, &name).await?,
         Command::Logs { name, follow, tail } => {
             let session = ops.find(&name).await?;
             let id = session

@@ -394,8 +394,10 @@ mod tests {
     #[test]
     fn the_shipped_default_parses_to_the_defaults() {
         let parsed = Config::parse(DEFAULT_CONFIG, Path::new("default.toml")).unwrap();
-        let mut defaults = Config::default();
-        defaults.source = parsed.source.clone();
+        let defaults = Config {
+            source: parsed.source.clone(),
+            ..Default::default()
+        };
         assert_eq!(parsed, defaults);
     }
 

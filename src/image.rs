@@ -87,6 +87,9 @@ pub struct ImagePlan {
     pub hash: String,
 }
 
+/// Uids of the firewall's own users (dnsmasq, the verification probe) in the holder image.
+pub const RESERVED_UIDS: [u32; 2] = [64998, 64999];
+
 /// Who the agent runs as inside the container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgentIds {
@@ -107,6 +110,14 @@ impl AgentIds {
                  chown it to your user (e.g. `sudo chown -R $USER: {}`)",
                 path.display(),
                 path.display()
+            )));
+        }
+        // The firewall holder tells its resolver and probe apart from the agent by these uids.
+        if RESERVED_UIDS.contains(&meta.uid()) {
+            return Err(Error::usage(format!(
+                "{} is owned by uid {}, which cctui's firewall reserves; chown it to another user",
+                path.display(),
+                meta.uid()
             )));
         }
         Ok(AgentIds {

@@ -200,10 +200,20 @@ impl SessionPlan {
                 format!("CCTUI_SESSION={}", self.name),
                 format!("CCTUI_WORKDIR={path}"),
             ])
+            .chain(
+                // Telemetry and error reports would be refused by the firewall anyway.
+                (!self
+                    .env
+                    .contains_key("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"))
+                .then(|| "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1".to_string()),
+            )
             .collect();
         spec.user = Some(format!("{}:{}", self.ids.uid, self.ids.gid));
         spec.working_dir = Some(path.clone());
-        spec.hostname = Some(self.name.to_string().replace(['_', '.'], "-"));
+        // A container sharing the holder's namespace takes the holder's hostname.
+        if !matches!(network, NetworkAttach::Container(_)) {
+            spec.hostname = Some(self.name.to_string().replace(['_', '.'], "-"));
+        }
         // The same absolute path as on the host: paths claude prints are valid on the host too.
         spec.mounts = vec![
             MountSpec {

@@ -46,7 +46,10 @@ async fn container_lifecycle_list_inspect_stop_remove() {
     let d = b.inspect_container(&id).await.unwrap();
     assert_eq!(d.summary.state, ContainerState::Running);
     assert_eq!(d.cap_drop, vec!["ALL".to_string()]);
-    assert!(d.security_opt.iter().any(|o| o.starts_with("no-new-privileges")));
+    assert!(d
+        .security_opt
+        .iter()
+        .any(|o| o.starts_with("no-new-privileges")));
     assert_eq!(d.pids_limit, 64);
     assert_eq!(d.memory_bytes, 256 << 20);
     assert!(d.init);
@@ -55,7 +58,11 @@ async fn container_lifecycle_list_inspect_stop_remove() {
 
     b.stop_container(&id, Duration::from_secs(1)).await.unwrap();
     let after = b.list_containers(&filter).await.unwrap();
-    assert!(matches!(after[0].state, ContainerState::Exited(_)), "{:?}", after[0].state);
+    assert!(
+        matches!(after[0].state, ContainerState::Exited(_)),
+        "{:?}",
+        after[0].state
+    );
 
     b.remove_container(&id).await.unwrap();
     assert!(b.list_containers(&filter).await.unwrap().is_empty());
@@ -75,7 +82,10 @@ async fn events_are_filtered_by_label_and_carry_the_action() {
     // An unrelated container must not appear in the filtered stream.
     let other_name = unique("events-other");
     let _other_cleanup = Cleanup::new(&other_name);
-    let other = b.create_container(&spec(&other_name, &image)).await.unwrap();
+    let other = b
+        .create_container(&spec(&other_name, &image))
+        .await
+        .unwrap();
     let id = b.create_container(&spec(&name, &image)).await.unwrap();
     b.start_container(&id).await.unwrap();
     b.kill_container(&id).await.unwrap();
@@ -87,7 +97,10 @@ async fn events_are_filtered_by_label_and_carry_the_action() {
             .expect("events within 20 s")
             .unwrap()
             .unwrap();
-        assert_ne!(e.container_id, other, "the filter let another container through");
+        assert_ne!(
+            e.container_id, other,
+            "the filter let another container through"
+        );
         assert_eq!(e.container_id, id);
         assert_eq!(e.labels.get("cctui.test.owner"), Some(&name));
         seen.push(e.action);
@@ -116,18 +129,17 @@ async fn logs_tail_and_follow() {
     b.start_container(&id).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    let tail: Vec<LogChunk> = b
-        .logs(&id, 3, false)
-        .map(|c| c.unwrap())
-        .collect()
-        .await;
+    let tail: Vec<LogChunk> = b.logs(&id, 3, false).map(|c| c.unwrap()).collect().await;
     let text: String = tail
         .iter()
         .map(|c| String::from_utf8_lossy(&c.bytes).into_owned())
         .collect();
     assert!(text.contains("line500") && text.contains("late"), "{text}");
     assert!(!text.contains("line400"), "tail read too much: {text}");
-    assert!(tail.iter().any(|c| c.stream == LogStream::Stderr), "{tail:?}");
+    assert!(
+        tail.iter().any(|c| c.stream == LogStream::Stderr),
+        "{tail:?}"
+    );
 
     let mut follow = b.logs(&id, 0, true);
     let late = tokio::time::timeout(Duration::from_secs(10), follow.next())
@@ -150,7 +162,11 @@ async fn exec_captures_output_exit_code_user_and_stdin() {
         .exec(
             &id,
             &ExecSpec {
-                cmd: vec!["sh".into(), "-c".into(), "id -u; cat; echo oops >&2; exit 7".into()],
+                cmd: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "id -u; cat; echo oops >&2; exit 7".into(),
+                ],
                 user: Some("4321:4321".into()),
                 stdin: Some(b"from stdin".to_vec()),
                 ..Default::default()
@@ -181,17 +197,27 @@ async fn build_streams_steps_and_reports_the_failing_step() {
     };
     let events: Vec<BuildEvent> = b.build_image(ok).map(|e| e.unwrap()).collect().await;
     assert!(
-        events.iter().any(|e| matches!(e, BuildEvent::Step { index: 3, text, .. } if text.starts_with("RUN echo"))),
+        events.iter().any(
+            |e| matches!(e, BuildEvent::Step { index: 3, text, .. } if text.starts_with("RUN echo"))
+        ),
         "{events:?}"
     );
-    assert!(events.iter().any(|e| matches!(e, BuildEvent::Output(l) if l.contains("say hello"))));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, BuildEvent::Output(l) if l.contains("say hello"))));
     assert!(matches!(events.last(), Some(BuildEvent::Done { .. })));
     let info = b.inspect_image(&tag).await.unwrap().expect("built");
-    assert_eq!(info.labels.get(labels::TEST_RUN).map(String::as_str), Some(run_id()));
+    assert_eq!(
+        info.labels.get(labels::TEST_RUN).map(String::as_str),
+        Some(run_id())
+    );
     assert!(!b.image_history(&tag).await.unwrap().is_empty());
 
     let bad = BuildSpec {
-        context_tar: tar_of(&[("Dockerfile", "FROM debian:bookworm-slim\nRUN echo before && exit 3\n")]),
+        context_tar: tar_of(&[(
+            "Dockerfile",
+            "FROM debian:bookworm-slim\nRUN echo before && exit 3\n",
+        )]),
         dockerfile: "Dockerfile".into(),
         tag: format!("cctui-test-bad:{}", run_id()),
         build_args: BTreeMap::new(),
@@ -200,8 +226,14 @@ async fn build_streams_steps_and_reports_the_failing_step() {
         pull: false,
     };
     let results: Vec<_> = b.build_image(bad).collect().await;
-    let err = results.iter().find_map(|r| r.as_ref().err()).expect("the build fails");
-    assert!(err.to_string().contains("returned a non-zero code: 3"), "{err}");
+    let err = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("the build fails");
+    assert!(
+        err.to_string().contains("returned a non-zero code: 3"),
+        "{err}"
+    );
     b.remove_image(&tag).await.unwrap();
     assert!(b.inspect_image(&tag).await.unwrap().is_none());
 }
@@ -216,8 +248,14 @@ async fn volumes_and_networks() {
     labels.insert("cctui.test.owner".into(), name.clone());
 
     b.create_volume(&name, &labels).await.unwrap();
-    assert_eq!(b.inspect_volume(&name).await.unwrap().unwrap().labels, labels);
-    let listed = b.list_volumes(&LabelFilter::eq("cctui.test.owner", &name)).await.unwrap();
+    assert_eq!(
+        b.inspect_volume(&name).await.unwrap().unwrap().labels,
+        labels
+    );
+    let listed = b
+        .list_volumes(&LabelFilter::eq("cctui.test.owner", &name))
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     b.remove_volume(&name).await.unwrap();
     assert!(b.inspect_volume(&name).await.unwrap().is_none());
@@ -233,13 +271,24 @@ async fn volumes_and_networks() {
     assert!(net.gateway.is_some() && net.subnet.is_some(), "{net:?}");
     let image = tiny_image(&b).await;
     let id = b.create_container(&spec(&name, &image)).await.unwrap();
-    b.connect_network(&name, &id, &["alias.test".into()]).await.unwrap();
+    b.connect_network(&name, &id, &["alias.test".into()])
+        .await
+        .unwrap();
     b.start_container(&id).await.unwrap();
     let d = b.inspect_container(&id).await.unwrap();
     assert!(d.networks.contains(&name), "{:?}", d.networks);
-    assert_eq!(b.list_networks(&LabelFilter::eq("cctui.test.owner", &name)).await.unwrap().len(), 1);
+    assert_eq!(
+        b.list_networks(&LabelFilter::eq("cctui.test.owner", &name))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let stats = b.stats(&id).await.unwrap();
-    assert!(stats.memory_bytes > 0 && stats.memory_limit > 0, "{stats:?}");
+    assert!(
+        stats.memory_bytes > 0 && stats.memory_limit > 0,
+        "{stats:?}"
+    );
     b.remove_container(&id).await.unwrap();
     b.remove_network(&name).await.unwrap();
     assert!(b.inspect_network(&name).await.unwrap().is_none());
@@ -266,12 +315,20 @@ async fn a_hung_engine_times_out_with_a_clear_error() {
     };
     assert!(started.elapsed() < Duration::from_secs(10));
     let text = err.to_string();
-    assert!(text.contains("cannot reach the Docker engine") && text.contains("fix:"), "{text}");
+    assert!(
+        text.contains("cannot reach the Docker engine") && text.contains("fix:"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn a_missing_engine_says_what_to_do() {
-    let err = match DockerBackend::connect(Some("unix:///nonexistent/docker.sock"), Duration::from_secs(2)).await {
+    let err = match DockerBackend::connect(
+        Some("unix:///nonexistent/docker.sock"),
+        Duration::from_secs(2),
+    )
+    .await
+    {
         Err(e) => e,
         Ok(_) => panic!("no engine there"),
     };

@@ -27,7 +27,11 @@ async fn ops_with(config: Config, dir: &Path) -> Ops<cctui::backend::DockerBacke
     ops
 }
 
-async fn exec_as_agent(ops: &Ops<cctui::backend::DockerBackend>, name: &str, script: &str) -> cctui::backend::ExecOutput {
+async fn exec_as_agent(
+    ops: &Ops<cctui::backend::DockerBackend>,
+    name: &str,
+    script: &str,
+) -> cctui::backend::ExecOutput {
     let id = ops.running_agent(name).await.unwrap();
     let user = ops.backend.inspect_container(&id).await.unwrap().user;
     ops.backend
@@ -57,39 +61,81 @@ async fn lifecycle_new_ls_stop_start_rm_and_volumes_survive() {
     assert!(ops.list().await.unwrap().iter().any(|s| s.name == name));
 
     // claude (here the fake) is the long-running process, started only after "ready".
-    let ps = exec_as_agent(&ops, &name, "cat /proc/1/cmdline | tr '\\0' ' '; echo; ps -eo args").await;
-    assert!(ps.stdout_text().contains("fake claude") || ps.stdout_text().contains("claude --dangerously-skip-permissions"), "{}", ps.stdout_text());
+    let ps = exec_as_agent(
+        &ops,
+        &name,
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; ps -eo args",
+    )
+    .await;
+    assert!(
+        ps.stdout_text().contains("fake claude")
+            || ps
+                .stdout_text()
+                .contains("claude --dangerously-skip-permissions"),
+        "{}",
+        ps.stdout_text()
+    );
 
     // Workspace files belong to the host user.
-    let touch = exec_as_agent(&ops, &name, &format!("touch {}/made-inside && id -u", project.path.display())).await;
+    let touch = exec_as_agent(
+        &ops,
+        &name,
+        &format!("touch {}/made-inside && id -u", project.path.display()),
+    )
+    .await;
     assert_eq!(touch.stdout_text().trim(), UID.to_string());
     let meta = std::fs::metadata(project.path.join("made-inside")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (UID, UID));
 
     // Login state persists: write into the config dir, remove the session, recreate, read.
-    let w = exec_as_agent(&ops, &name, "echo kept > $CLAUDE_CONFIG_DIR/probe && echo hist >> /commandhistory/.bash_history").await;
+    let w = exec_as_agent(
+        &ops,
+        &name,
+        "echo kept > $CLAUDE_CONFIG_DIR/probe && echo hist >> /commandhistory/.bash_history",
+    )
+    .await;
     assert_eq!(w.exit_code, 0, "{}", w.stderr_text());
 
     ops.stop(&name).await.unwrap();
     let stopped = ops.find(&name).await.unwrap();
-    assert!(matches!(stopped.state(), ContainerState::Exited(_)), "{:?}", stopped.state());
+    assert!(
+        matches!(stopped.state(), ContainerState::Exited(_)),
+        "{:?}",
+        stopped.state()
+    );
     ops.start(&name, |_| {}).await.unwrap();
-    assert_eq!(ops.find(&name).await.unwrap().state(), ContainerState::Running);
+    assert_eq!(
+        ops.find(&name).await.unwrap().state(),
+        ContainerState::Running
+    );
 
     let removed = ops.remove(&name, false).await.unwrap();
     assert!(removed.volumes.is_empty());
     assert!(ops.find(&name).await.is_err());
     for v in [plan.project.config_volume(), plan.project.history_volume()] {
-        assert!(ops.backend.inspect_volume(&v).await.unwrap().is_some(), "{v} was deleted");
+        assert!(
+            ops.backend.inspect_volume(&v).await.unwrap().is_some(),
+            "{v} was deleted"
+        );
     }
 
     ops.create(&plan, |_| {}).await.unwrap();
-    let r = exec_as_agent(&ops, &name, "cat $CLAUDE_CONFIG_DIR/probe /commandhistory/.bash_history").await;
+    let r = exec_as_agent(
+        &ops,
+        &name,
+        "cat $CLAUDE_CONFIG_DIR/probe /commandhistory/.bash_history",
+    )
+    .await;
     assert_eq!(r.stdout_text(), "kept\nhist\n");
 
     let removed = ops.remove(&name, true).await.unwrap();
     assert_eq!(removed.volumes.len(), 2);
-    assert!(ops.backend.inspect_volume(&plan.project.config_volume()).await.unwrap().is_none());
+    assert!(ops
+        .backend
+        .inspect_volume(&plan.project.config_volume())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -105,32 +151,72 @@ async fn the_agent_has_no_capabilities_and_sees_only_the_project_folder() {
     ops.create(&plan, |_| {}).await.unwrap();
     let id = ops.running_agent(&name).await.unwrap();
 
-    let status = exec_as_agent(&ops, &name, "grep -E '^Cap(Eff|Prm|Bnd)' /proc/1/status; grep NoNewPrivs /proc/self/status").await;
+    let status = exec_as_agent(
+        &ops,
+        &name,
+        "grep -E '^Cap(Eff|Prm|Bnd)' /proc/1/status; grep NoNewPrivs /proc/self/status",
+    )
+    .await;
     let text = status.stdout_text();
     for cap in ["CapEff", "CapPrm", "CapBnd"] {
-        assert!(text.contains(&format!("{cap}:\t0000000000000000")), "{cap} not empty:\n{text}");
+        assert!(
+            text.contains(&format!("{cap}:\t0000000000000000")),
+            "{cap} not empty:\n{text}"
+        );
     }
     assert!(text.contains("NoNewPrivs:\t1"), "{text}");
 
     // Even root inside the container cannot mount.
     let mount = ops
         .backend
-        .exec(&id, &ExecSpec { cmd: vec!["mount".into(), "-t".into(), "tmpfs".into(), "none".into(), "/mnt".into()], user: Some("0:0".into()), ..Default::default() })
+        .exec(
+            &id,
+            &ExecSpec {
+                cmd: vec![
+                    "mount".into(),
+                    "-t".into(),
+                    "tmpfs".into(),
+                    "none".into(),
+                    "/mnt".into(),
+                ],
+                user: Some("0:0".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    assert_ne!(mount.exit_code, 0, "mount succeeded: {}", mount.stdout_text());
+    assert_ne!(
+        mount.exit_code,
+        0,
+        "mount succeeded: {}",
+        mount.stdout_text()
+    );
 
     let d = ops.backend.inspect_container(&id).await.unwrap();
     let binds: Vec<_> = d.mounts.iter().filter(|m| m.kind == "bind").collect();
     assert_eq!(binds.len(), 1, "{:?}", d.mounts);
-    assert_eq!(Path::new(&binds[0].source), project.path.canonicalize().unwrap());
-    assert_eq!(binds[0].target, binds[0].source, "the project is at the same path inside");
-    let mut volumes: Vec<_> = d.mounts.iter().filter(|m| m.kind == "volume").map(|m| m.source.clone()).collect();
+    assert_eq!(
+        Path::new(&binds[0].source),
+        project.path.canonicalize().unwrap()
+    );
+    assert_eq!(
+        binds[0].target, binds[0].source,
+        "the project is at the same path inside"
+    );
+    let mut volumes: Vec<_> = d
+        .mounts
+        .iter()
+        .filter(|m| m.kind == "volume")
+        .map(|m| m.source.clone())
+        .collect();
     volumes.sort();
     let mut expected = vec![plan.project.config_volume(), plan.project.history_volume()];
     expected.sort();
     assert_eq!(volumes, expected);
-    assert!(!d.mounts.iter().any(|m| m.source.contains("docker.sock") || m.target.contains("tmux")));
+    assert!(!d
+        .mounts
+        .iter()
+        .any(|m| m.source.contains("docker.sock") || m.target.contains("tmux")));
     assert_eq!(d.cap_drop, vec!["ALL".to_string()]);
     assert!(d.cap_add.is_empty());
     assert!(d.init && d.tty);
@@ -164,7 +250,11 @@ async fn profiles_put_their_toolchain_on_path_and_images_are_reused() {
     ops.create(&plan_a, |_| {}).await.unwrap();
     let v = exec_as_agent(&ops, &a, "python3 --version && command -v python3").await;
     assert_eq!(v.exit_code, 0, "{}", v.stderr_text());
-    assert!(v.stdout_text().starts_with("Python 3"), "{}", v.stdout_text());
+    assert!(
+        v.stdout_text().starts_with("Python 3"),
+        "{}",
+        v.stdout_text()
+    );
 
     // A second project with the same profiles builds nothing.
     let mut events = Vec::new();
@@ -174,7 +264,9 @@ async fn profiles_put_their_toolchain_on_path_and_images_are_reused() {
         .filter(|p| matches!(p, Progress::Build(BuildProgress::Started { .. })))
         .collect();
     assert!(built.is_empty(), "rebuilt: {built:?}");
-    assert!(events.iter().any(|p| matches!(p, Progress::Build(BuildProgress::Cached { layer, .. }) if layer == "python")));
+    assert!(events.iter().any(
+        |p| matches!(p, Progress::Build(BuildProgress::Cached { layer, .. }) if layer == "python")
+    ));
     let ia = ops.find(&a).await.unwrap().agent.unwrap().image;
     let ib = ops.find(&b).await.unwrap().agent.unwrap().image;
     assert_eq!(ia, ib);
@@ -199,15 +291,33 @@ async fn a_failed_new_removes_what_it_made_and_keeps_the_volumes() {
     let image = tiny_image(&ops.backend).await;
     let mut squatter = cctui::backend::ContainerSpec::hardened(plan.name.agent_container(), image);
     squatter.labels = test_labels();
-    squatter.labels.insert("cctui.test.owner".into(), name.clone());
+    squatter
+        .labels
+        .insert("cctui.test.owner".into(), name.clone());
     let squatter_id = ops.backend.create_container(&squatter).await.unwrap();
 
     let err = ops.create(&plan, |_| {}).await.unwrap_err();
     assert!(err.to_string().contains("onflict"), "{err}");
-    assert!(ops.find(&name).await.is_err(), "a half-made session was left");
-    assert!(ops.backend.inspect_network(&plan.name.network()).await.unwrap().is_none());
-    assert!(ops.backend.inspect_container(&squatter_id).await.is_ok(), "removed the user's container");
-    assert!(ops.backend.inspect_volume(&plan.project.config_volume()).await.unwrap().is_some());
+    assert!(
+        ops.find(&name).await.is_err(),
+        "a half-made session was left"
+    );
+    assert!(ops
+        .backend
+        .inspect_network(&plan.name.network())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        ops.backend.inspect_container(&squatter_id).await.is_ok(),
+        "removed the user's container"
+    );
+    assert!(ops
+        .backend
+        .inspect_volume(&plan.project.config_volume())
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -226,9 +336,18 @@ async fn the_cli_rejects_bad_input_with_exit_code_2() {
         (vec!["new", file.to_str().unwrap()], "not a folder"),
         (vec!["new", "/no/such/folder"], "No such file"),
         (vec!["new", p, "--profile", "cobol"], "unknown profile"),
-        (vec!["new", p, "--name", "Bad Name"], "not a valid session name"),
-        (vec!["new", root_owned.path.to_str().unwrap()], "owned by root"),
-        (vec!["new", p, "--network", "no-such-network-xyz"], "no Docker network"),
+        (
+            vec!["new", p, "--name", "Bad Name"],
+            "not a valid session name",
+        ),
+        (
+            vec!["new", root_owned.path.to_str().unwrap()],
+            "owned by root",
+        ),
+        (
+            vec!["new", p, "--network", "no-such-network-xyz"],
+            "no Docker network",
+        ),
     ];
     for (args, expected) in cases {
         let (code, _, err) = cctui(&dir.path, &args);
@@ -246,10 +365,16 @@ async fn the_cli_runs_the_whole_lifecycle_and_headless_claude() {
     let _c = Cleanup::new(&name);
     let dir = TempFolder::new(&format!("{name}-cfg"), 0);
     copy_dir(&small_recipe_dir().join("recipe"), &dir.path.join("recipe"));
-    let cas: Vec<String> = extra_cas().iter().map(|p| format!("{:?}", p.display().to_string())).collect();
+    let cas: Vec<String> = extra_cas()
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
     std::fs::write(
         dir.path.join("config.toml"),
-        format!("[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n", cas.join(", ")),
+        format!(
+            "[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n",
+            cas.join(", ")
+        ),
     )
     .unwrap();
     let project = TempFolder::new(&name, UID);
@@ -266,17 +391,28 @@ async fn the_cli_runs_the_whole_lifecycle_and_headless_claude() {
 
     let (_, json, _) = cctui(&dir.path, &["ls", "--json"]);
     let list: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let me = list.as_array().unwrap().iter().find(|s| s["name"] == name.as_str()).expect("listed");
+    let me = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name.as_str())
+        .expect("listed");
     assert_eq!(me["state"], "running");
     assert_eq!(me["firewall"], "off");
-    assert_eq!(me["project"], project.path.canonicalize().unwrap().to_str().unwrap());
+    assert_eq!(
+        me["project"],
+        project.path.canonicalize().unwrap().to_str().unwrap()
+    );
 
     let (code, out, _) = cctui(&dir.path, &["run", &name, "--", "-p", "hello there"]);
     assert_eq!(code, 0);
     assert!(out.contains("answer to: hello there"), "{out}");
     let (code, out, _) = cctui(&dir.path, &["exec", &name, "--", "sh", "-c", "pwd; exit 5"]);
     assert_eq!(code, 5);
-    assert_eq!(out.trim(), project.path.canonicalize().unwrap().to_str().unwrap());
+    assert_eq!(
+        out.trim(),
+        project.path.canonicalize().unwrap().to_str().unwrap()
+    );
 
     let (code, _, _) = cctui(&dir.path, &["stop", &name]);
     assert_eq!(code, 0);

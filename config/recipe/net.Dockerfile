@@ -23,7 +23,7 @@ RUN groupadd -r -g 64998 dnsmasq \
  && test "$(id -u dnsmasq)" = 64998 \
  && mkdir -p /etc/cctui /run/cctui /var/log/cctui \
  && chown root:dnsmasq /var/log/cctui \
- && chmod 0775 /var/log/cctui
+ && chmod 2775 /var/log/cctui
 COPY net/ /usr/local/sbin/
 RUN chmod 0755 /usr/local/sbin/cctui-fw
 ENTRYPOINT ["/usr/bin/tini", "--"]

@@ -1,4 +1,12 @@
-//! The dashboard.
+//! The dashboard: one state (`state`), changed only by `update` (action in, effects out),
+//! drawn by `ui::draw`, with all I/O in `runtime`.
+
+pub mod action;
+pub mod effect;
+pub mod keymap;
+pub mod runtime;
+pub mod state;
+pub mod update;
 
 use serde::Serialize;
 
@@ -8,10 +16,40 @@ use crate::error::{Error, Result};
 use crate::sandbox::firewall::{self, Allowlist, Blocked, Counters, FirewallStatus};
 use crate::session::ops::Ops;
 
-pub async fn run<B: Backend>(_ops: Ops<B>) -> Result<()> {
-    Err(Error::other(
-        "the dashboard is not in this build yet; use the commands (cctui --help)",
-    ))
+fn initial_state<B: Backend>(ops: &Ops<B>) -> Result<state::State> {
+    let keymap =
+        keymap::Keymap::from_config(&ops.config.keys, &ops.config.ui.detach_key).map_err(|e| {
+            let file = ops
+                .config
+                .source
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "config".into());
+            Error::usage(format!("{file}: {e}"))
+        })?;
+    let settings = state::UiSettings {
+        log_lines: ops.config.ui.log_lines,
+        bell: ops.config.ui.bell,
+        engine_host: ops.backend.host().to_string(),
+        profiles: ops.config.session.profiles.clone(),
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    Ok(state::State::new(keymap, settings))
+}
+
+/// `cctui`: the dashboard.
+pub async fn run<B: Backend>(ops: Ops<B>) -> Result<()> {
+    let state = initial_state(&ops)?;
+    runtime::run_loop(state, ops).await
+}
+
+/// `cctui attach NAME`: the session's terminal on the whole screen; the detach key quits.
+pub async fn run_attached<B: Backend>(ops: Ops<B>, session: &str) -> Result<()> {
+    ops.running_agent(session).await?;
+    let mut state = initial_state(&ops)?;
+    state.mode = state::Mode::FullScreen(session.to_string());
+    state.exit_on_detach = true;
+    runtime::run_loop(state, ops).await
 }
 
 /// Everything known about one session's firewall.

@@ -330,6 +330,7 @@ impl Backend for DockerBackend {
                     labels: to_labels(c.labels),
                     state: summary_state(c.state, &status),
                     created: c.created.unwrap_or_default(),
+                    status,
                 }
             })
             .collect())
@@ -362,10 +363,7 @@ impl Backend for DockerBackend {
             .unwrap_or_default()
             .into_iter()
             .map(|m| MountInfo {
-                kind: m
-                    .typ
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
+                kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
                 source: m.name.or(m.source).unwrap_or_default(),
                 target: m.destination.unwrap_or_default(),
                 read_only: !m.rw.unwrap_or(true),
@@ -388,6 +386,7 @@ impl Backend for DockerBackend {
                 labels: to_labels(config.labels),
                 state: container_state,
                 created: 0,
+                status: String::new(),
             },
             started_at: state
                 .started_at
@@ -636,6 +635,33 @@ impl Backend for DockerBackend {
             })
         })
         .await
+    }
+
+    async fn attach(&self, id: &str) -> Result<Attachment> {
+        let options = qp::AttachContainerOptions {
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            stream: true,
+            logs: false,
+            // cctui handles its own detach key; make Docker's practically untypeable so that
+            // Ctrl-P and friends reach claude.
+            detach_keys: Some("ctrl-@,ctrl-^,ctrl-@,ctrl-^".to_string()),
+        };
+        let attached = self
+            .timed("attach", self.docker.attach_container(id, Some(options)))
+            .await?;
+        let output = attached
+            .output
+            .map(|item| {
+                item.map(|o| to_chunk(o).bytes)
+                    .map_err(|e| classify("attach", e.to_string()))
+            })
+            .boxed();
+        Ok(Attachment {
+            output,
+            input: attached.input,
+        })
     }
 
     fn build_image(&self, spec: BuildSpec) -> BoxStream<'static, Result<BuildEvent>> {

@@ -73,6 +73,8 @@ pub struct ContainerSummary {
     pub state: ContainerState,
     /// Unix seconds.
     pub created: i64,
+    /// The engine's own words, e.g. "Up 5 minutes".
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,6 +339,12 @@ pub struct Stats {
     pub memory_limit: u64,
 }
 
+/// A live connection to a container's tty: its output, and a writer for its input.
+pub struct Attachment {
+    pub output: BoxStream<'static, Result<Vec<u8>>>,
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
 /// Which containers a list or event stream covers: all that carry `key`, or `key=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelFilter {
@@ -391,6 +399,8 @@ pub trait Backend: Send + Sync + Clone + 'static {
     /// The last `tail` chunks, then (with `follow`) new ones as they come.
     fn logs(&self, id: &str, tail: usize, follow: bool) -> BoxStream<'static, Result<LogChunk>>;
     fn exec(&self, id: &str, spec: &ExecSpec) -> impl Future<Output = Result<ExecOutput>> + Send;
+    /// Attaches to the container's main process (stdin and tty output), from now on.
+    fn attach(&self, id: &str) -> impl Future<Output = Result<Attachment>> + Send;
 
     fn build_image(&self, spec: BuildSpec) -> BoxStream<'static, Result<BuildEvent>>;
     fn inspect_image(&self, tag: &str) -> impl Future<Output = Result<Option<ImageInfo>>> + Send;

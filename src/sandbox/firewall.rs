@@ -44,6 +44,7 @@ impl std::fmt::Display for Rule {
     }
 }
 
+/// The same rules `cctui-fw apply` enforces, so that a rule accepted here is applied there.
 fn valid_domain(d: &str) -> bool {
     !d.is_empty()
         && d.len() <= 253
@@ -54,8 +55,16 @@ fn valid_domain(d: &str) -> bool {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                 && !label.starts_with('-')
+                && !label.ends_with('-')
         })
+        && !d
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.chars().all(|c| c.is_ascii_digit()))
 }
+
+/// iptables' multiport match takes at most 15 ports.
+const MAX_PORTS: usize = 15;
 
 fn valid_cidr(c: &str) -> bool {
     let (ip, bits) = c.split_once('/').unwrap_or((c, "32"));
@@ -73,6 +82,9 @@ pub fn parse_rule(text: &str) -> Result<Rule> {
             let ports = ports.map_err(|_| bad("ports are numbers, e.g. `:443` or `:22,443`"))?;
             if ports.contains(&0) {
                 return Err(bad("port 0 is not a port"));
+            }
+            if ports.len() > MAX_PORTS {
+                return Err(bad("at most 15 ports per rule"));
             }
             (h, ports)
         }

@@ -66,8 +66,10 @@ pub fn block_on_side<F: std::future::Future<Output = ()> + Send + 'static>(f: F)
 pub async fn sweep(backend: &DockerBackend, session_prefix: Option<&str>) {
     let filter = LabelFilter::eq(labels::TEST_RUN, run_id());
     let matches = |l: &Labels| match session_prefix {
-        Some(p) => l.get(labels::SESSION).is_some_and(|s| s.starts_with(p))
-            || l.get("cctui.test.owner").is_some_and(|s| s.starts_with(p)),
+        Some(p) => {
+            l.get(labels::SESSION).is_some_and(|s| s.starts_with(p))
+                || l.get("cctui.test.owner").is_some_and(|s| s.starts_with(p))
+        }
         None => true,
     };
     if let Ok(cs) = backend.list_containers(&filter).await {
@@ -130,7 +132,11 @@ pub fn extra_cas() -> Vec<PathBuf> {
 /// that echoes), so most tests build in seconds.
 pub fn small_recipe_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small-recipe");
-    assert!(dir.join("recipe/base.Dockerfile").exists(), "{}", dir.display());
+    assert!(
+        dir.join("recipe/base.Dockerfile").exists(),
+        "{}",
+        dir.display()
+    );
     dir
 }
 
@@ -191,7 +197,8 @@ pub async fn tiny_image(backend: &DockerBackend) -> String {
     if backend.inspect_image(&tag).await.unwrap().is_some() {
         return tag;
     }
-    let dockerfile = "FROM debian:bookworm-slim\nLABEL cctui.test.tiny=1\nCMD [\"sleep\", \"infinity\"]\n";
+    let dockerfile =
+        "FROM debian:bookworm-slim\nLABEL cctui.test.tiny=1\nCMD [\"sleep\", \"infinity\"]\n";
     let spec = BuildSpec {
         context_tar: tar_of(&[("Dockerfile", dockerfile)]),
         dockerfile: "Dockerfile".into(),

@@ -1,0 +1,62 @@
+//! What can happen to the dashboard: input, engine news, and results of effects.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::backend::{ContainerDetails, EngineEvent, Stats};
+use crate::image::BuildProgress;
+use crate::session::Session;
+
+use super::FirewallReport;
+
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// Animation while jobs run; never sent while idle.
+    Tick,
+    Sessions(Vec<Session>),
+    Engine(EngineEvent),
+    EngineLost {
+        why: String,
+        retries: u32,
+    },
+    EngineBack,
+    LogChunk {
+        session: String,
+        bytes: Vec<u8>,
+    },
+    Firewall {
+        session: String,
+        report: Result<FirewallReport, String>,
+    },
+    Details {
+        session: String,
+        details: Box<ContainerDetails>,
+    },
+    Stats {
+        session: String,
+        stats: Stats,
+    },
+    TermAttached {
+        session: String,
+    },
+    TermOutput {
+        session: String,
+        bytes: Vec<u8>,
+    },
+    TermClosed {
+        session: String,
+    },
+    JobProgress {
+        job: u64,
+        progress: BuildProgress,
+    },
+    JobDone {
+        job: u64,
+        result: Result<String, String>,
+    },
+    /// Path completions for the new-session dialog.
+    Completions(Vec<String>),
+}

@@ -1,0 +1,70 @@
+//! What the dashboard asks the outside world to do. The runtime carries these out as tasks
+//! and reports back with actions.
+
+/// An operation on a session that runs as a job with a spinner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    Start,
+    Stop,
+    Restart,
+    Remove {
+        volumes: bool,
+    },
+    Rebuild,
+    Allow(String),
+    Create {
+        path: String,
+        name: Option<String>,
+        profiles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// List every session again (after an event, or a reconnect).
+    Refresh,
+    Run {
+        job: u64,
+        session: String,
+        op: Op,
+    },
+    /// Follow this container's logs from the tail; replaces any previous follow.
+    FollowLogs {
+        session: String,
+        container: String,
+    },
+    LoadFirewall(String),
+    LoadDetails {
+        session: String,
+        container: String,
+    },
+    LoadStats {
+        session: String,
+        container: String,
+    },
+    /// Keep a live attachment to the session's claude.
+    Attach {
+        session: String,
+        container: String,
+        rows: u16,
+        cols: u16,
+    },
+    Detach(String),
+    TermInput {
+        session: String,
+        bytes: Vec<u8>,
+    },
+    TermResize {
+        session: String,
+        container: String,
+        rows: u16,
+        cols: u16,
+    },
+    OpenTmux {
+        session: String,
+        window: bool,
+    },
+    CompletePath(String),
+    Bell,
+    Quit,
+}

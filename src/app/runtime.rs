@@ -1,0 +1,547 @@
+//! The dashboard's edge: carries out effects as tasks, feeds input, engine events and task
+//! results back as actions, and draws when something changed (at most every 16 ms).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::action::Action;
+use super::effect::{Effect, Op};
+use super::state::State;
+use super::update::{update, PANEL_REFRESH};
+use crate::backend::{labels, Backend, LabelFilter};
+use crate::image::BuildOptions;
+use crate::session::ops::{Ops, Progress};
+use crate::session::plan_session;
+
+const FRAME: Duration = Duration::from_millis(16);
+
+type Tx = mpsc::UnboundedSender<Action>;
+
+pub struct Runtime<B: Backend> {
+    ops: Ops<B>,
+    tx: Tx,
+    refresh: Arc<Notify>,
+    log_task: Option<JoinHandle<()>>,
+    terminals: HashMap<String, (mpsc::Sender<Vec<u8>>, JoinHandle<()>)>,
+    /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
+    last_load: HashMap<String, Instant>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl<B: Backend> Runtime<B> {
+    pub fn new(ops: Ops<B>, tx: Tx) -> Self {
+        let refresh = Arc::new(Notify::new());
+        let mut rt = Runtime {
+            ops,
+            tx,
+            refresh,
+            log_task: None,
+            terminals: HashMap::new(),
+            last_load: HashMap::new(),
+            tasks: Vec::new(),
+        };
+        rt.spawn_refresher();
+        rt.spawn_engine_watch();
+        rt
+    }
+
+    /// Lists sessions whenever asked; many requests while one runs become one more list.
+    fn spawn_refresher(&mut self) {
+        let ops = self.ops.clone();
+        let tx = self.tx.clone();
+        let notify = self.refresh.clone();
+        self.tasks.push(tokio::spawn(async move {
+            loop {
+                notify.notified().await;
+                if let Ok(list) = ops.list().await {
+                    if tx.send(Action::Sessions(list)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Lists everything, then follows the engine's event stream; on loss, retries with
+    /// backoff and lists again on return.
+    fn spawn_engine_watch(&mut self) {
+        let ops = self.ops.clone();
+        let tx = self.tx.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let mut retries = 0u32;
+            loop {
+                let why = match ops.list().await {
+                    Ok(list) => {
+                        if retries > 0 {
+                            let _ = tx.send(Action::EngineBack);
+                        }
+                        retries = 0;
+                        if tx.send(Action::Sessions(list)).is_err() {
+                            return;
+                        }
+                        let mut events = ops.backend.events(&LabelFilter::has(labels::SESSION));
+                        loop {
+                            match events.next().await {
+                                Some(Ok(ev)) => {
+                                    if tx.send(Action::Engine(ev)).is_err() {
+                                        return;
+                                    }
+                                }
+                                Some(Err(e)) => break e.to_string(),
+                                None => break "the engine closed the event stream".to_string(),
+                            }
+                        }
+                    }
+                    Err(e) => e.to_string(),
+                };
+                retries += 1;
+                let first_line = why.lines().next().unwrap_or_default().to_string();
+                if tx
+                    .send(Action::EngineLost {
+                        why: first_line,
+                        retries,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+                let backoff = Duration::from_millis(500 * 2u64.pow(retries.min(5)))
+                    .min(Duration::from_secs(10));
+                tokio::time::sleep(backoff).await;
+            }
+        }));
+    }
+
+    pub fn spawn_input(&mut self) {
+        let tx = self.tx.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let mut events = EventStream::new();
+            while let Some(Ok(ev)) = events.next().await {
+                let action = match ev {
+                    Event::Key(k) => Action::Key(k),
+                    Event::Mouse(m) => Action::Mouse(m),
+                    Event::Paste(p) => Action::Paste(p),
+                    Event::Resize(w, h) => Action::Resize(w, h),
+                    _ => continue,
+                };
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+
+    pub fn spawn_signals(&mut self) {
+        let tx = self.tx.clone();
+        self.tasks.push(tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            let quit = crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char('c'),
+                crossterm::event::KeyModifiers::CONTROL,
+            );
+            // Leave any attached terminal first, then quit.
+            let _ = tx.send(Action::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Esc,
+                crossterm::event::KeyModifiers::NONE,
+            )));
+            let _ = tx.send(Action::Key(quit));
+        }));
+    }
+
+    fn send_later(&self, key: String, make: impl FnOnce() -> Effect) -> Option<(Duration, Effect)> {
+        let wait = self
+            .last_load
+            .get(&key)
+            .map(|t| PANEL_REFRESH.saturating_sub(t.elapsed()))
+            .unwrap_or_default();
+        Some((wait, make()))
+    }
+
+    pub fn perform(&mut self, effect: Effect, state: &State) {
+        match effect {
+            Effect::Refresh => self.refresh.notify_one(),
+            Effect::Run { job, session, op } => self.run_job(job, session, op),
+            Effect::FollowLogs { session, container } => {
+                if let Some(t) = self.log_task.take() {
+                    t.abort();
+                }
+                let backend = self.ops.backend.clone();
+                let tx = self.tx.clone();
+                let tail = state.settings.log_lines;
+                self.log_task = Some(tokio::spawn(async move {
+                    let mut stream = backend.logs(&container, tail, true);
+                    while let Some(Ok(chunk)) = stream.next().await {
+                        if tx
+                            .send(Action::LogChunk {
+                                session: session.clone(),
+                                bytes: chunk.bytes,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }));
+            }
+            Effect::LoadFirewall(session) => {
+                let key = format!("fw:{session}");
+                let Some((wait, _)) = self.send_later(key.clone(), || Effect::Refresh) else {
+                    return;
+                };
+                self.last_load.insert(key, Instant::now() + wait);
+                let ops = self.ops.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let report = super::firewall_report(&ops, &session)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Action::Firewall { session, report });
+                });
+            }
+            Effect::LoadDetails { session, container } => {
+                let backend = self.ops.backend.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    if let Ok(details) = backend.inspect_container(&container).await {
+                        let _ = tx.send(Action::Details {
+                            session,
+                            details: Box::new(details),
+                        });
+                    }
+                });
+            }
+            Effect::LoadStats { session, container } => {
+                let key = format!("stats:{session}");
+                let Some((wait, _)) = self.send_later(key.clone(), || Effect::Refresh) else {
+                    return;
+                };
+                self.last_load.insert(key, Instant::now() + wait);
+                let backend = self.ops.backend.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    if let Ok(stats) = backend.stats(&container).await {
+                        let _ = tx.send(Action::Stats { session, stats });
+                    }
+                });
+            }
+            Effect::Attach {
+                session,
+                container,
+                rows,
+                cols,
+            } => self.attach(session, container, rows, cols),
+            Effect::Detach(session) => {
+                if let Some((_, task)) = self.terminals.remove(&session) {
+                    task.abort();
+                }
+            }
+            Effect::TermInput { session, bytes } => {
+                if let Some((writer, _)) = self.terminals.get(&session) {
+                    // Never block the UI on a slow container: a full queue drops the keys.
+                    let _ = writer.try_send(bytes);
+                }
+            }
+            Effect::TermResize {
+                container,
+                rows,
+                cols,
+                ..
+            } => {
+                let backend = self.ops.backend.clone();
+                tokio::spawn(async move {
+                    let _ = backend.resize_tty(&container, rows, cols).await;
+                });
+            }
+            Effect::OpenTmux { session, window } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = open_tmux(&session, window).await;
+                    let _ = tx.send(Action::JobDone { job: 0, result });
+                });
+            }
+            Effect::CompletePath(prefix) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Action::Completions(complete_dirs(&prefix)));
+                });
+            }
+            Effect::Bell | Effect::Quit => {} // handled by the loop, which owns the terminal
+        }
+    }
+
+    fn attach(&mut self, session: String, container: String, rows: u16, cols: u16) {
+        if let Some((_, old)) = self.terminals.remove(&session) {
+            old.abort();
+        }
+        let (writer_tx, mut writer_rx) = mpsc::channel::<Vec<u8>>(256);
+        let backend = self.ops.backend.clone();
+        let tx = self.tx.clone();
+        let name = session.clone();
+        let task = tokio::spawn(async move {
+            let attachment = match backend.attach(&container).await {
+                Ok(a) => a,
+                Err(_) => {
+                    let _ = tx.send(Action::TermClosed { session: name });
+                    return;
+                }
+            };
+            let _ = tx.send(Action::TermAttached {
+                session: name.clone(),
+            });
+            let mut input = attachment.input;
+            let writer = tokio::spawn(async move {
+                while let Some(bytes) = writer_rx.recv().await {
+                    if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
+                        break;
+                    }
+                }
+            });
+            // A size change makes claude draw its whole screen now: our headless screen starts
+            // complete instead of waiting for its next output.
+            let _ = backend
+                .resize_tty(&container, rows, cols.saturating_sub(1).max(1))
+                .await;
+            let _ = backend.resize_tty(&container, rows, cols).await;
+            let mut output = attachment.output;
+            while let Some(Ok(bytes)) = output.next().await {
+                if tx
+                    .send(Action::TermOutput {
+                        session: name.clone(),
+                        bytes,
+                    })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            writer.abort();
+            let _ = tx.send(Action::TermClosed { session: name });
+        });
+        self.terminals.insert(session, (writer_tx, task));
+    }
+
+    fn run_job(&mut self, job: u64, session: String, op: Op) {
+        let ops = self.ops.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let progress_tx = tx.clone();
+            let progress = move |p: Progress| {
+                if let Progress::Build(b) = p {
+                    let _ = progress_tx.send(Action::JobProgress { job, progress: b });
+                }
+            };
+            let result: Result<String, crate::error::Error> = async {
+                match op {
+                    Op::Start => ops
+                        .start(&session, progress)
+                        .await
+                        .map(|_| format!("{session} started")),
+                    Op::Stop => ops
+                        .stop(&session)
+                        .await
+                        .map(|_| format!("{session} stopped")),
+                    Op::Restart => ops
+                        .restart(&session, progress)
+                        .await
+                        .map(|_| format!("{session} restarted")),
+                    Op::Remove { volumes } => ops.remove(&session, volumes).await.map(|r| {
+                        if r.volumes.is_empty() {
+                            format!("{session} removed; volumes kept")
+                        } else {
+                            format!("{session} removed with its volumes")
+                        }
+                    }),
+                    Op::Rebuild => {
+                        let found = ops.find(&session).await?;
+                        let plan = plan_session(
+                            &ops.config,
+                            std::path::Path::new(&found.project),
+                            Some(&session),
+                            &found.profiles,
+                            &[],
+                        )?;
+                        let mut progress = progress;
+                        let options = BuildOptions {
+                            force: true,
+                            ..Default::default()
+                        };
+                        ops.ensure_images(&plan, options, &mut progress).await?;
+                        Ok(format!(
+                            "images for {session} rebuilt; restart it to use them"
+                        ))
+                    }
+                    Op::Allow(rule) => ops
+                        .change_allowlist(&session, &rule, false)
+                        .await
+                        .map(|l| format!("allowed {rule} for {session} ({} rules)", l.rules.len())),
+                    Op::Create {
+                        path,
+                        name,
+                        profiles,
+                    } => {
+                        let plan = plan_session(
+                            &ops.config,
+                            std::path::Path::new(&path),
+                            name.as_deref(),
+                            &profiles,
+                            &[],
+                        )?;
+                        ops.create(&plan, progress)
+                            .await
+                            .map(|s| format!("{} created", s.name))
+                    }
+                }
+            }
+            .await;
+            let _ = tx.send(Action::JobDone {
+                job,
+                result: result.map_err(|e| e.to_string()),
+            });
+        });
+    }
+}
+
+impl<B: Backend> Drop for Runtime<B> {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for (_, t) in self.terminals.values() {
+            t.abort();
+        }
+        if let Some(t) = &self.log_task {
+            t.abort();
+        }
+    }
+}
+
+/// Folders starting with `prefix`, for the new-session dialog.
+pub fn complete_dirs(prefix: &str) -> Vec<String> {
+    let (dir, start) = match prefix.rfind('/') {
+        Some(i) => (&prefix[..=i], &prefix[i + 1..]),
+        None => ("./", prefix),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .filter(|n| n.starts_with(start) && (start.starts_with('.') || !n.starts_with('.')))
+        .map(|n| format!("{dir}{n}/"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Opens `cctui attach NAME` in a new tmux pane or window. Only inside tmux.
+async fn open_tmux(session: &str, window: bool) -> Result<String, String> {
+    if std::env::var_os("TMUX").is_none() {
+        return Err("not inside tmux: t and T open sessions in tmux panes and windows".into());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let command = format!(
+        "{} attach {}",
+        shell_quote(&exe.display().to_string()),
+        shell_quote(session)
+    );
+    let mut cmd = tokio::process::Command::new("tmux");
+    if window {
+        cmd.args(["new-window", "-n", session, &command]);
+    } else {
+        cmd.args(["split-window", "-h", &command]);
+    }
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| format!("cannot run tmux: {e}"))?;
+    if out.status.success() {
+        Ok(format!(
+            "opened {session} in a tmux {}",
+            if window { "window" } else { "pane" }
+        ))
+    } else {
+        Err(format!(
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The loop: one owner for the state, effects out, actions in, frames when dirty.
+pub async fn run_loop<B: Backend>(mut state: State, ops: Ops<B>) -> crate::error::Result<()> {
+    let mut tui = crate::tui::Tui::enter()
+        .map_err(|e| crate::error::Error::other(format!("cannot use this terminal: {e}")))?;
+    state.size = tui.size();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut rt = Runtime::new(ops, tx.clone());
+    rt.spawn_input();
+    rt.spawn_signals();
+    let mut dirty = true;
+    let mut last_frame = Instant::now() - FRAME;
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let busy = !state.jobs.is_empty() || !state.loaded;
+        tokio::select! {
+            Some(action) = rx.recv() => {
+                let mut fx = update(&mut state, action);
+                // Take whatever else is queued before drawing: one frame for a burst.
+                for _ in 0..512 {
+                    match rx.try_recv() {
+                        Ok(a) => fx.extend(update(&mut state, a)),
+                        Err(_) => break,
+                    }
+                }
+                for e in fx {
+                    if e == Effect::Bell {
+                        tui.bell();
+                    }
+                    rt.perform(e, &state);
+                }
+                dirty = true;
+            }
+            _ = tokio::time::sleep_until(last_frame + FRAME), if dirty => {
+                tui.terminal
+                    .draw(|f| crate::ui::draw(f, &state))
+                    .map_err(|e| crate::error::Error::other(e.to_string()))?;
+                dirty = false;
+                last_frame = Instant::now();
+            }
+            _ = ticker.tick(), if busy => {
+                let _ = tx.send(Action::Tick);
+            }
+        }
+        if state.quit {
+            break;
+        }
+    }
+    drop(rt);
+    drop(tui);
+    Ok(())
+}

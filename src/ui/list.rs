@@ -1,0 +1,131 @@
+//! The session list, grouped by project, with the selected session's details below it.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::theme::Theme;
+use crate::app::state::{Mode, State};
+
+fn shorten_home(path: &str, state: &State) -> String {
+    let home = state.home.display().to_string();
+    match path.strip_prefix(&home) {
+        Some(rest) if !home.is_empty() => format!("~{rest}"),
+        _ => path.to_string(),
+    }
+}
+
+/// "Up 5 minutes" -> "5 minutes"
+fn uptime(status: &str) -> Option<&str> {
+    status
+        .strip_prefix("Up ")
+        .map(|s| s.split(" (").next().unwrap_or(s))
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let focused = matches!(state.mode, Mode::Normal);
+    let block = super::block(Line::styled(" Sessions ", theme.title()), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [list_area, detail_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
+
+    if state.rows.is_empty() {
+        let text = if state.loaded {
+            format!(
+                "No sessions yet.\n\nPress {} to create one\nfor a project folder.",
+                state.keymap.key_for(crate::app::keymap::KeyAction::New)
+            )
+        } else {
+            "Loading…".to_string()
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), list_area);
+        return;
+    }
+
+    let width = list_area.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut selected_line = 0;
+    let mut project = None;
+    for (i, row) in state.rows.iter().enumerate() {
+        if project != Some(&row.session.project) {
+            project = Some(&row.session.project);
+            lines.push(Line::styled(
+                shorten_home(&row.session.project, state),
+                theme.dim(),
+            ));
+        }
+        let (cstate, cstyle) = theme.container(&row.session.state(), row.busy.as_deref());
+        let (claude, clstyle) = theme.claude(state.claude_state(row));
+        let (fw, fwstyle) = theme.firewall(&row.firewall);
+        let name_width = width.saturating_sub(2 + 12 + 11 + 1).clamp(6, 24);
+        let mut name = row.name().to_string();
+        if name.chars().count() > name_width {
+            name = name
+                .chars()
+                .take(name_width.saturating_sub(1))
+                .collect::<String>()
+                + "…";
+        }
+        let mut spans = vec![
+            Span::raw(if i == state.selected { "▸ " } else { "  " }),
+            Span::raw(format!("{name:<name_width$} ")),
+            Span::styled(format!("{cstate:<12}"), cstyle),
+            Span::styled(format!("{claude:<11}"), clstyle),
+        ];
+        if width > name_width + 2 + 12 + 11 + 8 {
+            spans.push(Span::styled(fw, fwstyle));
+        }
+        let mut line = Line::from(spans);
+        if i == state.selected {
+            line = line.style(theme.selected());
+            selected_line = lines.len();
+        }
+        lines.push(line);
+    }
+    let height = list_area.height as usize;
+    let scroll = selected_line.saturating_sub(height.saturating_sub(1));
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), list_area);
+
+    if let Some(row) = state.selected_row() {
+        let mut detail = Vec::new();
+        let profiles = if row.session.profiles.is_empty() {
+            "no profiles".to_string()
+        } else {
+            row.session.profiles.join(", ")
+        };
+        let up = row
+            .session
+            .agent
+            .as_ref()
+            .and_then(|a| uptime(&a.status))
+            .map(|u| format!("up {u}"))
+            .unwrap_or_else(|| "not running".into());
+        detail.push(Line::from(vec![
+            Span::styled(format!("{} ", row.name()), theme.title()),
+            Span::raw(format!("{profiles} · {up}")),
+        ]));
+        let (fw, fwstyle) = theme.firewall(&row.firewall);
+        let mut l2 = vec![Span::styled(fw.to_string(), fwstyle)];
+        if let Some((name, s)) = &state.stats {
+            if name == row.name() && row.session.state().is_running() {
+                l2.push(Span::raw(format!(
+                    " · mem {:.0} MiB · cpu {:.1}%",
+                    s.memory_bytes as f64 / (1024.0 * 1024.0),
+                    s.cpu_percent
+                )));
+            }
+        }
+        detail.push(Line::from(l2));
+        if let Some(e) = &row.error {
+            detail.push(Line::styled(e.clone(), theme.error()));
+        } else if let crate::sandbox::firewall::FirewallStatus::Degraded { why } = &row.firewall {
+            detail.push(Line::styled(why.clone(), theme.accent()));
+        }
+        frame.render_widget(
+            Paragraph::new(detail).wrap(Wrap { trim: true }),
+            detail_area,
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Drawing: a pure function of the state. One file per panel.
+
+mod dialogs;
+mod list;
+mod panels;
+pub mod theme;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::state::{EngineHealth, Mode, State, Tab};
+use crate::term::screen::TermView;
+use crate::term::state::ClaudeState;
+use theme::Theme;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+
+const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+
+struct Areas {
+    header: Rect,
+    list: Rect,
+    detail: Rect,
+    status: Rect,
+}
+
+fn areas(area: Rect) -> Areas {
+    let [header, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let list_width = (area.width * 2 / 5).clamp(34, 56).min(area.width / 2);
+    let [list, detail] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
+    Areas {
+        header,
+        list,
+        detail,
+        status,
+    }
+}
+
+/// The inner size (rows, cols) of the terminal pane for a terminal of `size` (cols, rows).
+pub fn terminal_pane_size(size: (u16, u16)) -> (u16, u16) {
+    let a = areas(Rect::new(0, 0, size.0, size.1));
+    (
+        a.detail.height.saturating_sub(2).max(1),
+        a.detail.width.saturating_sub(2).max(1),
+    )
+}
+
+pub fn draw(frame: &mut Frame, state: &State) {
+    let theme = Theme {
+        color: state.settings.color,
+    };
+    let area = frame.area();
+    if let Mode::FullScreen(name) = &state.mode {
+        if let Some(t) = state.terminals.get(name) {
+            frame.render_widget(TermView::new(&t.screen).show_cursor(true), area);
+            return;
+        }
+    }
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "The terminal is too small ({}x{}).\nMake it at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let a = areas(area);
+    header(frame, a.header, state, &theme);
+    list::draw(frame, a.list, state, &theme);
+    panels::draw(frame, a.detail, state, &theme);
+    status(frame, a.status, state, &theme);
+    dialogs::draw(frame, area, state, &theme);
+}
+
+fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let waiting = state
+        .rows
+        .iter()
+        .filter(|r| state.claude_state(r) == ClaudeState::WaitingForYou)
+        .count();
+    let running = state
+        .rows
+        .iter()
+        .filter(|r| r.session.state().is_running())
+        .count();
+    let mut spans = vec![
+        Span::styled(" cctui ", theme.title()),
+        Span::raw(format!("{} sessions, {running} running", state.rows.len())),
+    ];
+    if waiting > 0 {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            format!("▶ {waiting} waiting for you"),
+            theme.claude(ClaudeState::WaitingForYou).1,
+        ));
+    }
+    match &state.engine {
+        EngineHealth::Connected => {
+            spans.push(Span::styled(
+                format!("  engine {}", state.settings.engine_host),
+                theme.dim(),
+            ));
+        }
+        EngineHealth::Lost { why, retries } => {
+            spans.push(Span::styled(
+                format!("  ENGINE UNREACHABLE (retry {retries}): {why}"),
+                theme.error(),
+            ));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let line = if let Some(job) = state.jobs.values().next() {
+        let spin = SPINNER[state.spinner % SPINNER.len()];
+        let mut text = format!(" {spin} {} {}", job.what, job.session);
+        if let Some(f) = job.fraction {
+            let width = 16usize;
+            let filled = ((f * width as f64) as usize).min(width);
+            text.push_str(&format!(
+                " [{}{}]",
+                "█".repeat(filled),
+                "░".repeat(width - filled)
+            ));
+        }
+        if let Some(p) = &job.progress {
+            text.push(' ');
+            text.push_str(p);
+        }
+        Line::styled(text, theme.accent())
+    } else if let Some(s) = &state.status {
+        Line::styled(
+            format!(" {}", s.text),
+            if s.error { theme.error() } else { theme.ok() },
+        )
+    } else {
+        let hint = match &state.mode {
+            Mode::Focus => format!(
+                " typing into claude · {} leaves · shift-PgUp scrolls",
+                state.keymap.detach
+            ),
+            _ => {
+                let k = |a| state.keymap.key_for(a);
+                use crate::app::keymap::KeyAction as A;
+                format!(
+                    " {} new  {} start  {} stop  {} attach  {} full screen  {} tabs  {} help  {} quit",
+                    k(A::New), k(A::Start), k(A::Stop), k(A::Attach), k(A::Fullscreen), k(A::NextTab), k(A::Help), k(A::Quit)
+                )
+            }
+        };
+        Line::styled(hint, theme.dim())
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A bordered block with a title, highlighted when it has focus.
+fn block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(if focused {
+            theme.focus_border()
+        } else {
+            Style::new()
+        })
+}
+
+pub(crate) fn tab_title(state: &State, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for t in Tab::ALL {
+        let style = if t == state.tab {
+            theme
+                .title()
+                .add_modifier(ratatui::style::Modifier::REVERSED)
+        } else {
+            theme.dim()
+        };
+        spans.push(Span::styled(format!(" {} ", t.title()), style));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,208 @@
+//! The detail tabs of the selected session: terminal, logs, firewall, info.
+
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::theme::Theme;
+use crate::app::state::{Mode, State, Tab};
+use crate::sandbox::firewall::FirewallStatus;
+use crate::term::screen::TermView;
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let focused = state.mode == Mode::Focus;
+    let block = super::block(super::tab_title(state, theme), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(row) = state.selected_row() else {
+        return;
+    };
+    let name = row.name();
+    match state.tab {
+        Tab::Terminal => terminal(frame, inner, state, name, theme),
+        Tab::Logs => logs(frame, inner, state, name, theme),
+        Tab::Firewall => firewall(frame, inner, state, name, theme),
+        Tab::Info => info(frame, inner, state, name, theme),
+    }
+}
+
+fn terminal(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme) {
+    match state.terminals.get(name) {
+        Some(t) => frame.render_widget(
+            TermView::new(&t.screen).show_cursor(state.mode == Mode::Focus),
+            area,
+        ),
+        None => {
+            let row = state.selected_row().expect("selected");
+            let text = if row.session.state().is_running() {
+                "attaching…".to_string()
+            } else {
+                format!(
+                    "{name} is not running. Press {} to start it.",
+                    state.keymap.key_for(crate::app::keymap::KeyAction::Start)
+                )
+            };
+            frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
+        }
+    }
+}
+
+fn logs(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme) {
+    let Some(buf) = state.logs.get(name) else {
+        frame.render_widget(Paragraph::new("no logs yet").style(theme.dim()), area);
+        return;
+    };
+    let height = area.height as usize;
+    let end = buf.lines.len().saturating_sub(buf.scroll);
+    let start = end.saturating_sub(height);
+    let query = state.log_search.as_deref();
+    let lines: Vec<Line> = buf
+        .lines
+        .range(start..end)
+        .map(|l| match query {
+            Some(q) if l.contains(q) => highlight(l, q, theme),
+            _ => Line::raw(l.clone()),
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+    if let Mode::Search(q) = &state.mode {
+        let bar = Rect {
+            y: area.y + area.height.saturating_sub(1),
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Paragraph::new(format!("/{q}▏")).style(theme.accent()), bar);
+    }
+}
+
+fn highlight(line: &str, q: &str, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(q) {
+        spans.push(Span::raw(rest[..i].to_string()));
+        spans.push(Span::styled(
+            q.to_string(),
+            theme.accent().add_modifier(Modifier::REVERSED),
+        ));
+        rest = &rest[i + q.len()..];
+    }
+    spans.push(Span::raw(rest.to_string()));
+    Line::from(spans)
+}
+
+fn firewall(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme) {
+    let row = state.selected_row().expect("selected");
+    let (badge, style) = theme.firewall(&row.firewall);
+    let mut lines = vec![Line::from(vec![
+        Span::raw("status: "),
+        Span::styled(badge, style),
+    ])];
+    match &row.firewall {
+        FirewallStatus::Degraded { why } => {
+            lines.push(Line::styled(format!("  {why}"), theme.accent()))
+        }
+        FirewallStatus::Off => lines.push(Line::styled(
+            "  egress is open: this session runs with firewall = \"off\"",
+            theme.error(),
+        )),
+        FirewallStatus::Verified { at } => lines.push(Line::styled(
+            format!("  last verified at {}", clock(*at)),
+            theme.dim(),
+        )),
+        FirewallStatus::Unknown => {}
+    }
+    if let Some(r) = state.firewall.get(name) {
+        lines.push(Line::raw(format!(
+            "rejected: {} packets · refused names: {}",
+            r.counters.rejected_packets, r.counters.refused_names
+        )));
+        lines.push(Line::styled(
+            format!("allowlist ({} rules):", r.allowlist.rules.len()),
+            theme.title(),
+        ));
+        let rules: Vec<String> = r.allowlist.rules.iter().map(|r| r.to_string()).collect();
+        lines.push(Line::raw(format!("  {}", rules.join("  "))));
+        lines.push(Line::styled("recently blocked:", theme.title()));
+        if r.recent.is_empty() {
+            lines.push(Line::styled("  nothing", theme.dim()));
+        }
+        for b in r.recent.iter().rev().take(area.height as usize) {
+            let port = b.port.map(|p| format!(":{p}")).unwrap_or_default();
+            lines.push(Line::raw(format!(
+                "  {} {:<4} {}{port}",
+                clock(b.time),
+                b.kind,
+                b.destination
+            )));
+        }
+    } else {
+        lines.push(Line::styled("loading…", theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// HH:MM:SS (UTC) of a Unix time.
+fn clock(t: i64) -> String {
+    let s = t.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme) {
+    let row = state.selected_row().expect("selected");
+    let mut lines = vec![Line::from(vec![
+        Span::styled("project  ", theme.title()),
+        Span::raw(row.session.project.clone()),
+    ])];
+    if let Some(a) = &row.session.agent {
+        lines.push(Line::from(vec![
+            Span::styled("image    ", theme.title()),
+            Span::raw(a.image.clone()),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("container ", theme.title()),
+            Span::raw(a.name.clone()),
+        ]));
+    }
+    if let Some(d) = state.details.get(name) {
+        lines.push(Line::from(vec![
+            Span::styled("user     ", theme.title()),
+            Span::raw(d.user.clone()),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("network  ", theme.title()),
+            Span::raw(if d.network_mode.starts_with("container:") {
+                "the session's firewall holder".to_string()
+            } else {
+                d.network_mode.clone()
+            }),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("limits   ", theme.title()),
+            Span::raw(format!(
+                "memory {} MiB · cpus {:.1} · pids {} · caps dropped: {} · no-new-privileges: {}",
+                d.memory_bytes / (1 << 20),
+                d.nano_cpus as f64 / 1e9,
+                d.pids_limit,
+                d.cap_drop.join(","),
+                d.security_opt
+                    .iter()
+                    .any(|s| s.starts_with("no-new-privileges"))
+            )),
+        ]));
+        lines.push(Line::styled("mounts", theme.title()));
+        for m in &d.mounts {
+            lines.push(Line::raw(format!(
+                "  {:<6} {} → {}",
+                m.kind, m.source, m.target
+            )));
+        }
+        for t in d.tmpfs.keys() {
+            lines.push(Line::raw(format!("  tmpfs  {t}")));
+        }
+    } else {
+        lines.push(Line::styled("loading…", theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

@@ -1,0 +1,566 @@
+//! The egress firewall with real packets between the project's own containers on its own
+//! Docker networks: an allowed host, a blocked host, a host allowed on one port only, and a
+//! rogue resolver. No packet is aimed outside this machine.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use cctui::backend::{
+    Backend, BuildSpec, ContainerSpec, DockerBackend, ExecOutput, ExecSpec, NetworkAttach,
+    NetworkSpec,
+};
+use cctui::session::ops::Ops;
+use cctui::session::plan_session;
+use common::*;
+use futures_util::StreamExt;
+
+const UID: u32 = 1234;
+const ROGUE_ANSWER: &str = "192.0.2.66";
+
+async fn server_image(b: &DockerBackend) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
+    let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    let script = std::fs::read_to_string(dir.join("listen.py")).unwrap();
+    let tag = format!("cctui-test-servers:{}", run_id());
+    if b.inspect_image(&tag).await.unwrap().is_some() {
+        return tag;
+    }
+    let spec = BuildSpec {
+        context_tar: tar_of(&[("Dockerfile", &dockerfile), ("listen.py", &script)]),
+        dockerfile: "Dockerfile".into(),
+        tag: tag.clone(),
+        build_args: BTreeMap::new(),
+        labels: test_labels(),
+        no_cache: false,
+        pull: false,
+    };
+    let mut s = b.build_image(spec);
+    while let Some(e) = s.next().await {
+        e.expect("building the test servers");
+    }
+    tag
+}
+
+/// The test network and its servers; returns (network, blocked host's IPv4).
+struct World {
+    net: String,
+    allowed: String,
+    blocked: String,
+    blocked_ip: String,
+    blocked_ip6: String,
+    rogue_ip: String,
+}
+
+async fn world(b: &DockerBackend, prefix: &str) -> World {
+    let image = server_image(b).await;
+    let net = format!("{prefix}-world");
+    let mut labels = test_labels();
+    labels.insert("cctui.test.owner".into(), prefix.to_string());
+    // IPv6 is enabled on the test network, so that blocking it is tested, not assumed.
+    let v6 = format!("fd00:cc:{:x}::/64", std::process::id() % 0xffff);
+    b.create_network(&NetworkSpec {
+        name: net.clone(),
+        labels: labels.clone(),
+        enable_ipv6: true,
+        ipv6_subnet: Some(v6),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let start = |name: &str, alias: &str, cmd: Vec<&str>| {
+        let mut s = ContainerSpec::hardened(format!("{prefix}-{name}"), image.clone());
+        s.labels = labels.clone();
+        s.cap_add = vec![
+            "NET_BIND_SERVICE".into(),
+            "SETUID".into(),
+            "SETGID".into(),
+            "NET_RAW".into(),
+            "CHOWN".into(),
+        ];
+        s.no_new_privileges = true;
+        s.cmd = cmd.into_iter().map(String::from).collect();
+        s.network = NetworkAttach::Network {
+            name: net.clone(),
+            aliases: vec![alias.to_string()],
+        };
+        s
+    };
+    let allowed = start(
+        "allowed",
+        "allowed.test",
+        vec!["python3", "/usr/local/bin/listen.py", "443", "8080"],
+    );
+    let blocked = start(
+        "blocked",
+        "blocked.test",
+        vec!["python3", "/usr/local/bin/listen.py", "443"],
+    );
+    let rogue = start(
+        "rogue",
+        "rogue.test",
+        vec![
+            "dnsmasq",
+            "--no-daemon",
+            "--no-resolv",
+            "--no-hosts",
+            "--log-queries",
+            "--log-facility=-",
+            "--user=root",
+            &format!("--address=/#/{ROGUE_ANSWER}"),
+        ],
+    );
+    let mut ids = Vec::new();
+    for spec in [allowed, blocked, rogue] {
+        let id = b.create_container(&spec).await.unwrap();
+        b.start_container(&id).await.unwrap();
+        ids.push(id);
+    }
+    let ip = |out: String| out.trim().to_string();
+    let blocked_ip = ip(docker(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+        &ids[1],
+    ]));
+    let rogue_ip = ip(docker(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+        &ids[2],
+    ]));
+    let blocked_ip6 = ip(docker(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").GlobalIPv6Address}}}}"),
+        &ids[1],
+    ]));
+    assert!(
+        blocked_ip6.contains(':'),
+        "the test network has no IPv6: {blocked_ip6:?}"
+    );
+    World {
+        net,
+        allowed: ids[0].clone(),
+        blocked: ids[1].clone(),
+        blocked_ip,
+        blocked_ip6,
+        rogue_ip,
+    }
+}
+
+async fn ops_for(dir: &Path, rules: &[&str]) -> Ops<DockerBackend> {
+    let mut ops = small_ops(dir).await;
+    ops.config.firewall.presets = vec![];
+    ops.config.firewall.allow = rules.iter().map(|s| s.to_string()).collect();
+    ops
+}
+
+async fn sh(ops: &Ops<DockerBackend>, name: &str, user: Option<&str>, script: &str) -> ExecOutput {
+    let id = ops.running_agent(name).await.unwrap();
+    let user = match user {
+        Some(u) => u.to_string(),
+        None => ops.backend.inspect_container(&id).await.unwrap().user,
+    };
+    ops.backend
+        .exec(
+            &id,
+            &ExecSpec {
+                cmd: vec!["sh".into(), "-c".into(), script.into()],
+                user: Some(user),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
+fn container_logs(id: &str) -> String {
+    let out = std::process::Command::new("docker")
+        .args(["logs", id])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// TCP connect with a short timeout: prints "open" or "closed".
+fn connect(host: &str, port: u16) -> String {
+    format!("if nc -z -w 3 {host} {port} 2>/dev/null; then echo open; else echo closed; fi")
+}
+
+#[tokio::test]
+async fn the_allowlist_holds_against_every_side_channel() {
+    let prefix = unique("fw");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+    let w = world(&b, &prefix).await;
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let project = TempFolder::new(&prefix, UID);
+    let ops = ops_for(&cfg.path, &["allowed.test"]).await;
+    let name = format!("{prefix}-s");
+    let plan = plan_session(
+        &ops.config,
+        &project.path,
+        Some(&name),
+        &[],
+        std::slice::from_ref(&w.net),
+    )
+    .unwrap();
+    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
+    vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+    let started = std::time::Instant::now();
+    ops.create(&plan, |_| {}).await.unwrap();
+    eprintln!(
+        "new -> verified firewall and running agent: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The allowed name resolves and connects on 443; not on 8080 (not in its rule).
+    let r = sh(&ops, &name, None, "getent hosts allowed.test").await;
+    assert_eq!(
+        r.exit_code,
+        0,
+        "allowed.test must resolve: {}",
+        r.stderr_text()
+    );
+    assert_eq!(
+        sh(&ops, &name, None, &connect("allowed.test", 443))
+            .await
+            .stdout_text()
+            .trim(),
+        "open"
+    );
+    assert_eq!(
+        sh(&ops, &name, None, &connect("allowed.test", 8080))
+            .await
+            .stdout_text()
+            .trim(),
+        "closed"
+    );
+
+    // The blocked name does not resolve; its address is refused, fast (REJECT, not DROP).
+    let r = sh(&ops, &name, None, "getent hosts blocked.test").await;
+    assert_ne!(r.exit_code, 0, "blocked.test resolved: {}", r.stdout_text());
+    let t = std::time::Instant::now();
+    assert_eq!(
+        sh(&ops, &name, None, &connect(&w.blocked_ip, 443))
+            .await
+            .stdout_text()
+            .trim(),
+        "closed"
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "refusal took {:?}: DROP instead of REJECT?",
+        t.elapsed()
+    );
+
+    // No resolver but the filter: the rogue's answer never arrives, nor Docker's for a blocked name.
+    let rogue = sh(&ops, &name, None, &format!("dig +short +time=2 +tries=1 @{} anything.example; dig +short +tcp +time=2 +tries=1 @{} anything.example", w.rogue_ip, w.rogue_ip)).await;
+    assert!(
+        !rogue.stdout_text().contains(ROGUE_ANSWER),
+        "the rogue resolver answered: {}",
+        rogue.stdout_text()
+    );
+    let docker_dns = sh(
+        &ops,
+        &name,
+        None,
+        "dig +short +time=2 +tries=1 @127.0.0.11 blocked.test",
+    )
+    .await;
+    assert!(
+        docker_dns.stdout_text().trim().is_empty(),
+        "Docker's resolver answered: {}",
+        docker_dns.stdout_text()
+    );
+
+    // UDP to the blocked host never arrives there.
+    sh(
+        &ops,
+        &name,
+        None,
+        &format!("echo canary-udp | nc -u -w 1 {} 5353; true", w.blocked_ip),
+    )
+    .await;
+    sh(
+        &ops,
+        &name,
+        None,
+        &format!("echo canary-tcp | nc -w 1 {} 443; true", w.blocked_ip),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = container_logs(&w.blocked);
+    assert!(
+        !seen.contains("canary-udp") && !seen.contains("tcp 443"),
+        "the blocked host received: {seen}"
+    );
+
+    // The gateway and link-local addresses are refused.
+    let gw = b
+        .inspect_network(&plan.name.network())
+        .await
+        .unwrap()
+        .unwrap()
+        .gateway
+        .unwrap();
+    assert_eq!(
+        sh(&ops, &name, None, &connect(&gw, 22))
+            .await
+            .stdout_text()
+            .trim(),
+        "closed"
+    );
+    assert_eq!(
+        sh(&ops, &name, None, &connect("169.254.169.254", 80))
+            .await
+            .stdout_text()
+            .trim(),
+        "closed"
+    );
+
+    // IPv6, on a network that has it: nothing gets through, to any port.
+    for port in [443u16, 8080] {
+        let v6 = sh(
+            &ops,
+            &name,
+            None,
+            &format!(
+                "if nc -6 -z -w 2 {} {port} 2>/dev/null; then echo open; else echo closed; fi",
+                w.blocked_ip6
+            ),
+        )
+        .await;
+        assert_eq!(
+            v6.stdout_text().trim(),
+            "closed",
+            "IPv6 to {} got through",
+            w.blocked_ip6
+        );
+    }
+
+    // The agent cannot change the rules, as itself or as root in its container.
+    for user in [None, Some("0:0")] {
+        let tamper = sh(&ops, &name, user, "iptables -F 2>&1; echo rc=$?; iptables -P OUTPUT ACCEPT 2>&1; echo rc=$?; ip6tables -F 2>&1; echo rc=$?; ipset flush 2>&1; echo rc=$?; ip route add default via 127.0.0.1 2>&1; echo rc=$?").await;
+        let text = tamper.stdout_text();
+        assert!(
+            !text.contains("rc=0"),
+            "tampering succeeded as {user:?}: {text}"
+        );
+    }
+    let resolv = sh(
+        &ops,
+        &name,
+        None,
+        &format!("echo nameserver {} > /etc/resolv.conf", w.rogue_ip),
+    )
+    .await;
+    assert_ne!(resolv.exit_code, 0, "the agent rewrote resolv.conf");
+    // Root in the container (which the agent cannot become) can point resolv.conf at the
+    // rogue; every query still goes to the filter.
+    sh(
+        &ops,
+        &name,
+        Some("0:0"),
+        &format!("echo nameserver {} > /etc/resolv.conf", w.rogue_ip),
+    )
+    .await;
+    let via_rogue = sh(
+        &ops,
+        &name,
+        None,
+        "getent hosts blocked.test; getent hosts anything.example; true",
+    )
+    .await;
+    assert!(
+        via_rogue.stdout_text().trim().is_empty(),
+        "resolved through the rogue: {}",
+        via_rogue.stdout_text()
+    );
+    assert_eq!(
+        sh(&ops, &name, None, &connect(&w.blocked_ip, 443))
+            .await
+            .stdout_text()
+            .trim(),
+        "closed"
+    );
+    assert_ne!(
+        sh(&ops, &name, None, "getent hosts blocked.test")
+            .await
+            .exit_code,
+        0
+    );
+
+    // Blocked attempts are visible: counters and the log name what was refused.
+    let holder = ops.running_holder(&name).await.unwrap();
+    let counters = cctui::sandbox::firewall::counters(&b, &holder)
+        .await
+        .unwrap();
+    assert!(counters.rejected_packets > 0, "{counters:?}");
+    let log = cctui::sandbox::firewall::blocked_log(&b, &holder, 200)
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.kind == "dns" && e.destination.contains("blocked.test")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.destination == w.blocked_ip && e.port == Some(443)),
+        "{log:?}"
+    );
+    assert_eq!(
+        cctui::sandbox::firewall::verify(&b, &holder).await.unwrap(),
+        Ok(())
+    );
+
+    // A change to the allowlist applies to the running session; claude is not restarted.
+    let before = ops
+        .backend
+        .inspect_container(&ops.running_agent(&name).await.unwrap())
+        .await
+        .unwrap()
+        .started_at;
+    ops.change_allowlist(&name, "blocked.test", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        sh(
+            &ops,
+            &name,
+            None,
+            "getent hosts blocked.test >/dev/null && echo yes"
+        )
+        .await
+        .stdout_text()
+        .trim(),
+        "yes"
+    );
+    assert_eq!(
+        sh(&ops, &name, None, &connect("blocked.test", 443))
+            .await
+            .stdout_text()
+            .trim(),
+        "open"
+    );
+    let after = ops
+        .backend
+        .inspect_container(&ops.running_agent(&name).await.unwrap())
+        .await
+        .unwrap()
+        .started_at;
+    assert_eq!(before, after, "the agent was restarted");
+    ops.change_allowlist(&name, "blocked.test", true)
+        .await
+        .unwrap();
+    assert_ne!(
+        sh(&ops, &name, None, "getent hosts blocked.test")
+            .await
+            .exit_code,
+        0,
+        "deny did not apply"
+    );
+
+    // Killing the holder leaves egress blocked, even to the allowed host by address.
+    let allowed_ip = docker(&[
+        "inspect",
+        "-f",
+        &format!(
+            "{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}",
+            w.net
+        ),
+        &w.allowed,
+    ]);
+    ops.backend.kill_container(&holder).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dead = sh(
+        &ops,
+        &name,
+        None,
+        &format!(
+            "{}; getent hosts allowed.test || echo noname",
+            connect(allowed_ip.trim(), 443)
+        ),
+    )
+    .await;
+    assert_eq!(
+        dead.stdout_text().trim(),
+        "closed\nnoname",
+        "egress with a dead holder: {}",
+        dead.stdout_text()
+    );
+    let report = cctui::app::firewall_report(&ops, &name).await.unwrap();
+    assert_eq!(report.status.label(), "degraded");
+
+    // Restarting re-applies and re-verifies.
+    ops.restart(&name, |_| {}).await.unwrap();
+    assert_eq!(
+        sh(&ops, &name, None, &connect("allowed.test", 443))
+            .await
+            .stdout_text()
+            .trim(),
+        "open"
+    );
+    assert_ne!(
+        sh(&ops, &name, None, "getent hosts blocked.test")
+            .await
+            .exit_code,
+        0
+    );
+    ops.remove(&name, false).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_firewall_setup_leaves_no_agent_running() {
+    let prefix = unique("fwfail");
+    let _c = Cleanup::new(&prefix);
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let project = TempFolder::new(&prefix, UID);
+    let ops = ops_for(&cfg.path, &[]).await;
+    // A holder whose rules cannot be applied.
+    std::fs::create_dir_all(cfg.path.join("recipe/net")).unwrap();
+    std::fs::write(
+        cfg.path.join("recipe/net/cctui-fw"),
+        "#!/bin/sh\ncase \"$1\" in\n  hold) exec sleep infinity ;;\n  apply) echo 'cctui-fw: apply failed at step iptables: simulated breakage' >&2; exit 1 ;;\n  *) exit 1 ;;\nesac\n",
+    )
+    .unwrap();
+    let name = format!("{prefix}-s");
+    let plan = plan_session(&ops.config, &project.path, Some(&name), &[], &[]).unwrap();
+    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
+    vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+    let err = ops.create(&plan, |_| {}).await.unwrap_err().to_string();
+    assert!(
+        err.contains("step iptables"),
+        "the error names the step: {err}"
+    );
+    assert!(
+        ops.find(&name).await.is_err(),
+        "containers were left behind"
+    );
+    let leftovers = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=cctui.session={name}"),
+        "-q",
+    ]);
+    assert!(leftovers.trim().is_empty(), "{leftovers}");
+    assert!(
+        ops.backend
+            .inspect_volume(&plan.project.config_volume())
+            .await
+            .unwrap()
+            .is_some(),
+        "volumes are kept"
+    );
+
+    // A broken rule in the config is refused before anything is made.
+    let mut bad = ops.clone();
+    bad.config.firewall.allow = vec!["not a rule!".into()];
+    let err = bad.create(&plan, |_| {}).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+}
