@@ -160,6 +160,7 @@ pub struct SessionPlan {
     pub memory_bytes: i64,
     pub nano_cpus: i64,
     pub pids_limit: i64,
+    pub verify_interval_secs: u64,
 }
 
 impl SessionPlan {
@@ -280,6 +281,10 @@ impl SessionPlan {
             name: self.name.network(),
             aliases: vec![],
         };
+        spec.env = vec![format!(
+            "CCTUI_FW_VERIFY_INTERVAL={}",
+            self.verify_interval_secs.max(10)
+        )];
         spec.pids_limit = Some(128);
         spec.memory_bytes = Some(128 << 20);
         spec.sysctls = BTreeMap::from([
@@ -343,6 +348,7 @@ pub fn plan_session(
         memory_bytes: config.memory_bytes(),
         nano_cpus: (config.session.cpus * 1e9) as i64,
         pids_limit: config.session.pids_limit,
+        verify_interval_secs: config.firewall.verify_interval_secs,
     })
 }
 

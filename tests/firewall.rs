@@ -60,7 +60,9 @@ async fn world(b: &DockerBackend, prefix: &str) -> World {
     let mut labels = test_labels();
     labels.insert("cctui.test.owner".into(), prefix.to_string());
     // IPv6 is enabled on the test network, so that blocking it is tested, not assumed.
-    let v6 = format!("fd00:cc:{:x}::/64", std::process::id() % 0xffff);
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let v6 = format!("fd00:{:x}:{n:x}::/64", std::process::id() % 0xffff);
     b.create_network(&NetworkSpec {
         name: net.clone(),
         labels: labels.clone(),
@@ -563,4 +565,70 @@ async fn a_failing_firewall_setup_leaves_no_agent_running() {
     bad.config.firewall.allow = vec!["not a rule!".into()];
     let err = bad.create(&plan, |_| {}).await.unwrap_err();
     assert_eq!(err.exit_code(), 2, "{err}");
+}
+
+/// The holder re-verifies on its own; a firewall tampered with from outside the agent is
+/// caught, the deny-all baseline goes in, and the holder exits: the session shows degraded.
+#[tokio::test]
+async fn periodic_verification_catches_tampering_and_fails_closed() {
+    let prefix = unique("fwper");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+    let w = world(&b, &prefix).await;
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let project = TempFolder::new(&prefix, UID);
+    let mut ops = ops_for(&cfg.path, &["allowed.test"]).await;
+    ops.config.firewall.verify_interval_secs = 10;
+    let name = format!("{prefix}-s");
+    let plan = plan_session(
+        &ops.config,
+        &project.path,
+        Some(&name),
+        &[],
+        std::slice::from_ref(&w.net),
+    )
+    .unwrap();
+    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
+    vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+    ops.create(&plan, |_| {}).await.unwrap();
+    let holder = ops.running_holder(&name).await.unwrap();
+    let status = cctui::sandbox::firewall::last_verification(&b, &holder)
+        .await
+        .unwrap();
+    assert_eq!(status.label(), "verified", "{status:?}");
+
+    // Someone with root on the host opens the holder's OUTPUT chain.
+    let open = b
+        .exec(
+            &holder,
+            &ExecSpec {
+                cmd: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "iptables -P OUTPUT ACCEPT && iptables -I OUTPUT -j ACCEPT".into(),
+                ],
+                user: Some("0:0".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.exit_code, 0, "{}", open.stderr_text());
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let s = ops.find(&name).await.unwrap();
+        if !s.holder.as_ref().unwrap().state.is_running() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the holder did not catch the tampering"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let report = cctui::app::firewall_report(&ops, &name).await.unwrap();
+    assert_eq!(report.status.label(), "degraded");
+    let cut = sh(&ops, &name, None, &connect(&w.blocked_ip, 443)).await;
+    assert_eq!(cut.stdout_text().trim(), "closed");
+    ops.remove(&name, false).await.unwrap();
 }

@@ -22,6 +22,8 @@ use crate::session::ops::{Ops, Progress};
 use crate::session::plan_session;
 
 const FRAME: Duration = Duration::from_millis(16);
+/// Lines of earlier output replayed into a session's screen when it is first attached.
+const ATTACH_HISTORY_LINES: usize = 1000;
 
 type Tx = mpsc::UnboundedSender<Action>;
 
@@ -316,8 +318,20 @@ impl<B: Backend> Runtime<B> {
                     }
                 }
             });
-            // A size change makes claude draw its whole screen now: our headless screen starts
-            // complete instead of waiting for its next output.
+            // The recent output first, so that the screen shows what happened before we
+            // attached; then a size change makes claude draw its whole screen now.
+            let mut history = backend.logs(&container, ATTACH_HISTORY_LINES, false);
+            while let Some(Ok(chunk)) = history.next().await {
+                if tx
+                    .send(Action::TermOutput {
+                        session: name.clone(),
+                        bytes: chunk.bytes,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
             let _ = backend
                 .resize_tty(&container, rows, cols.saturating_sub(1).max(1))
                 .await;

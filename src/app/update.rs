@@ -123,7 +123,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 for ev in t.screen.feed(&bytes) {
                     t.tracker.on_hook(ev, now);
                 }
-                t.tracker.on_screen(&t.screen.text(), now);
+                t.tracker.on_screen(&t.screen.live_text(), now);
                 if t.tracker.became_waiting() && bell {
                     fx.push(Effect::Bell);
                 }
@@ -238,8 +238,10 @@ fn on_sessions(state: &mut State, list: Vec<crate::session::Session>, fx: &mut V
                             why: "the network holder is not running; egress is blocked".into(),
                         },
                         (_, false, false) => FirewallStatus::Unknown,
-                        (Some(FirewallStatus::Off) | None, true, _) => FirewallStatus::Unknown,
-                        (Some(s), true, _) => s,
+                        // A holder only runs past a failed check by exiting (fail closed), so
+                        // a running one passed its last check; the firewall tab has the time.
+                        (Some(s @ FirewallStatus::Verified { .. }), true, _) => s,
+                        (_, true, _) => FirewallStatus::Verified { at: 0 },
                     }
                 }
             };

@@ -294,6 +294,30 @@ pub async fn verify<B: Backend>(
     }))
 }
 
+/// The holder's last verification (periodic, or asked for), from `cctui-fw status`.
+pub async fn last_verification<B: Backend>(backend: &B, holder: &str) -> Result<FirewallStatus> {
+    let out = backend
+        .exec(holder, &root_exec(&["cctui-fw", "status"], None))
+        .await?;
+    Ok(parse_status(&out.stdout_text()))
+}
+
+pub fn parse_status(text: &str) -> FirewallStatus {
+    let line = text.lines().next().unwrap_or_default();
+    let mut parts = line.splitn(3, ' ');
+    match (parts.next().and_then(|t| t.parse().ok()), parts.next()) {
+        (Some(at), Some("ok")) => FirewallStatus::Verified { at },
+        (Some(_), Some("fail")) => FirewallStatus::Degraded {
+            why: parts
+                .next()
+                .unwrap_or("verification failed")
+                .trim_end_matches(';')
+                .to_string(),
+        },
+        _ => FirewallStatus::Unknown,
+    }
+}
+
 fn first_line_or(text: &str, fallback: &str) -> String {
     text.lines()
         .find(|l| !l.trim().is_empty())
@@ -404,6 +428,21 @@ mod tests {
         ] {
             assert!(parse_rule(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_the_holders_status_line() {
+        assert_eq!(
+            parse_status("1700000000 ok\n"),
+            FirewallStatus::Verified { at: 1700000000 }
+        );
+        assert_eq!(
+            parse_status("1700000000 fail fail dnsmasq: not running;"),
+            FirewallStatus::Degraded {
+                why: "fail dnsmasq: not running".into()
+            }
+        );
+        assert_eq!(parse_status(""), FirewallStatus::Unknown);
     }
 
     #[test]

@@ -58,8 +58,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         let (cstate, cstyle) = theme.container(&row.session.state(), row.busy.as_deref());
         let (claude, clstyle) = theme.claude(state.claude_state(row));
-        let (fw, fwstyle) = theme.firewall(&row.firewall);
-        let name_width = width.saturating_sub(2 + 12 + 11 + 1).clamp(6, 24);
+        let (fw, fwstyle) = theme.firewall_short(&row.firewall);
+        // marker, name, container state (12), claude (11), firewall (5)
+        let fixed = 2 + 1 + 12 + 11 + 5;
+        let name_width = width.saturating_sub(fixed).clamp(6, 28);
         let mut name = row.name().to_string();
         if name.chars().count() > name_width {
             name = name
@@ -68,15 +70,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .collect::<String>()
                 + "…";
         }
-        let mut spans = vec![
+        let cstate: String = cstate.chars().take(11).collect();
+        let spans = vec![
             Span::raw(if i == state.selected { "▸ " } else { "  " }),
             Span::raw(format!("{name:<name_width$} ")),
             Span::styled(format!("{cstate:<12}"), cstyle),
             Span::styled(format!("{claude:<11}"), clstyle),
+            Span::styled(fw, fwstyle),
         ];
-        if width > name_width + 2 + 12 + 11 + 8 {
-            spans.push(Span::styled(fw, fwstyle));
-        }
         let mut line = Line::from(spans);
         if i == state.selected {
             line = line.style(theme.selected());

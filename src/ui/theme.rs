@@ -45,6 +45,18 @@ impl Theme {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
 
+    /// The list's short firewall badge: the symbol carries the meaning without colour.
+    pub fn firewall_short(&self, s: &FirewallStatus) -> (&'static str, Style) {
+        let (_, style) = self.firewall(s);
+        let text = match s {
+            FirewallStatus::Verified { .. } => "✔ fw",
+            FirewallStatus::Degraded { .. } => "! fw",
+            FirewallStatus::Off => "✖ OFF",
+            FirewallStatus::Unknown => "? fw",
+        };
+        (text, style)
+    }
+
     /// The firewall badge: a word that says it all, coloured when colour is on.
     pub fn firewall(&self, s: &FirewallStatus) -> (&'static str, Style) {
         match s {
@@ -83,7 +95,7 @@ impl Theme {
             ),
             ClaudeState::Working => ("⋯ working", self.fg(Color::Cyan)),
             ClaudeState::Idle => ("· idle", self.ok()),
-            ClaudeState::NotStarted => ("- not started", self.dim()),
+            ClaudeState::NotStarted => ("- not yet", self.dim()),
             ClaudeState::Exited => ("- exited", self.dim()),
         }
     }

@@ -65,10 +65,12 @@ pub fn block_on_side<F: std::future::Future<Output = ()> + Send + 'static>(f: F)
 /// that matches `extra` (a label `key=value`), or all of them.
 pub async fn sweep(backend: &DockerBackend, session_prefix: Option<&str>) {
     let filter = LabelFilter::eq(labels::TEST_RUN, run_id());
+    // "t1-fw" owns "t1-fw" and "t1-fw-*", never "t1-fwper".
+    let owned = |s: &String, p: &str| s == p || s.starts_with(&format!("{p}-"));
     let matches = |l: &Labels| match session_prefix {
         Some(p) => {
-            l.get(labels::SESSION).is_some_and(|s| s.starts_with(p))
-                || l.get("cctui.test.owner").is_some_and(|s| s.starts_with(p))
+            l.get(labels::SESSION).is_some_and(|s| owned(s, p))
+                || l.get("cctui.test.owner").is_some_and(|s| owned(s, p))
         }
         None => true,
     };
