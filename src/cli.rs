@@ -109,6 +109,14 @@ pub enum Command {
         #[arg(last = true, required = true)]
         args: Vec<String>,
     },
+    /// Log claude in (OAuth) inside the session; the login persists in the project's volume
+    Login { name: String },
+    /// Remove the session's stored Claude login (asks first)
+    Logout {
+        name: String,
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// The egress firewall of a session
     Fw {
         #[command(subcommand)]
@@ -367,6 +375,21 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             printer.finish();
         }
+        Command::Login { name } => {
+            let id = ops.running_agent(&name).await?;
+            return docker_exec(&ops, &id, &["claude".into(), "/login".into()]).await;
+        }
+        Command::Logout { name, yes } => {
+            if !yes
+                && !confirm(&format!(
+                    "Remove the Claude login stored for `{name}`'s project? [y/N] "
+                ))?
+            {
+                return Err(Error::usage("not logged out"));
+            }
+            ops.logout(&name).await?;
+            println!("logged out: {name}'s project has no stored Claude login");
+        }
         Command::Fw { command } => return fw(&ops, command).await,
         Command::Doctor | Command::Config { .. } => unreachable!("handled above"),
     }
@@ -500,7 +523,7 @@ async fn docker_exec(ops: &Ops<DockerBackend>, id: &str, cmd: &[String]) -> Resu
 fn confirm(question: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::usage(
-            "refusing to delete volumes without confirmation; pass --yes",
+            "refusing without confirmation on a terminal; pass --yes",
         ));
     }
     eprint!("{question}");

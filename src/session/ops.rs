@@ -289,11 +289,7 @@ impl<B: Backend> Ops<B> {
     ) -> Result<()> {
         let details = self.backend.inspect_container(agent).await?;
         let agent_user = details.user.clone();
-        let managed = if secrets.api_key.is_some() {
-            serde_json::json!({ "apiKeyHelper": "/usr/local/bin/cctui-api-key" })
-        } else {
-            serde_json::json!({})
-        };
+        let managed = managed_settings(secrets.api_key.is_some());
         self.exec_checked(
             agent,
             ExecSpec {
@@ -552,6 +548,47 @@ impl<B: Backend> Ops<B> {
         }
     }
 
+    /// Clears Claude's stored login (OAuth credentials and account) from the project's config
+    /// volume, keeping its other settings and history.
+    pub async fn logout(&self, name: &str) -> Result<()> {
+        let id = self.running_agent(name).await?;
+        let user = self.backend.inspect_container(&id).await?.user;
+        let file = format!("{CLAUDE_CONFIG_DIR}/.claude.json");
+        let current = self
+            .backend
+            .exec(&id, &ExecSpec { cmd: vec!["cat".into(), file.clone()], user: Some(user.clone()), ..Default::default() })
+            .await?;
+        if current.exit_code == 0 {
+            if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&current.stdout) {
+                if let Some(obj) = json.as_object_mut() {
+                    obj.remove("oauthAccount");
+                    obj.remove("primaryApiKey");
+                }
+                self.exec_checked(
+                    &id,
+                    ExecSpec {
+                        cmd: vec!["sh".into(), "-c".into(), "cat > \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(), "sh".into(), file],
+                        user: Some(user.clone()),
+                        stdin: Some(serde_json::to_vec_pretty(&json).expect("json")),
+                        ..Default::default()
+                    },
+                    "updating .claude.json",
+                )
+                .await?;
+            }
+        }
+        self.exec_checked(
+            &id,
+            ExecSpec {
+                cmd: sh(&format!("rm -f {CLAUDE_CONFIG_DIR}/.credentials.json")),
+                user: Some(user),
+                ..Default::default()
+            },
+            "removing the stored credentials",
+        )
+        .await
+    }
+
     /// The running holder of a firewalled session.
     pub async fn running_holder(&self, name: &str) -> Result<String> {
         let session = self.find(name).await?;
@@ -598,6 +635,28 @@ impl<B: Backend> Ops<B> {
         }
         Ok(list)
     }
+}
+
+/// Claude Code's managed settings for a session: root-owned, so the agent cannot change them.
+/// The key comes from `apiKeyHelper`; hooks print invisible markers on claude's tty that tell
+/// the dashboard when claude waits, works, or finishes a turn.
+pub fn managed_settings(has_key: bool) -> serde_json::Value {
+    use crate::term::hook::HookEvent;
+    let hook = |event: HookEvent| {
+        serde_json::json!([{ "hooks": [{ "type": "command", "command": event.shell_command() }] }])
+    };
+    let mut settings = serde_json::json!({
+        "hooks": {
+            "Notification": hook(HookEvent::Notification),
+            "Stop": hook(HookEvent::Stop),
+            "UserPromptSubmit": hook(HookEvent::PromptSubmit),
+            "SessionStart": hook(HookEvent::Start),
+        }
+    });
+    if has_key {
+        settings["apiKeyHelper"] = "/usr/local/bin/cctui-api-key".into();
+    }
+    settings
 }
 
 fn sh(script: &str) -> Vec<String> {
