@@ -153,6 +153,17 @@ impl Recipe {
             };
             files.insert(name.to_string(), text);
         }
+        // Extra files for an overriding recipe to COPY: everything under recipe/files/.
+        let files_dir = config_dir.join("recipe").join("files");
+        if let Ok(entries) = std::fs::read_dir(&files_dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_file()) {
+                    let text = std::fs::read_to_string(e.path())
+                        .map_err(|err| Error::other(format!("{}: {err}", e.path().display())))?;
+                    files.insert(format!("files/{}", e.file_name().to_string_lossy()), text);
+                }
+            }
+        }
         let mut extra_cas = Vec::new();
         for path in &config.image.extra_ca_certs {
             let path = expand_home(path);
@@ -199,7 +210,8 @@ impl Recipe {
             ctx.insert(format!("extra-ca/{name}"), pem.clone());
         }
         for (name, text) in &self.files {
-            if name.starts_with("agent/") || name.starts_with("net/") {
+            if name.starts_with("agent/") || name.starts_with("net/") || name.starts_with("files/")
+            {
                 ctx.insert(name.clone(), text.as_bytes().to_vec());
             }
         }
@@ -316,11 +328,13 @@ fn context_tar(plan: &ImagePlan) -> Vec<u8> {
     };
     add("Dockerfile", plan.dockerfile.as_bytes(), 0o644);
     for (name, data) in &plan.context {
-        let mode = if name.starts_with("agent/") || name.starts_with("net/") {
-            0o755
-        } else {
-            0o644
-        };
+        let mode =
+            if name.starts_with("agent/") || name.starts_with("net/") || name.starts_with("files/")
+            {
+                0o755
+            } else {
+                0o644
+            };
         add(name, data, mode);
     }
     builder.into_inner().expect("writing to memory")

@@ -301,6 +301,15 @@ impl State {
         self.jobs.values().find(|j| j.session == session)
     }
 
+    /// The size (rows, cols) a session's terminal should have: the whole screen in full-screen
+    /// mode, else the dashboard's pane.
+    pub fn term_size_for(&self, session: &str) -> (u16, u16) {
+        match &self.mode {
+            Mode::FullScreen(n) if n == session => (self.size.1, self.size.0),
+            _ => self.pane_size(),
+        }
+    }
+
     /// The size of the terminal pane in the dashboard layout (rows, cols), inside borders.
     pub fn pane_size(&self) -> (u16, u16) {
         crate::ui::terminal_pane_size(self.size)

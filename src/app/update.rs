@@ -263,13 +263,13 @@ fn on_sessions(state: &mut State, list: Vec<crate::session::Session>, fx: &mut V
     state.loaded = true;
 
     // Keep a live terminal for every running session, and only for those.
-    let (rows, cols) = state.pane_size();
     for r in &state.rows {
         let Some(agent) = &r.session.agent else {
             continue;
         };
         let running = agent.state.is_running();
         let name = r.name().to_string();
+        let (rows, cols) = state.term_size_for(&name);
         match (running, state.terminals.get(&name)) {
             (true, None) => {
                 state.terminals.insert(
@@ -389,21 +389,11 @@ fn start_job(state: &mut State, session: &str, what: &str, op: Op, fx: &mut Vec<
 }
 
 fn resize_terminals(state: &mut State, fx: &mut Vec<Effect>) {
-    let pane = state.pane_size();
-    let full = (state.size.1, state.size.0);
-    let full_name = match &state.mode {
-        Mode::FullScreen(n) => Some(n.clone()),
-        _ => None,
-    };
     for row in &state.rows {
         let name = row.name();
+        let (r, c) = state.term_size_for(name);
         let Some(t) = state.terminals.get_mut(name) else {
             continue;
-        };
-        let (r, c) = if full_name.as_deref() == Some(name) {
-            full
-        } else {
-            pane
         };
         if t.screen.size() != (r, c) {
             t.screen.resize(r, c);

@@ -556,7 +556,14 @@ impl<B: Backend> Ops<B> {
         let file = format!("{CLAUDE_CONFIG_DIR}/.claude.json");
         let current = self
             .backend
-            .exec(&id, &ExecSpec { cmd: vec!["cat".into(), file.clone()], user: Some(user.clone()), ..Default::default() })
+            .exec(
+                &id,
+                &ExecSpec {
+                    cmd: vec!["cat".into(), file.clone()],
+                    user: Some(user.clone()),
+                    ..Default::default()
+                },
+            )
             .await?;
         if current.exit_code == 0 {
             if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&current.stdout) {
@@ -567,7 +574,13 @@ impl<B: Backend> Ops<B> {
                 self.exec_checked(
                     &id,
                     ExecSpec {
-                        cmd: vec!["sh".into(), "-c".into(), "cat > \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(), "sh".into(), file],
+                        cmd: vec![
+                            "sh".into(),
+                            "-c".into(),
+                            "cat > \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(),
+                            "sh".into(),
+                            file,
+                        ],
                         user: Some(user.clone()),
                         stdin: Some(serde_json::to_vec_pretty(&json).expect("json")),
                         ..Default::default()
@@ -642,9 +655,7 @@ impl<B: Backend> Ops<B> {
 /// the dashboard when claude waits, works, or finishes a turn.
 pub fn managed_settings(has_key: bool) -> serde_json::Value {
     use crate::term::hook::HookEvent;
-    let hook = |event: HookEvent| {
-        serde_json::json!([{ "hooks": [{ "type": "command", "command": event.shell_command() }] }])
-    };
+    let hook = |event: HookEvent| serde_json::json!([{ "hooks": [{ "type": "command", "command": event.shell_command() }] }]);
     let mut settings = serde_json::json!({
         "hooks": {
             "Notification": hook(HookEvent::Notification),

@@ -2,6 +2,8 @@
 //! cleanup of everything a test made, even when it fails.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

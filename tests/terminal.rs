@@ -1,0 +1,176 @@
+//! The terminal, end to end: the real cctui binary in a real PTY, attached to a real
+//! container's tty. Typing, resizing, detaching and re-attaching, and every key encoding
+//! against a program in the container that prints the bytes it receives.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::pty::PtyApp;
+use common::*;
+
+const UID: u32 = 1234;
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A config folder with the small recipe, and a running session named `name` in `project`.
+fn session(name: &str, project: &Path, cfg: &Path) {
+    copy_dir(&small_recipe_dir().join("recipe"), &cfg.join("recipe"));
+    let cas: Vec<String> = extra_cas()
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!(
+            "[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n",
+            cas.join(", ")
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = cctui(cfg, &["new", project.to_str().unwrap(), "--name", name]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+fn volumes_of(project: &Path) -> Vec<String> {
+    let p = cctui::session::Project::at(project).unwrap();
+    vec![p.config_volume(), p.history_volume()]
+}
+
+#[test]
+fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
+    let name = unique("attach");
+    let _c = Cleanup::new(&name);
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    let project = TempFolder::new(&name, UID);
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = volumes_of(&project.path);
+    session(&name, &project.path, &cfg.path);
+
+    let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 80);
+    let first = app.wait_for("fake claude --dangerously-skip-permissions", WAIT);
+    eprintln!("attach: first full screen after {first:?}");
+    app.send(b"echo hi\r");
+    app.wait_for("you said: echo hi", WAIT);
+
+    // The container's tty has the terminal's size, and follows a resize.
+    app.send(b"!size\r");
+    app.wait_for("24 80", WAIT);
+    app.resize(30, 100);
+    std::thread::sleep(Duration::from_millis(300));
+    app.send(b"!size\r");
+    app.wait_for("30 100", WAIT);
+
+    // Ctrl-C goes to the program, not to cctui.
+    app.send(b"\x03");
+    app.wait_for("interrupted", WAIT);
+    assert!(app.child.try_wait().unwrap().is_none(), "Ctrl-C quit cctui");
+
+    // The detach key leaves; the session keeps running.
+    app.send(b"\x1c");
+    assert!(
+        app.wait_exit(Duration::from_secs(5)),
+        "the detach key did not leave"
+    );
+    let (_, json, _) = cctui(&cfg.path, &["ls", "--json"]);
+    assert!(json.contains("\"running\": true"), "{json}");
+
+    // Output produced while detached is not lost, and re-attaching shows the screen at once.
+    let (code, _, _) = cctui(
+        &cfg.path,
+        &[
+            "exec",
+            &name,
+            "--",
+            "sh",
+            "-c",
+            "echo made-while-detached > /proc/1/fd/1",
+        ],
+    );
+    assert_eq!(code, 0);
+    let again = PtyApp::cctui(&cfg.path, &["attach", &name], 30, 100);
+    let t = again.wait_until("the earlier screen", WAIT, |s| {
+        s.contains("you said: echo hi") && s.contains("made-while-detached")
+    });
+    eprintln!("re-attach: earlier screen shown after {t:?}");
+}
+
+#[test]
+fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
+    let name = unique("keys");
+    let _c = Cleanup::new(&name);
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    let project = TempFolder::new(&name, UID);
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = volumes_of(&project.path);
+    session(&name, &project.path, &cfg.path);
+    let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 200);
+    app.wait_for("fake claude", WAIT);
+
+    let flat = |s: &str| s.replace('\n', "");
+    let run = |app: &mut PtyApp, mode: &str, keys: &[(&str, &[u8], &str)]| {
+        app.send(format!("{mode}\r").as_bytes());
+        app.wait_until("raw mode", WAIT, |s| {
+            s.matches("raw").count() > s.matches("cooked").count()
+        });
+        let mut expected = String::new();
+        for (what, input, hex) in keys {
+            app.send(input);
+            expected.push_str(hex);
+            expected.push(' ');
+            let want = expected.clone();
+            app.wait_until(&format!("{what} as `{hex}`"), WAIT, |s| {
+                flat(s).contains(&want)
+            });
+        }
+        app.send(b"q");
+        app.wait_until("cooked mode", WAIT, |s| {
+            s.matches("raw").count() == s.matches("cooked").count()
+        });
+    };
+    run(
+        &mut app,
+        "!keys",
+        &[
+            ("a letter", b"a", "61"),
+            ("UTF-8", "é".as_bytes(), "c3 a9"),
+            ("Enter", b"\r", "0d"),
+            ("Tab", b"\t", "09"),
+            ("Backspace", b"\x7f", "7f"),
+            ("Ctrl-A", b"\x01", "01"),
+            ("Ctrl-C", b"\x03", "03"),
+            ("Alt-x", b"\x1bx", "1b 78"),
+            ("Up", b"\x1b[A", "1b 5b 41"),
+            ("Left", b"\x1b[D", "1b 5b 44"),
+            ("Ctrl-Left", b"\x1b[1;5D", "1b 5b 31 3b 35 44"),
+            ("Shift-Up", b"\x1b[1;2A", "1b 5b 31 3b 32 41"),
+            ("Home", b"\x1b[H", "1b 5b 48"),
+            ("End", b"\x1b[F", "1b 5b 46"),
+            ("PgUp", b"\x1b[5~", "1b 5b 35 7e"),
+            ("PgDn", b"\x1b[6~", "1b 5b 36 7e"),
+            ("Insert", b"\x1b[2~", "1b 5b 32 7e"),
+            ("Delete", b"\x1b[3~", "1b 5b 33 7e"),
+            ("Shift-Tab", b"\x1b[Z", "1b 5b 5a"),
+            ("F1", b"\x1bOP", "1b 4f 50"),
+            ("F4", b"\x1bOS", "1b 4f 53"),
+            ("F5", b"\x1b[15~", "1b 5b 31 35 7e"),
+            ("F12", b"\x1b[24~", "1b 5b 32 34 7e"),
+            ("Ctrl-F5", b"\x1b[15;5~", "1b 5b 31 35 3b 35 7e"),
+            (
+                "a bracketed paste",
+                b"\x1b[200~hi\x1b[201~",
+                "1b 5b 32 30 30 7e 68 69 1b 5b 32 30 31 7e",
+            ),
+        ],
+    );
+    // Application cursor mode, switched on by the program, changes arrows and Home/End.
+    run(
+        &mut app,
+        "!appkeys",
+        &[
+            ("Up in application mode", b"\x1b[A", "1b 4f 41"),
+            ("Right in application mode", b"\x1b[C", "1b 4f 43"),
+            ("Home in application mode", b"\x1b[H", "1b 4f 48"),
+        ],
+    );
+}
