@@ -4,45 +4,18 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use cctui::backend::{
-    Backend, BuildSpec, ContainerSpec, DockerBackend, ExecOutput, ExecSpec, NetworkAttach,
-    NetworkSpec,
+    Backend, ContainerSpec, DockerBackend, ExecOutput, ExecSpec, NetworkAttach, NetworkSpec,
 };
 use cctui::session::ops::Ops;
 use cctui::session::plan_session;
 use common::*;
-use futures_util::StreamExt;
 
 const UID: u32 = 1234;
 const ROGUE_ANSWER: &str = "192.0.2.66";
-
-async fn server_image(b: &DockerBackend) -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
-    let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
-    let script = std::fs::read_to_string(dir.join("listen.py")).unwrap();
-    let tag = format!("cctui-test-servers:{}", run_id());
-    if b.inspect_image(&tag).await.unwrap().is_some() {
-        return tag;
-    }
-    let spec = BuildSpec {
-        context_tar: tar_of(&[("Dockerfile", &dockerfile), ("listen.py", &script)]),
-        dockerfile: "Dockerfile".into(),
-        tag: tag.clone(),
-        build_args: BTreeMap::new(),
-        labels: test_labels(),
-        no_cache: false,
-        pull: false,
-    };
-    let mut s = b.build_image(spec);
-    while let Some(e) = s.next().await {
-        e.expect("building the test servers");
-    }
-    tag
-}
 
 /// The test network and its servers; returns (network, blocked host's IPv4).
 struct World {

@@ -351,7 +351,15 @@ impl<B: Backend> Ops<B> {
         has_key: bool,
     ) -> Result<()> {
         let trust = self.config.session.trust_workspace;
-        if !has_key && !trust {
+        // The session was asked to skip permissions, inside the sandbox that makes it safe:
+        // claude's one-time warning about that mode is already answered.
+        let bypass = self
+            .config
+            .session
+            .claude_args
+            .iter()
+            .any(|a| a == "--dangerously-skip-permissions");
+        if !has_key && !trust && !bypass {
             return Ok(());
         }
         let file = format!("{CLAUDE_CONFIG_DIR}/.claude.json");
@@ -376,6 +384,9 @@ impl<B: Backend> Ops<B> {
         }
         if has_key {
             json["hasCompletedOnboarding"] = true.into();
+        }
+        if bypass {
+            json["bypassPermissionsModeAccepted"] = true.into();
         }
         if trust {
             let key = project.display().to_string();

@@ -260,3 +260,33 @@ pub fn cctui(config_dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Small servers for network tests (TCP/UDP listeners that log, a DNS server, a fake
+/// Messages API), built once per run from tests/fixtures/servers.
+pub async fn server_image(b: &DockerBackend) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let (dockerfile, listen, api) = (read("Dockerfile"), read("listen.py"), read("fake_api.py"));
+    let tag = format!("cctui-test-servers:{}", run_id());
+    if b.inspect_image(&tag).await.unwrap().is_some() {
+        return tag;
+    }
+    let spec = BuildSpec {
+        context_tar: tar_of(&[
+            ("Dockerfile", &dockerfile),
+            ("listen.py", &listen),
+            ("fake_api.py", &api),
+        ]),
+        dockerfile: "Dockerfile".into(),
+        tag: tag.clone(),
+        build_args: BTreeMap::new(),
+        labels: test_labels(),
+        no_cache: false,
+        pull: false,
+    };
+    let mut s = b.build_image(spec);
+    while let Some(e) = s.next().await {
+        e.expect("building the test servers");
+    }
+    tag
+}

@@ -1,0 +1,135 @@
+//! The real `claude` (full recipe) in a session behind the firewall, talking to a small fake
+//! Messages API on the project's own test network. The dashboard must show it go from
+//! waiting (the workspace trust dialog) to idle, to working on a prompt, and back to idle.
+
+mod common;
+
+use std::time::Duration;
+
+use cctui::backend::{Backend, ContainerSpec, NetworkAttach, NetworkSpec};
+use cctui::config::SecretSource;
+use common::pty::PtyApp;
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn row<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(&format!(" {name} ")))
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_claude_goes_waiting_idle_working_idle_in_the_dashboard() {
+    let prefix = unique("claude");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+
+    // The fake API on the project's own network, under a name the firewall allows.
+    let net = format!("{prefix}-world");
+    let mut labels = test_labels();
+    labels.insert("cctui.test.owner".into(), prefix.clone());
+    b.create_network(&NetworkSpec {
+        name: net.clone(),
+        labels: labels.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut api = ContainerSpec::hardened(format!("{prefix}-api"), server_image(&b).await);
+    api.labels = labels.clone();
+    api.cmd = ["python3", "/usr/local/bin/fake_api.py", "8080", "0.6"]
+        .map(String::from)
+        .to_vec();
+    api.network = NetworkAttach::Network {
+        name: net.clone(),
+        aliases: vec!["fakeapi.test".into()],
+    };
+    let api_id = b.create_container(&api).await.unwrap();
+    b.start_container(&api_id).await.unwrap();
+
+    // A config folder with no recipe override: the full recipe, real Claude Code.
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let project = TempFolder::new(&prefix, 1000);
+    let key_file = cfg.path.join("key");
+    std::fs::write(&key_file, format!("sk-ant-api03-testonly-{}", run_id())).unwrap();
+    let mut config = test_config();
+    config.firewall.presets = vec![];
+    config.firewall.allow = vec!["fakeapi.test:8080".into()];
+    config.session.env.insert(
+        "ANTHROPIC_BASE_URL".into(),
+        "http://fakeapi.test:8080".into(),
+    );
+    config.session.trust_workspace = false;
+    config.secrets.anthropic_api_key = Some(SecretSource {
+        file: Some(key_file),
+        ..Default::default()
+    });
+    let toml = toml::to_string(&config).unwrap();
+    std::fs::write(cfg.path.join("config.toml"), toml).unwrap();
+
+    let name = format!("{prefix}-s");
+    let p = cctui::session::Project::at(&project.path).unwrap();
+    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
+    vols.volumes = vec![p.config_volume(), p.history_volume()];
+    let (code, out, err) = cctui(
+        &cfg.path,
+        &[
+            "new",
+            project.path.to_str().unwrap(),
+            "--name",
+            &name,
+            "--network",
+            &net,
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    let mut app = PtyApp::cctui(&cfg.path, &[], 40, 140);
+    app.wait_until("the session listed", WAIT, |s| {
+        row(s, &name).contains("running")
+    });
+    app.send(b"g");
+    for _ in 0..100 {
+        if row(&app.screen(), &name).contains('▸') {
+            break;
+        }
+        app.send(b"j");
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    // The trust dialog is a real "waiting for you".
+    app.wait_until("claude waiting at the trust dialog", WAIT, |s| {
+        row(s, &name).contains("WAITING")
+    });
+    eprintln!("trust dialog:\n{}", app.screen());
+    app.send(b"\r"); // attach
+    std::thread::sleep(Duration::from_millis(300));
+    app.send(b"\x1b[B"); // Down
+    std::thread::sleep(Duration::from_millis(200));
+    app.send(b"\r");
+    app.send(b"\x1c"); // detach
+    app.wait_until("claude idle at its prompt", WAIT, |s| {
+        row(s, &name).contains("idle")
+    });
+    eprintln!("idle:\n{}", app.screen());
+
+    // A prompt: working while the reply streams, idle again after.
+    app.send(b"\r");
+    std::thread::sleep(Duration::from_millis(300));
+    app.send(b"say hello");
+    std::thread::sleep(Duration::from_millis(200));
+    app.send(b"\r");
+    app.send(b"\x1c");
+    app.wait_until("claude working", WAIT, |s| {
+        row(s, &name).contains("working")
+    });
+    app.wait_until("claude idle after the reply", WAIT, |s| {
+        row(s, &name).contains("idle")
+    });
+    app.send(b"\r");
+    app.wait_for("fake API", WAIT);
+    eprintln!("after the turn:\n{}", app.screen());
+    let api_log = docker(&["logs", &api_id]);
+    assert!(api_log.contains("POST /v1/messages"), "{api_log}");
+}
