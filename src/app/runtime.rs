@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -22,6 +22,9 @@ use crate::session::ops::{Ops, Progress};
 use crate::session::plan_session;
 
 const FRAME: Duration = Duration::from_millis(16);
+/// Attachments being set up at once: with hundreds of sessions, the engine sees a few at a
+/// time, never a burst.
+const ATTACH_PARALLELISM: usize = 6;
 /// Lines of earlier output replayed into a session's screen when it is first attached.
 const ATTACH_HISTORY_LINES: usize = 1000;
 
@@ -31,6 +34,7 @@ pub struct Runtime<B: Backend> {
     ops: Ops<B>,
     tx: Tx,
     refresh: Arc<Notify>,
+    attach_limit: Arc<Semaphore>,
     log_task: Option<JoinHandle<()>>,
     terminals: HashMap<String, (mpsc::Sender<Vec<u8>>, JoinHandle<()>)>,
     /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
@@ -45,6 +49,7 @@ impl<B: Backend> Runtime<B> {
             ops,
             tx,
             refresh,
+            attach_limit: Arc::new(Semaphore::new(ATTACH_PARALLELISM)),
             log_task: None,
             terminals: HashMap::new(),
             last_load: HashMap::new(),
@@ -299,7 +304,9 @@ impl<B: Backend> Runtime<B> {
         let backend = self.ops.backend.clone();
         let tx = self.tx.clone();
         let name = session.clone();
+        let limit = self.attach_limit.clone();
         let task = tokio::spawn(async move {
+            let permit = limit.acquire_owned().await;
             let attachment = match backend.attach(&container).await {
                 Ok(a) => a,
                 Err(_) => {
@@ -336,6 +343,7 @@ impl<B: Backend> Runtime<B> {
                 .resize_tty(&container, rows, cols.saturating_sub(1).max(1))
                 .await;
             let _ = backend.resize_tty(&container, rows, cols).await;
+            drop(permit);
             let mut output = attachment.output;
             while let Some(Ok(bytes)) = output.next().await {
                 if tx

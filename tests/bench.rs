@@ -1,0 +1,337 @@
+//! Benchmarks that print figures; they assert nothing about speed. Run them with
+//!
+//!     tests/run.sh -- --ignored --nocapture --test-threads 1 bench_
+//!
+//! or, with an engine already up, `cargo test --release --test bench -- --ignored --nocapture --test-threads 1`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use cctui::backend::{Backend, ContainerSpec, DockerBackend, ExecSpec, NetworkAttach, NetworkSpec};
+use cctui::session::ops::{Ops, Progress};
+use cctui::session::plan_session;
+use common::pty::PtyApp;
+use common::*;
+
+const UID: u32 = 1234;
+
+async fn exec_sh(b: &DockerBackend, id: &str, user: &str, script: &str) -> String {
+    let out = b
+        .exec(id, &ExecSpec { cmd: vec!["bash".into(), "-c".into(), script.into()], user: Some(user.into()), ..Default::default() })
+        .await
+        .unwrap();
+    out.stdout_text()
+}
+
+/// Average milliseconds per TCP connect, measured inside the container.
+async fn connect_ms(b: &DockerBackend, id: &str, user: &str, host: &str, n: u32) -> f64 {
+    let script = format!(
+        "s=$(date +%s%N); for i in $(seq {n}); do nc -z -w 2 {host} 443; done; e=$(date +%s%N); echo $(( (e - s) / {n} ))"
+    );
+    exec_sh(b, id, user, &script).await.trim().parse::<f64>().unwrap_or(f64::NAN) / 1e6
+}
+
+#[tokio::test]
+#[ignore]
+async fn bench_firewall() {
+    let prefix = unique("bfw");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+    let net = format!("{prefix}-world");
+    let mut labels = test_labels();
+    labels.insert("cctui.test.owner".into(), prefix.clone());
+    b.create_network(&NetworkSpec { name: net.clone(), labels: labels.clone(), ..Default::default() }).await.unwrap();
+    let mut srv = ContainerSpec::hardened(format!("{prefix}-srv"), server_image(&b).await);
+    srv.labels = labels;
+    srv.cap_add = vec!["NET_BIND_SERVICE".into()];
+    srv.network = NetworkAttach::Network { name: net.clone(), aliases: vec!["allowed.test".into()] };
+    let srv_id = b.create_container(&srv).await.unwrap();
+    b.start_container(&srv_id).await.unwrap();
+    let srv_ip = docker(&["inspect", "-f", &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"), &srv_id]).trim().to_string();
+
+    let mut results = Vec::new();
+    for (label, on) in [("firewall off", false), ("firewall on", true)] {
+        let cfg = TempFolder::new(&format!("{prefix}-{on}-cfg"), 0);
+        let project = TempFolder::new(&format!("{prefix}-{on}"), UID);
+        let mut ops: Ops<DockerBackend> = small_ops(&cfg.path).await;
+        ops.config.firewall.presets = vec![];
+        ops.config.firewall.allow = vec!["allowed.test".into()];
+        ops.config.firewall.mode = if on { cctui::config::FirewallMode::On } else { cctui::config::FirewallMode::Off };
+        let name = format!("{prefix}-{on}");
+        let plan = plan_session(&ops.config, &project.path, Some(&name), &[], std::slice::from_ref(&net)).unwrap();
+        let mut vols = Cleanup::new(&format!("{prefix}-v{on}"));
+        vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+        // Warm the images so that only the start is timed.
+        ops.ensure_images(&plan, Default::default(), &mut |_| {}).await.unwrap();
+        let start = Instant::now();
+        let mut verified_at = None;
+        ops.create(&plan, |p| {
+            if let Progress::Note(n) = p {
+                if n.starts_with("firewall verified") {
+                    verified_at = Some(start.elapsed());
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let total = start.elapsed();
+        let id = ops.running_agent(&name).await.unwrap();
+        let user = format!("{UID}:{UID}");
+        connect_ms(&b, &id, &user, &srv_ip, 20).await; // warm up
+        let by_ip = connect_ms(&b, &id, &user, &srv_ip, 200).await;
+        let by_name = connect_ms(&b, &id, &user, "allowed.test", 200).await;
+        results.push((label, total, verified_at, by_ip, by_name));
+        ops.remove(&name, false).await.unwrap();
+    }
+    println!("\n== firewall benchmark (small recipe, warm images) ==");
+    for (label, total, verified, ip, name) in &results {
+        println!(
+            "{label:<13} new -> running: {:>6.0} ms   new -> verified firewall: {}   connect by IP: {ip:.2} ms   connect by name (resolve + connect): {name:.2} ms",
+            total.as_secs_f64() * 1e3,
+            verified.map(|v| format!("{:.0} ms", v.as_secs_f64() * 1e3)).unwrap_or_else(|| "-".into()),
+        );
+    }
+    let extra = results[1].1.as_secs_f64() - results[0].1.as_secs_f64();
+    println!("extra start time spent on the firewall: {:.0} ms", extra * 1e3);
+}
+
+fn cpu_ticks(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .map(|s| {
+            let after = &s[s.rfind(')').unwrap() + 2..];
+            let f: Vec<&str> = after.split_whitespace().collect();
+            f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0)
+        })
+        .sum()
+}
+
+fn engine_pids() -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if ["dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2"].contains(&comm.trim()) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn ticks_per_sec() -> f64 {
+    100.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_dashboard_200_sessions() {
+    let prefix = unique("bdash");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+    let image = tiny_image(&b).await;
+    let count = std::env::var("CCTUI_BENCH_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200usize);
+    let made = Instant::now();
+    // Sessions as the dashboard sees them: labelled tty containers. The first one holds a
+    // million log lines.
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let b = b.clone();
+        let image = image.clone();
+        let prefix = prefix.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("{prefix}-{i:03}");
+            let mut s = ContainerSpec::hardened(format!("cctui-{name}"), image);
+            s.labels = test_labels();
+            s.labels.insert("cctui.test.owner".into(), prefix.clone());
+            s.labels.insert("cctui.session".into(), name.clone());
+            s.labels.insert("cctui.role".into(), "agent".into());
+            s.labels.insert("cctui.project".into(), format!("/bench/project-{:02}", i % 20));
+            s.labels.insert("cctui.firewall".into(), "off".into());
+            s.tty = true;
+            s.open_stdin = true;
+            s.network = NetworkAttach::None;
+            if i == 0 {
+                s.cmd = vec!["sh".into(), "-c".into(), "seq 1 1000000; exec sleep infinity".into()];
+            }
+            let id = b.create_container(&s).await.unwrap();
+            b.start_container(&id).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    println!("\n== dashboard benchmark: {count} sessions (made in {:.1} s) ==", made.elapsed().as_secs_f64());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let engine_before = {
+        let pids = engine_pids();
+        let t0 = cpu_ticks(&pids);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        (cpu_ticks(&pids) - t0) as f64 / ticks_per_sec() / 60.0 * 100.0
+    };
+
+    let started = Instant::now();
+    let mut app = PtyApp::cctui(&cfg.path, &[], 50, 200);
+    let want = format!("{count} running");
+    let first = app.wait_until("all sessions listed", Duration::from_secs(60), |s| s.contains(&want));
+    println!("launch -> first frame listing all {count}: {:.0} ms", first.as_secs_f64() * 1e3);
+    let pid = app.child.process_id().unwrap();
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
+    println!("RSS after 10 s: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
+
+    // Idle: terminal tab, nothing happening.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let pids = engine_pids();
+    let (c0, e0) = (cpu_ticks(&[pid]), cpu_ticks(&pids));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let (c1, e1) = (cpu_ticks(&[pid]), cpu_ticks(&pids));
+    let cctui_cpu = (c1 - c0) as f64 / ticks_per_sec() / 60.0 * 100.0;
+    let engine_with = (e1 - e0) as f64 / ticks_per_sec() / 60.0 * 100.0;
+    println!("idle CPU over 60 s: cctui {cctui_cpu:.2}% of a core; dockerd+containerd+shims {engine_with:.2}% with cctui vs {engine_before:.2}% without");
+
+    // The session with a million log lines, in the logs tab.
+    app.send(b"g");
+    app.send(b"\t");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    println!("RSS with the million-line session's logs open: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
+    app.send(b"\x1b[Z");
+
+    // External stop to the row changing (the header's running count).
+    let victim = format!("cctui-{prefix}-{:03}", count - 1);
+    let before = format!("{} running", count - 1);
+    let t = Instant::now();
+    docker(&["kill", &victim]);
+    let shown = app.wait_until("the stop to show", Duration::from_secs(10), |s| s.contains(&before));
+    println!("external docker kill -> row changed: {:.0} ms (kill took {:.0} ms)", shown.as_secs_f64() * 1e3, (t.elapsed() - shown).as_secs_f64() * 1e3);
+    drop(app);
+    sweep(&b, Some(&prefix)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_terminal() {
+    let name = unique("bterm");
+    let _c = Cleanup::new(&name);
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    let project = TempFolder::new(&name, UID);
+    let p = cctui::session::Project::at(&project.path).unwrap();
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = vec![p.config_volume(), p.history_volume()];
+    copy_dir(&small_recipe_dir().join("recipe"), &cfg.path.join("recipe"));
+    let cas: Vec<String> = extra_cas().iter().map(|p| format!("{:?}", p.display().to_string())).collect();
+    std::fs::write(cfg.path.join("config.toml"), format!("[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n", cas.join(", "))).unwrap();
+    let (code, out, err) = cctui(&cfg.path, &["new", project.path.to_str().unwrap(), "--name", &name]);
+    assert_eq!(code, 0, "{out}{err}");
+    let b = engine().await;
+    let id = format!("cctui-{name}");
+    let user = format!("{UID}:{UID}");
+    let mb = 50;
+    exec_sh(&b, &id, &user, &format!("head -c {}M /dev/urandom | base64 -w 100 | head -c {}M > /tmp/big", mb, mb)).await;
+    println!("\n== terminal benchmark ==");
+
+    // Keystroke echo: a key in, its echo on the screen.
+    let echo = |app: &mut PtyApp| {
+        let mut times = Vec::new();
+        for i in 0..40 {
+            let c = (b'a' + (i % 26) as u8) as char;
+            let marker = format!("{c}{c}{c}");
+            let before = app.screen().matches(&marker).count();
+            app.send(marker.as_bytes());
+            let t = app.wait_until("echo", Duration::from_secs(5), |s| s.matches(&marker).count() > before);
+            times.push(t.as_secs_f64() * 1e3);
+            app.send(b"\x15"); // Ctrl-U clears the line
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        (times[times.len() / 2], times[times.len() * 9 / 10])
+    };
+    let mut attached = PtyApp::cctui(&cfg.path, &["attach", &name], 40, 120);
+    attached.wait_for("fake claude", Duration::from_secs(20));
+    let (p50, p90) = echo(&mut attached);
+    println!("keystroke echo through cctui attach: p50 {p50:.1} ms, p90 {p90:.1} ms");
+    let env = vec![("DOCKER_HOST", std::env::var("DOCKER_HOST").unwrap_or_default()), ("PATH", std::env::var("PATH").unwrap_or_default())];
+    let mut direct = PtyApp::spawn("docker", &["exec", "-it", "-u", &user, &id, "bash", "--norc"], &env, 40, 120);
+    std::thread::sleep(Duration::from_secs(1));
+    let (d50, d90) = echo(&mut direct);
+    println!("keystroke echo through docker exec -it (bare PTY): p50 {d50:.1} ms, p90 {d90:.1} ms");
+    drop(direct);
+
+    // Throughput: 50 MB to the session's tty while a viewer drains it.
+    let cat = |b: DockerBackend, id: String, user: String| async move {
+        let t = Instant::now();
+        exec_sh(&b, &id, &user, "cat /tmp/big > /proc/1/fd/1").await;
+        mb as f64 / t.elapsed().as_secs_f64()
+    };
+    let full = cat(b.clone(), id.clone(), user.clone()).await;
+    println!("throughput, cctui attach (full screen): {full:.1} MB/s");
+    attached.send(b"\x1c");
+    attached.wait_exit(Duration::from_secs(5));
+
+    let mut dash = PtyApp::cctui(&cfg.path, &[], 40, 160);
+    dash.wait_for(&name, Duration::from_secs(20));
+    // Select our session and give the pane focus-free view (terminal tab).
+    dash.send(b"g");
+    for _ in 0..100 {
+        if dash.screen().lines().any(|l| l.contains('▸') && l.contains(&name)) {
+            break;
+        }
+        dash.send(b"j");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let job = tokio::spawn(cat(b.clone(), id.clone(), user.clone()));
+    // Is the dashboard responsive meanwhile? The help overlay opens and closes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    dash.send(b"?");
+    let resp = dash.wait_for("any key closes this help", Duration::from_secs(10));
+    dash.send(b" ");
+    let pane = job.await.unwrap();
+    println!("throughput, dashboard pane: {pane:.1} MB/s; help overlay opened in {:.0} ms while it ran", resp.as_secs_f64() * 1e3);
+    let _ = t;
+
+    // Attach key to full screen, for a running session.
+    let t = Instant::now();
+    dash.send(b"f");
+    let fs = dash.wait_until("full screen", Duration::from_secs(5), |s| !s.contains("┌ Sessions"));
+    println!("attach key (f) -> full screen: {:.0} ms", fs.as_secs_f64() * 1e3);
+    let _ = t;
+    dash.send(b"\x1c");
+    drop(dash);
+
+    // docker exec -it directly, drained by a bare PTY, and under tmux.
+    let mut direct = PtyApp::spawn("docker", &["exec", "-it", "-u", &user, &id, "bash", "--norc"], &env, 40, 160);
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    direct.send(b"cat /tmp/big; echo DONE-$((6*7))\r");
+    direct.wait_for("DONE-42", Duration::from_secs(300));
+    println!("throughput, docker exec -it in a bare PTY: {:.1} MB/s", mb as f64 / t.elapsed().as_secs_f64());
+    drop(direct);
+    let sock = format!("bench-{}", run_id());
+    let dh = std::env::var("DOCKER_HOST").unwrap_or_default();
+    let script = format!("DOCKER_HOST={dh} docker exec -u {user} {id} sh -c 'cat /tmp/big' >/dev/null; true");
+    let _ = script;
+    let t = Instant::now();
+    let st = std::process::Command::new("tmux")
+        .args(["-L", &sock, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "40"])
+        .arg(format!("DOCKER_HOST={dh} docker exec -it -u {user} {id} cat /tmp/big; tmux -L {sock} wait-for -S done"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::process::Command::new("tmux").args(["-L", &sock, "wait-for", "done"]).status().unwrap();
+    println!("throughput, docker exec -it under tmux: {:.1} MB/s", mb as f64 / t.elapsed().as_secs_f64());
+    let _ = std::process::Command::new("tmux").args(["-L", &sock, "kill-server"]).status();
+    let (code, _, _) = cctui(&cfg.path, &["rm", &name]);
+    assert_eq!(code, 0);
+}
