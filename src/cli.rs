@@ -122,6 +122,11 @@ pub enum Command {
         #[command(subcommand)]
         command: FwCommand,
     },
+    /// Settings a repository proposes in its .cctui.toml
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
     /// Check the engine, images, config and tools
     Doctor,
     /// Print the default config (commented), or where the config file is
@@ -129,6 +134,14 @@ pub enum Command {
         #[arg(long)]
         path: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Show how the repository's proposal differs from the settings in effect
+    Diff { path: Option<PathBuf> },
+    /// Accept the repository's proposal (validated, then copied into cctui's config folder)
+    Accept { path: Option<PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +251,40 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             ExitCode::from(1)
         });
     }
+    if let Command::Project { command } = command {
+        let (config, _) = load_config(cli.config.as_deref())?;
+        let dir = crate::paths::config_dir();
+        return match command {
+            ProjectCommand::Diff { path } => {
+                let project = crate::session::Project::at(&path.unwrap_or_else(|| ".".into()))?;
+                match crate::project::pending_proposal(&dir, &project)? {
+                    None => println!(
+                        "nothing to review: no new {}",
+                        crate::project::PROPOSAL_FILE
+                    ),
+                    Some(p) => {
+                        println!(
+                            "{} proposes (+) against the settings in effect (-):",
+                            p.file.display()
+                        );
+                        for line in p.diff {
+                            println!("{line}");
+                        }
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            ProjectCommand::Accept { path } => {
+                let project = crate::session::Project::at(&path.unwrap_or_else(|| ".".into()))?;
+                let target = crate::project::accept(&dir, &project, &config)?;
+                println!(
+                    "accepted; the settings now live in {} (restart sessions to apply)",
+                    target.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        };
+    }
     if let Command::Config { path } = command {
         if path {
             println!(
@@ -259,7 +306,24 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             networks,
         } => {
             let path = path.unwrap_or_else(|| PathBuf::from("."));
-            let plan = plan_session(&config, &path, name.as_deref(), &profiles, &networks)?;
+            let project = crate::session::Project::at(&path)?;
+            if let Some(p) = crate::project::pending_proposal(&ops.config_dir, &project)? {
+                eprintln!(
+                    "note: {} proposes settings that are not in effect; review them with \
+                     `cctui project diff {}` and accept with `cctui project accept {}`",
+                    p.file.display(),
+                    project.path.display(),
+                    project.path.display()
+                );
+            }
+            let project_config = ops.project_config(&project.path)?;
+            let plan = plan_session(
+                &project_config,
+                &path,
+                name.as_deref(),
+                &profiles,
+                &networks,
+            )?;
             let mut printer = ProgressPrinter::new();
             let session = ops.create(&plan, |p| printer.show(&p)).await?;
             printer.finish();
@@ -391,7 +455,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             println!("logged out: {name}'s project has no stored Claude login");
         }
         Command::Fw { command } => return fw(&ops, command).await,
-        Command::Doctor | Command::Config { .. } => unreachable!("handled above"),
+        Command::Doctor | Command::Config { .. } | Command::Project { .. } => {
+            unreachable!("handled above")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -225,7 +225,26 @@ async fn check_images(backend: &DockerBackend, config: &Config, checks: &mut Vec
     plans.push(recipe.net_image());
     for plan in plans {
         match backend.inspect_image(&plan.tag).await {
-            Ok(Some(_)) => checks.push(Check::new(Level::Ok, "image", plan.tag, None)),
+            Ok(Some(_)) => {
+                // A build argument's value shows in the layer history: a key there is leaked.
+                let history = backend.image_history(&plan.tag).await.unwrap_or_default();
+                if history.iter().any(|l| secrets::looks_like_key(l)) {
+                    checks.push(Check::new(
+                        Level::Fail,
+                        "image secrets",
+                        format!(
+                            "{} was built with a value that looks like an API key",
+                            plan.tag
+                        ),
+                        Some(format!(
+                            "remove the image (`docker rmi {}`) and the key from your recipe; \
+                             cctui delivers keys at run time",
+                            plan.tag
+                        )),
+                    ));
+                }
+                checks.push(Check::new(Level::Ok, "image", plan.tag, None))
+            }
             Ok(None) => checks.push(Check::new(
                 Level::Warn,
                 "image",

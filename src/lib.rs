@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod error;
 pub mod image;
 pub mod paths;
+pub mod project;
 pub mod sandbox;
 pub mod session;
 pub mod term;

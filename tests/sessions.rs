@@ -424,3 +424,77 @@ async fn the_cli_runs_the_whole_lifecycle_and_headless_claude() {
     assert_eq!(code, 0);
     assert!(out.contains("volumes kept"), "{out}");
 }
+
+#[tokio::test]
+async fn repository_proposals_apply_only_after_acceptance() {
+    let name = unique("proposal");
+    let _c = Cleanup::new(&name);
+    let _c2 = Cleanup::new(&format!("{name}-2"));
+    let dir = TempFolder::new(&format!("{name}-cfg"), 0);
+    copy_dir(&small_recipe_dir().join("recipe"), &dir.path.join("recipe"));
+    let cas: Vec<String> = extra_cas()
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    std::fs::write(
+        dir.path.join("config.toml"),
+        format!(
+            "[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n",
+            cas.join(", ")
+        ),
+    )
+    .unwrap();
+    let project = TempFolder::new(&name, UID);
+    let p = cctui::session::Project::at(&project.path).unwrap();
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = vec![p.config_volume(), p.history_volume()];
+    std::fs::write(
+        project.path.join(".cctui.toml"),
+        "[session]\nenv = { PROPOSED = \"yes\" }\n",
+    )
+    .unwrap();
+    let path = project.path.to_str().unwrap();
+
+    let (code, _, err) = cctui(&dir.path, &["new", path, "--name", &name]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("proposes settings that are not in effect"),
+        "{err}"
+    );
+    let (_, env, _) = cctui(
+        &dir.path,
+        &["exec", &name, "--", "sh", "-c", "echo ${PROPOSED:-unset}"],
+    );
+    assert_eq!(
+        env.trim(),
+        "unset",
+        "a proposal took effect without acceptance"
+    );
+
+    let (code, diff, _) = cctui(&dir.path, &["project", "diff", path]);
+    assert_eq!(code, 0);
+    assert!(diff.contains("+ env = { PROPOSED = \"yes\" }"), "{diff}");
+    let (code, out, err) = cctui(&dir.path, &["project", "accept", path]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = cctui(&dir.path, &["new", path, "--name", &format!("{name}-2")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("proposes"), "{err}");
+    let (_, env, _) = cctui(
+        &dir.path,
+        &[
+            "exec",
+            &format!("{name}-2"),
+            "--",
+            "sh",
+            "-c",
+            "echo ${PROPOSED:-unset}",
+        ],
+    );
+    assert_eq!(env.trim(), "yes");
+    // The accepted copy lives in cctui's folder, not the repository.
+    assert!(dir
+        .path
+        .join("projects")
+        .join(format!("{}.toml", p.slug))
+        .exists());
+}

@@ -64,7 +64,7 @@ pub struct FirewallReport {
 
 pub async fn firewall_report<B: Backend>(ops: &Ops<B>, name: &str) -> Result<FirewallReport> {
     let session = ops.find(name).await?;
-    let allowlist = ops.allowlist(name)?;
+    let allowlist = ops.allowlist(std::path::Path::new(&session.project), name)?;
     let mut report = FirewallReport {
         session: name.to_string(),
         status: FirewallStatus::Unknown,

@@ -396,7 +396,7 @@ impl<B: Backend> Runtime<B> {
                     Op::Rebuild => {
                         let found = ops.find(&session).await?;
                         let plan = plan_session(
-                            &ops.config,
+                            &ops.project_config(std::path::Path::new(&found.project))?,
                             std::path::Path::new(&found.project),
                             Some(&session),
                             &found.profiles,
@@ -421,8 +421,9 @@ impl<B: Backend> Runtime<B> {
                         name,
                         profiles,
                     } => {
+                        let folder = crate::session::Project::at(std::path::Path::new(&path))?;
                         let plan = plan_session(
-                            &ops.config,
+                            &ops.project_config(&folder.path)?,
                             std::path::Path::new(&path),
                             name.as_deref(),
                             &profiles,

@@ -123,9 +123,16 @@ impl<B: Backend> Ops<B> {
         Ok((agent, net))
     }
 
-    pub fn allowlist(&self, session: &str) -> Result<Allowlist> {
+    /// The global config with the project's accepted settings laid over it.
+    pub fn project_config(&self, project: &std::path::Path) -> Result<Config> {
+        let project = Project::from_canonical(project.to_path_buf());
+        crate::project::load(&self.config_dir, &project)?.apply(&self.config)
+    }
+
+    /// The allowlist in force for a session: global, project and session rules.
+    pub fn allowlist(&self, project: &std::path::Path, session: &str) -> Result<Allowlist> {
         let extra = SessionAllow::load(&self.config_dir, session)?;
-        Allowlist::for_session(&self.config, &extra)
+        Allowlist::for_session(&self.project_config(project)?, &extra)
     }
 
     /// Creates and starts a session. On failure everything it made is removed again; the
@@ -155,7 +162,7 @@ impl<B: Backend> Ops<B> {
             }
         }
         let allowlist = match plan.firewall {
-            FirewallMode::On => Some(self.allowlist(plan.name.as_str())?),
+            FirewallMode::On => Some(self.allowlist(&plan.project.path, plan.name.as_str())?),
             FirewallMode::Off => None,
         };
         let secrets = secrets::resolve_all(&self.config.secrets).await?;
@@ -350,11 +357,11 @@ impl<B: Backend> Ops<B> {
         project: &std::path::Path,
         has_key: bool,
     ) -> Result<()> {
-        let trust = self.config.session.trust_workspace;
+        let config = self.project_config(project)?;
+        let trust = config.session.trust_workspace;
         // The session was asked to skip permissions, inside the sandbox that makes it safe:
         // claude's one-time warning about that mode is already answered.
-        let bypass = self
-            .config
+        let bypass = config
             .session
             .claude_args
             .iter()
@@ -453,7 +460,7 @@ impl<B: Backend> Ops<B> {
                      `cctui rm {name}` and create it again"
                 ))
             })?;
-            let list = self.allowlist(name)?;
+            let list = self.allowlist(std::path::Path::new(&session.project), name)?;
             if !holder.state.is_running() {
                 self.backend.start_container(&holder.id).await?;
             }
@@ -641,7 +648,10 @@ impl<B: Backend> Ops<B> {
         if !deny {
             extra.allow.push(parsed.to_string());
         }
-        let list = Allowlist::for_session(&self.config, &extra)?;
+        let list = Allowlist::for_session(
+            &self.project_config(std::path::Path::new(&session.project))?,
+            &extra,
+        )?;
         if deny && list.rules.contains(&parsed) {
             return Err(Error::usage(format!(
                 "`{rule}` comes from the global config or a preset, not from this session; \
