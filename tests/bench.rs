@@ -18,7 +18,14 @@ const UID: u32 = 1234;
 
 async fn exec_sh(b: &DockerBackend, id: &str, user: &str, script: &str) -> String {
     let out = b
-        .exec(id, &ExecSpec { cmd: vec!["bash".into(), "-c".into(), script.into()], user: Some(user.into()), ..Default::default() })
+        .exec(
+            id,
+            &ExecSpec {
+                cmd: vec!["bash".into(), "-c".into(), script.into()],
+                user: Some(user.into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     out.stdout_text()
@@ -29,7 +36,12 @@ async fn connect_ms(b: &DockerBackend, id: &str, user: &str, host: &str, n: u32)
     let script = format!(
         "s=$(date +%s%N); for i in $(seq {n}); do nc -z -w 2 {host} 443; done; e=$(date +%s%N); echo $(( (e - s) / {n} ))"
     );
-    exec_sh(b, id, user, &script).await.trim().parse::<f64>().unwrap_or(f64::NAN) / 1e6
+    exec_sh(b, id, user, &script)
+        .await
+        .trim()
+        .parse::<f64>()
+        .unwrap_or(f64::NAN)
+        / 1e6
 }
 
 #[tokio::test]
@@ -41,14 +53,30 @@ async fn bench_firewall() {
     let net = format!("{prefix}-world");
     let mut labels = test_labels();
     labels.insert("cctui.test.owner".into(), prefix.clone());
-    b.create_network(&NetworkSpec { name: net.clone(), labels: labels.clone(), ..Default::default() }).await.unwrap();
+    b.create_network(&NetworkSpec {
+        name: net.clone(),
+        labels: labels.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let mut srv = ContainerSpec::hardened(format!("{prefix}-srv"), server_image(&b).await);
     srv.labels = labels;
     srv.cap_add = vec!["NET_BIND_SERVICE".into()];
-    srv.network = NetworkAttach::Network { name: net.clone(), aliases: vec!["allowed.test".into()] };
+    srv.network = NetworkAttach::Network {
+        name: net.clone(),
+        aliases: vec!["allowed.test".into()],
+    };
     let srv_id = b.create_container(&srv).await.unwrap();
     b.start_container(&srv_id).await.unwrap();
-    let srv_ip = docker(&["inspect", "-f", &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"), &srv_id]).trim().to_string();
+    let srv_ip = docker(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+        &srv_id,
+    ])
+    .trim()
+    .to_string();
 
     let mut results = Vec::new();
     for (label, on) in [("firewall off", false), ("firewall on", true)] {
@@ -57,13 +85,26 @@ async fn bench_firewall() {
         let mut ops: Ops<DockerBackend> = small_ops(&cfg.path).await;
         ops.config.firewall.presets = vec![];
         ops.config.firewall.allow = vec!["allowed.test".into()];
-        ops.config.firewall.mode = if on { cctui::config::FirewallMode::On } else { cctui::config::FirewallMode::Off };
+        ops.config.firewall.mode = if on {
+            cctui::config::FirewallMode::On
+        } else {
+            cctui::config::FirewallMode::Off
+        };
         let name = format!("{prefix}-{on}");
-        let plan = plan_session(&ops.config, &project.path, Some(&name), &[], std::slice::from_ref(&net)).unwrap();
+        let plan = plan_session(
+            &ops.config,
+            &project.path,
+            Some(&name),
+            &[],
+            std::slice::from_ref(&net),
+        )
+        .unwrap();
         let mut vols = Cleanup::new(&format!("{prefix}-v{on}"));
         vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
         // Warm the images so that only the start is timed.
-        ops.ensure_images(&plan, Default::default(), &mut |_| {}).await.unwrap();
+        ops.ensure_images(&plan, Default::default(), &mut |_| {})
+            .await
+            .unwrap();
         let start = Instant::now();
         let mut verified_at = None;
         ops.create(&plan, |p| {
@@ -93,7 +134,10 @@ async fn bench_firewall() {
         );
     }
     let extra = results[1].1.as_secs_f64() - results[0].1.as_secs_f64();
-    println!("extra start time spent on the firewall: {:.0} ms", extra * 1e3);
+    println!(
+        "extra start time spent on the firewall: {:.0} ms",
+        extra * 1e3
+    );
 }
 
 fn cpu_ticks(pids: &[u32]) -> u64 {
@@ -110,9 +154,18 @@ fn cpu_ticks(pids: &[u32]) -> u64 {
 fn engine_pids() -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if ["dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2"].contains(&comm.trim()) {
+        if [
+            "dockerd",
+            "containerd",
+            "containerd-shim",
+            "containerd-shim-runc-v2",
+        ]
+        .contains(&comm.trim())
+        {
             out.push(pid);
         }
     }
@@ -140,7 +193,10 @@ async fn bench_dashboard_200_sessions() {
     let _c = Cleanup::new(&prefix);
     let b = engine().await;
     let image = tiny_image(&b).await;
-    let count = std::env::var("CCTUI_BENCH_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200usize);
+    let count = std::env::var("CCTUI_BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200usize);
     let made = Instant::now();
     // Sessions as the dashboard sees them: labelled tty containers. The first one holds a
     // million log lines.
@@ -156,13 +212,20 @@ async fn bench_dashboard_200_sessions() {
             s.labels.insert("cctui.test.owner".into(), prefix.clone());
             s.labels.insert("cctui.session".into(), name.clone());
             s.labels.insert("cctui.role".into(), "agent".into());
-            s.labels.insert("cctui.project".into(), format!("/bench/project-{:02}", i % 20));
+            s.labels.insert(
+                "cctui.project".into(),
+                format!("/bench/project-{:02}", i % 20),
+            );
             s.labels.insert("cctui.firewall".into(), "off".into());
             s.tty = true;
             s.open_stdin = true;
             s.network = NetworkAttach::None;
             if i == 0 {
-                s.cmd = vec!["sh".into(), "-c".into(), "seq 1 1000000; exec sleep infinity".into()];
+                s.cmd = vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "seq 1 1000000; exec sleep infinity".into(),
+                ];
             }
             let id = b.create_container(&s).await.unwrap();
             b.start_container(&id).await.unwrap();
@@ -171,7 +234,10 @@ async fn bench_dashboard_200_sessions() {
     for t in tasks {
         t.await.unwrap();
     }
-    println!("\n== dashboard benchmark: {count} sessions (made in {:.1} s) ==", made.elapsed().as_secs_f64());
+    println!(
+        "\n== dashboard benchmark: {count} sessions (made in {:.1} s) ==",
+        made.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
@@ -185,8 +251,13 @@ async fn bench_dashboard_200_sessions() {
     let started = Instant::now();
     let mut app = PtyApp::cctui(&cfg.path, &[], 50, 200);
     let want = format!("{count} running");
-    let first = app.wait_until("all sessions listed", Duration::from_secs(60), |s| s.contains(&want));
-    println!("launch -> first frame listing all {count}: {:.0} ms", first.as_secs_f64() * 1e3);
+    let first = app.wait_until("all sessions listed", Duration::from_secs(60), |s| {
+        s.contains(&want)
+    });
+    println!(
+        "launch -> first frame listing all {count}: {:.0} ms",
+        first.as_secs_f64() * 1e3
+    );
     let pid = app.child.process_id().unwrap();
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
     println!("RSS after 10 s: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
@@ -205,7 +276,10 @@ async fn bench_dashboard_200_sessions() {
     app.send(b"g");
     app.send(b"\t");
     tokio::time::sleep(Duration::from_secs(8)).await;
-    println!("RSS with the million-line session's logs open: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
+    println!(
+        "RSS with the million-line session's logs open: {:.1} MiB",
+        rss_kib(pid) as f64 / 1024.0
+    );
     app.send(b"\x1b[Z");
 
     // External stop to the row changing (the header's running count).
@@ -213,8 +287,14 @@ async fn bench_dashboard_200_sessions() {
     let before = format!("{} running", count - 1);
     let t = Instant::now();
     docker(&["kill", &victim]);
-    let shown = app.wait_until("the stop to show", Duration::from_secs(10), |s| s.contains(&before));
-    println!("external docker kill -> row changed: {:.0} ms (kill took {:.0} ms)", shown.as_secs_f64() * 1e3, (t.elapsed() - shown).as_secs_f64() * 1e3);
+    let shown = app.wait_until("the stop to show", Duration::from_secs(10), |s| {
+        s.contains(&before)
+    });
+    println!(
+        "external docker kill -> row changed: {:.0} ms (kill took {:.0} ms)",
+        shown.as_secs_f64() * 1e3,
+        (t.elapsed() - shown).as_secs_f64() * 1e3
+    );
     drop(app);
     sweep(&b, Some(&prefix)).await;
 }
@@ -229,16 +309,26 @@ async fn bench_terminal() {
     let p = cctui::session::Project::at(&project.path).unwrap();
     let mut vols = Cleanup::new(&format!("{name}-vols"));
     vols.volumes = vec![p.config_volume(), p.history_volume()];
-    copy_dir(&small_recipe_dir().join("recipe"), &cfg.path.join("recipe"));
-    let cas: Vec<String> = extra_cas().iter().map(|p| format!("{:?}", p.display().to_string())).collect();
-    std::fs::write(cfg.path.join("config.toml"), format!("[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n", cas.join(", "))).unwrap();
-    let (code, out, err) = cctui(&cfg.path, &["new", project.path.to_str().unwrap(), "--name", &name]);
+    write_cli_config(&cfg.path, FIREWALL_OFF);
+    let (code, out, err) = cctui(
+        &cfg.path,
+        &["new", project.path.to_str().unwrap(), "--name", &name],
+    );
     assert_eq!(code, 0, "{out}{err}");
     let b = engine().await;
     let id = format!("cctui-{name}");
     let user = format!("{UID}:{UID}");
     let mb = 50;
-    exec_sh(&b, &id, &user, &format!("head -c {}M /dev/urandom | base64 -w 100 | head -c {}M > /tmp/big", mb, mb)).await;
+    exec_sh(
+        &b,
+        &id,
+        &user,
+        &format!(
+            "head -c {}M /dev/urandom | base64 -w 100 | head -c {}M > /tmp/big",
+            mb, mb
+        ),
+    )
+    .await;
     println!("\n== terminal benchmark ==");
 
     // Keystroke echo: a key in, its echo on the screen.
@@ -249,7 +339,9 @@ async fn bench_terminal() {
             let marker = format!("{c}{c}{c}");
             let before = app.screen().matches(&marker).count();
             app.send(marker.as_bytes());
-            let t = app.wait_until("echo", Duration::from_secs(5), |s| s.matches(&marker).count() > before);
+            let t = app.wait_until("echo", Duration::from_secs(5), |s| {
+                s.matches(&marker).count() > before
+            });
             times.push(t.as_secs_f64() * 1e3);
             app.send(b"\x15"); // Ctrl-U clears the line
             std::thread::sleep(Duration::from_millis(30));
@@ -261,8 +353,20 @@ async fn bench_terminal() {
     attached.wait_for("fake claude", Duration::from_secs(20));
     let (p50, p90) = echo(&mut attached);
     println!("keystroke echo through cctui attach: p50 {p50:.1} ms, p90 {p90:.1} ms");
-    let env = vec![("DOCKER_HOST", std::env::var("DOCKER_HOST").unwrap_or_default()), ("PATH", std::env::var("PATH").unwrap_or_default())];
-    let mut direct = PtyApp::spawn("docker", &["exec", "-it", "-u", &user, &id, "bash", "--norc"], &env, 40, 120);
+    let env = vec![
+        (
+            "DOCKER_HOST",
+            std::env::var("DOCKER_HOST").unwrap_or_default(),
+        ),
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+    ];
+    let mut direct = PtyApp::spawn(
+        "docker",
+        &["exec", "-it", "-u", &user, &id, "bash", "--norc"],
+        &env,
+        40,
+        120,
+    );
     std::thread::sleep(Duration::from_secs(1));
     let (d50, d90) = echo(&mut direct);
     println!("keystroke echo through docker exec -it (bare PTY): p50 {d50:.1} ms, p90 {d90:.1} ms");
@@ -284,7 +388,11 @@ async fn bench_terminal() {
     // Select our session and give the pane focus-free view (terminal tab).
     dash.send(b"g");
     for _ in 0..100 {
-        if dash.screen().lines().any(|l| l.contains('▸') && l.contains(&name)) {
+        if dash
+            .screen()
+            .lines()
+            .any(|l| l.contains('▸') && l.contains(&name))
+        {
             break;
         }
         dash.send(b"j");
@@ -298,29 +406,48 @@ async fn bench_terminal() {
     let resp = dash.wait_for("any key closes this help", Duration::from_secs(10));
     dash.send(b" ");
     let pane = job.await.unwrap();
-    println!("throughput, dashboard pane: {pane:.1} MB/s; help overlay opened in {:.0} ms while it ran", resp.as_secs_f64() * 1e3);
+    println!(
+        "throughput, dashboard pane: {pane:.1} MB/s; help overlay opened in {:.0} ms while it ran",
+        resp.as_secs_f64() * 1e3
+    );
     let _ = t;
 
     // Attach key to full screen, for a running session.
     let t = Instant::now();
     dash.send(b"f");
-    let fs = dash.wait_until("full screen", Duration::from_secs(5), |s| !s.contains("┌ Sessions"));
-    println!("attach key (f) -> full screen: {:.0} ms", fs.as_secs_f64() * 1e3);
+    let fs = dash.wait_until("full screen", Duration::from_secs(5), |s| {
+        !s.contains("┌ Sessions")
+    });
+    println!(
+        "attach key (f) -> full screen: {:.0} ms",
+        fs.as_secs_f64() * 1e3
+    );
     let _ = t;
     dash.send(b"\x1c");
     drop(dash);
 
     // docker exec -it directly, drained by a bare PTY, and under tmux.
-    let mut direct = PtyApp::spawn("docker", &["exec", "-it", "-u", &user, &id, "bash", "--norc"], &env, 40, 160);
+    let mut direct = PtyApp::spawn(
+        "docker",
+        &["exec", "-it", "-u", &user, &id, "bash", "--norc"],
+        &env,
+        40,
+        160,
+    );
     std::thread::sleep(Duration::from_millis(500));
     let t = Instant::now();
     direct.send(b"cat /tmp/big; echo DONE-$((6*7))\r");
     direct.wait_for("DONE-42", Duration::from_secs(300));
-    println!("throughput, docker exec -it in a bare PTY: {:.1} MB/s", mb as f64 / t.elapsed().as_secs_f64());
+    println!(
+        "throughput, docker exec -it in a bare PTY: {:.1} MB/s",
+        mb as f64 / t.elapsed().as_secs_f64()
+    );
     drop(direct);
     let sock = format!("bench-{}", run_id());
     let dh = std::env::var("DOCKER_HOST").unwrap_or_default();
-    let script = format!("DOCKER_HOST={dh} docker exec -u {user} {id} sh -c 'cat /tmp/big' >/dev/null; true");
+    let script = format!(
+        "DOCKER_HOST={dh} docker exec -u {user} {id} sh -c 'cat /tmp/big' >/dev/null; true"
+    );
     let _ = script;
     let t = Instant::now();
     let st = std::process::Command::new("tmux")
@@ -329,9 +456,17 @@ async fn bench_terminal() {
         .status()
         .unwrap();
     assert!(st.success());
-    std::process::Command::new("tmux").args(["-L", &sock, "wait-for", "done"]).status().unwrap();
-    println!("throughput, docker exec -it under tmux: {:.1} MB/s", mb as f64 / t.elapsed().as_secs_f64());
-    let _ = std::process::Command::new("tmux").args(["-L", &sock, "kill-server"]).status();
+    std::process::Command::new("tmux")
+        .args(["-L", &sock, "wait-for", "done"])
+        .status()
+        .unwrap();
+    println!(
+        "throughput, docker exec -it under tmux: {:.1} MB/s",
+        mb as f64 / t.elapsed().as_secs_f64()
+    );
+    let _ = std::process::Command::new("tmux")
+        .args(["-L", &sock, "kill-server"])
+        .status();
     let (code, _, _) = cctui(&cfg.path, &["rm", &name]);
     assert_eq!(code, 0);
 }

@@ -22,13 +22,7 @@ struct Three {
 
 fn three_sessions(prefix: &str) -> Three {
     let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
-    copy_dir(&small_recipe_dir().join("recipe"), &cfg.path.join("recipe"));
-    let cas: Vec<String> = extra_cas().iter().map(|p| format!("{:?}", p.display().to_string())).collect();
-    std::fs::write(
-        cfg.path.join("config.toml"),
-        format!("[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n", cas.join(", ")),
-    )
-    .unwrap();
+    write_cli_config(&cfg.path, FIREWALL_OFF);
     let mut names = Vec::new();
     let mut projects = Vec::new();
     let mut cleanups = Vec::new();
@@ -38,21 +32,39 @@ fn three_sessions(prefix: &str) -> Three {
         let p = cctui::session::Project::at(&project.path).unwrap();
         let mut c = Cleanup::new(&name);
         c.volumes = vec![p.config_volume(), p.history_volume()];
-        let (code, out, err) = cctui(&cfg.path, &["new", project.path.to_str().unwrap(), "--name", &name]);
+        let (code, out, err) = cctui(
+            &cfg.path,
+            &["new", project.path.to_str().unwrap(), "--name", &name],
+        );
         assert_eq!(code, 0, "{out}{err}");
         names.push(name);
         projects.push(project);
         cleanups.push(c);
     }
-    Three { cfg, names, _projects: projects, _cleanups: cleanups }
+    Three {
+        cfg,
+        names,
+        _projects: projects,
+        _cleanups: cleanups,
+    }
 }
 
 fn row<'a>(screen: &'a str, name: &str) -> &'a str {
-    screen.lines().find(|l| l.contains(&format!(" {name} "))).unwrap_or("")
+    screen
+        .lines()
+        .find(|l| l.contains(&format!(" {name} ")))
+        .unwrap_or("")
 }
 
 fn engine_state(name: &str) -> String {
-    docker(&["inspect", "-f", "{{.State.Status}}", &format!("cctui-{name}")]).trim().to_string()
+    docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}}",
+        &format!("cctui-{name}"),
+    ])
+    .trim()
+    .to_string()
 }
 
 /// Moves the selection to `name` by pressing j from the top, reading the screen.
@@ -82,7 +94,9 @@ fn the_dashboard_lists_sessions_and_drives_them_with_keys() {
     let three = three_sessions(&prefix);
     let mut app = PtyApp::cctui(&three.cfg.path, &[], 40, 160);
     for n in &three.names {
-        app.wait_until(&format!("{n} listed as running"), WAIT, |s| row(s, n).contains("running"));
+        app.wait_until(&format!("{n} listed as running"), WAIT, |s| {
+            row(s, n).contains("running")
+        });
     }
 
     // Stop and start the second with keys; the engine follows.
@@ -90,16 +104,22 @@ fn the_dashboard_lists_sessions_and_drives_them_with_keys() {
     select(&mut app, second);
     app.send(b"x");
     wait_engine(second, "exited");
-    app.wait_until("the row to show stopped", WAIT, |s| row(s, second).contains("stopped"));
+    app.wait_until("the row to show stopped", WAIT, |s| {
+        row(s, second).contains("stopped")
+    });
     app.send(b"s");
     wait_engine(second, "running");
-    app.wait_until("the row to show running", WAIT, |s| row(s, second).contains("running"));
+    app.wait_until("the row to show running", WAIT, |s| {
+        row(s, second).contains("running")
+    });
 
     // Stopped behind cctui's back: the row changes within a second, driven by the event.
     let third = &three.names[2];
     docker(&["stop", "-t", "1", &format!("cctui-{third}")]);
     let stopped_at = Instant::now();
-    app.wait_until("the externally stopped row", Duration::from_secs(1), |s| row(s, third).contains("stopped"));
+    app.wait_until("the externally stopped row", Duration::from_secs(1), |s| {
+        row(s, third).contains("stopped")
+    });
     eprintln!("external stop shown after {:?}", stopped_at.elapsed());
 
     // The help overlay lists the live keymap; q quits and the sessions keep running.
@@ -117,12 +137,29 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
     let three = three_sessions(&prefix);
     let socket = format!("cctui-test-{}", run_id());
     let tmux = |args: &[&str]| {
-        let out = Command::new("tmux").arg("-L").arg(&socket).args(args).output().expect("tmux");
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .expect("tmux");
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let bin = env!("CARGO_BIN_EXE_cctui");
     let status = Command::new("tmux")
-        .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "40", bin])
+        .args([
+            "-L",
+            &socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            bin,
+        ])
         .env("CCTUI_CONFIG_DIR", &three.cfg.path)
         .env("CCTUI_STATE_DIR", three.cfg.path.join("state"))
         .env("CCTUI_TEST_RUN", run_id())
@@ -132,7 +169,9 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
     struct Kill(String);
     impl Drop for Kill {
         fn drop(&mut self) {
-            let _ = Command::new("tmux").args(["-L", &self.0, "kill-server"]).status();
+            let _ = Command::new("tmux")
+                .args(["-L", &self.0, "kill-server"])
+                .status();
         }
     }
     let _kill = Kill(socket.clone());
@@ -140,7 +179,11 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
     let deadline = Instant::now() + WAIT;
     let capture = || tmux(&["capture-pane", "-p", "-t", "%0"]);
     while !row(&capture(), target).contains("running") {
-        assert!(Instant::now() < deadline, "not listed in tmux:\n{}", capture());
+        assert!(
+            Instant::now() < deadline,
+            "not listed in tmux:\n{}",
+            capture()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     tmux(&["send-keys", "-t", "%0", "g"]);
@@ -160,12 +203,20 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
             let id = line.split_whitespace().next().unwrap().to_string();
             let screen_deadline = Instant::now() + WAIT;
             while !tmux(&["capture-pane", "-p", "-t", &id]).contains("fake claude") {
-                assert!(Instant::now() < screen_deadline, "the new pane shows:\n{}", tmux(&["capture-pane", "-p", "-t", &id]));
+                assert!(
+                    Instant::now() < screen_deadline,
+                    "the new pane shows:\n{}",
+                    tmux(&["capture-pane", "-p", "-t", &id])
+                );
                 std::thread::sleep(Duration::from_millis(100));
             }
             break;
         }
-        assert!(Instant::now() < deadline, "no new pane:\n{panes}\n{}", capture());
+        assert!(
+            Instant::now() < deadline,
+            "no new pane:\n{panes}\n{}",
+            capture()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = Path::new(&socket);

@@ -364,19 +364,7 @@ async fn the_cli_runs_the_whole_lifecycle_and_headless_claude() {
     let name = unique("cli");
     let _c = Cleanup::new(&name);
     let dir = TempFolder::new(&format!("{name}-cfg"), 0);
-    copy_dir(&small_recipe_dir().join("recipe"), &dir.path.join("recipe"));
-    let cas: Vec<String> = extra_cas()
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect();
-    std::fs::write(
-        dir.path.join("config.toml"),
-        format!(
-            "[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n",
-            cas.join(", ")
-        ),
-    )
-    .unwrap();
+    write_cli_config(&dir.path, FIREWALL_OFF);
     let project = TempFolder::new(&name, UID);
     let plan_vols = cctui::session::Project::at(&project.path).unwrap();
     let mut vols = Cleanup::new(&format!("{name}-vols"));
@@ -431,19 +419,7 @@ async fn repository_proposals_apply_only_after_acceptance() {
     let _c = Cleanup::new(&name);
     let _c2 = Cleanup::new(&format!("{name}-2"));
     let dir = TempFolder::new(&format!("{name}-cfg"), 0);
-    copy_dir(&small_recipe_dir().join("recipe"), &dir.path.join("recipe"));
-    let cas: Vec<String> = extra_cas()
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect();
-    std::fs::write(
-        dir.path.join("config.toml"),
-        format!(
-            "[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n",
-            cas.join(", ")
-        ),
-    )
-    .unwrap();
+    write_cli_config(&dir.path, FIREWALL_OFF);
     let project = TempFolder::new(&name, UID);
     let p = cctui::session::Project::at(&project.path).unwrap();
     let mut vols = Cleanup::new(&format!("{name}-vols"));

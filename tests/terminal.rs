@@ -15,26 +15,9 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A config folder with the small recipe, and a running session named `name` in `project`.
 fn session(name: &str, project: &Path, cfg: &Path) {
-    copy_dir(&small_recipe_dir().join("recipe"), &cfg.join("recipe"));
-    let cas: Vec<String> = extra_cas()
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect();
-    std::fs::write(
-        cfg.join("config.toml"),
-        format!(
-            "[image]\nextra_ca_certs = [{}]\n[firewall]\nmode = \"off\"\n",
-            cas.join(", ")
-        ),
-    )
-    .unwrap();
+    write_cli_config(&cfg, FIREWALL_OFF);
     let (code, out, err) = cctui(cfg, &["new", project.to_str().unwrap(), "--name", name]);
     assert_eq!(code, 0, "{out}{err}");
-}
-
-fn volumes_of(project: &Path) -> Vec<String> {
-    let p = cctui::session::Project::at(project).unwrap();
-    vec![p.config_volume(), p.history_volume()]
 }
 
 #[test]
@@ -44,7 +27,7 @@ fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
     let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
     let project = TempFolder::new(&name, UID);
     let mut vols = Cleanup::new(&format!("{name}-vols"));
-    vols.volumes = volumes_of(&project.path);
+    vols.volumes = project_volumes(&project.path);
     session(&name, &project.path, &cfg.path);
 
     let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 80);
@@ -102,7 +85,7 @@ fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
     let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
     let project = TempFolder::new(&name, UID);
     let mut vols = Cleanup::new(&format!("{name}-vols"));
-    vols.volumes = volumes_of(&project.path);
+    vols.volumes = project_volumes(&project.path);
     session(&name, &project.path, &cfg.path);
     let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 200);
     app.wait_for("fake claude", WAIT);

@@ -369,6 +369,39 @@ impl<B: Backend> Ops<B> {
         if !has_key && !trust && !bypass {
             return Ok(());
         }
+        self.edit_claude_json(agent, user, "seeding .claude.json", |json| {
+            if has_key {
+                json["hasCompletedOnboarding"] = true.into();
+            }
+            if bypass {
+                json["bypassPermissionsModeAccepted"] = true.into();
+            }
+            if trust {
+                let projects = json
+                    .as_object_mut()
+                    .expect("an object")
+                    .entry("projects")
+                    .or_insert_with(|| serde_json::json!({}));
+                if let Some(projects) = projects.as_object_mut() {
+                    let entry = projects
+                        .entry(project.display().to_string())
+                        .or_insert_with(|| serde_json::json!({}));
+                    entry["hasTrustDialogAccepted"] = true.into();
+                }
+            }
+        })
+        .await
+    }
+
+    /// Reads the config volume's `.claude.json` (a missing or broken one reads as `{}`),
+    /// applies `edit`, and writes it back atomically, as the agent user.
+    async fn edit_claude_json(
+        &self,
+        agent: &str,
+        user: &str,
+        what: &str,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<()> {
         let file = format!("{CLAUDE_CONFIG_DIR}/.claude.json");
         let current = self
             .backend
@@ -381,32 +414,11 @@ impl<B: Backend> Ops<B> {
                 },
             )
             .await?;
-        let mut json: serde_json::Value = if current.exit_code == 0 {
-            serde_json::from_slice(&current.stdout).unwrap_or_else(|_| serde_json::json!({}))
-        } else {
-            serde_json::json!({})
-        };
-        if !json.is_object() {
-            json = serde_json::json!({});
-        }
-        if has_key {
-            json["hasCompletedOnboarding"] = true.into();
-        }
-        if bypass {
-            json["bypassPermissionsModeAccepted"] = true.into();
-        }
-        if trust {
-            let key = project.display().to_string();
-            let projects = json
-                .as_object_mut()
-                .expect("object")
-                .entry("projects")
-                .or_insert_with(|| serde_json::json!({}));
-            if let Some(projects) = projects.as_object_mut() {
-                let entry = projects.entry(key).or_insert_with(|| serde_json::json!({}));
-                entry["hasTrustDialogAccepted"] = true.into();
-            }
-        }
+        let mut json = serde_json::from_slice::<serde_json::Value>(&current.stdout)
+            .ok()
+            .filter(|j| current.exit_code == 0 && j.is_object())
+            .unwrap_or_else(|| serde_json::json!({}));
+        edit(&mut json);
         self.exec_checked(
             agent,
             ExecSpec {
@@ -421,7 +433,7 @@ impl<B: Backend> Ops<B> {
                 stdin: Some(serde_json::to_vec_pretty(&json).expect("json")),
                 ..Default::default()
             },
-            "seeding .claude.json",
+            what,
         )
         .await
     }
@@ -571,43 +583,13 @@ impl<B: Backend> Ops<B> {
     pub async fn logout(&self, name: &str) -> Result<()> {
         let id = self.running_agent(name).await?;
         let user = self.backend.inspect_container(&id).await?.user;
-        let file = format!("{CLAUDE_CONFIG_DIR}/.claude.json");
-        let current = self
-            .backend
-            .exec(
-                &id,
-                &ExecSpec {
-                    cmd: vec!["cat".into(), file.clone()],
-                    user: Some(user.clone()),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        if current.exit_code == 0 {
-            if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&current.stdout) {
-                if let Some(obj) = json.as_object_mut() {
-                    obj.remove("oauthAccount");
-                    obj.remove("primaryApiKey");
-                }
-                self.exec_checked(
-                    &id,
-                    ExecSpec {
-                        cmd: vec![
-                            "sh".into(),
-                            "-c".into(),
-                            "cat > \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(),
-                            "sh".into(),
-                            file,
-                        ],
-                        user: Some(user.clone()),
-                        stdin: Some(serde_json::to_vec_pretty(&json).expect("json")),
-                        ..Default::default()
-                    },
-                    "updating .claude.json",
-                )
-                .await?;
+        self.edit_claude_json(&id, &user, "updating .claude.json", |json| {
+            if let Some(obj) = json.as_object_mut() {
+                obj.remove("oauthAccount");
+                obj.remove("primaryApiKey");
             }
-        }
+        })
+        .await?;
         self.exec_checked(
             &id,
             ExecSpec {

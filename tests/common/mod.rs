@@ -290,3 +290,26 @@ pub async fn server_image(b: &DockerBackend) -> String {
     }
     tag
 }
+
+pub const FIREWALL_OFF: &str = "[firewall]\nmode = \"off\"\n";
+
+/// Makes `dir` a config folder for the cctui binary: the small recipe, the host's extra CAs,
+/// and `extra` TOML after them.
+pub fn write_cli_config(dir: &Path, extra: &str) {
+    copy_dir(&small_recipe_dir().join("recipe"), &dir.join("recipe"));
+    let cas: Vec<String> = extra_cas()
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("[image]\nextra_ca_certs = [{}]\n{extra}", cas.join(", ")),
+    )
+    .unwrap();
+}
+
+/// The two volumes of the project at `path`, for cleanup.
+pub fn project_volumes(path: &Path) -> Vec<String> {
+    let p = cctui::session::Project::at(path).unwrap();
+    vec![p.config_volume(), p.history_volume()]
+}
