@@ -34,35 +34,71 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, theme: &T
     );
 }
 
+/// Every key from the live keymap; in two columns when one does not fit the height.
+fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut entries: Vec<(String, &str)> = state.keymap.describe();
+    entries.push((
+        state.keymap.detach.to_string(),
+        "leave the terminal (pane or full screen)",
+    ));
+    entries.push(("PgUp PgDn / wheel".into(), "scroll logs and terminal"));
+    let two_columns = entries.len() as u16 + 3 > area.height;
+    let width = if two_columns {
+        area.width.saturating_sub(2)
+    } else {
+        70
+    };
+    let column = if two_columns {
+        width.saturating_sub(2) / 2
+    } else {
+        width.saturating_sub(2)
+    };
+    let key_width = if column < 50 { 12 } else { 22 };
+    let line = |(keys, what): &(String, &str)| {
+        let desc_width = (column as usize).saturating_sub(key_width + 1);
+        let what: String = what.chars().take(desc_width).collect();
+        let keys: String = keys.chars().take(key_width).collect();
+        Line::from(vec![
+            Span::styled(format!("{keys:<key_width$} "), theme.accent()),
+            Span::raw(what),
+        ])
+    };
+    let hint = Line::styled("any key closes this help", theme.dim());
+    if two_columns {
+        let half = entries.len().div_ceil(2);
+        let (left, right) = entries.split_at(half);
+        let popup_area = centered(area, width, half as u16 + 3);
+        frame.render_widget(Clear, popup_area);
+        let block = super::block(Line::styled(" Keys ", theme.title()), true, theme);
+        let inner = block.inner(popup_area);
+        frame.render_widget(block, popup_area);
+        let [body, foot] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Min(1),
+            ratatui::layout::Constraint::Length(1),
+        ])
+        .areas(inner);
+        let [l, r] = ratatui::layout::Layout::horizontal([
+            ratatui::layout::Constraint::Percentage(50),
+            ratatui::layout::Constraint::Percentage(50),
+        ])
+        .areas(body);
+        frame.render_widget(Paragraph::new(left.iter().map(line).collect::<Vec<_>>()), l);
+        frame.render_widget(
+            Paragraph::new(right.iter().map(line).collect::<Vec<_>>()),
+            r,
+        );
+        frame.render_widget(Paragraph::new(hint), foot);
+    } else {
+        let mut lines: Vec<Line> = entries.iter().map(line).collect();
+        lines.push(hint);
+        let h = lines.len() as u16 + 2;
+        popup(frame, centered(area, width, h), "Keys", lines, theme);
+    }
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     match &state.mode {
-        Mode::Help => {
-            let mut lines: Vec<Line> = state
-                .keymap
-                .describe()
-                .into_iter()
-                .map(|(keys, what)| {
-                    Line::from(vec![
-                        Span::styled(format!("{keys:<22}"), theme.accent()),
-                        Span::raw(what),
-                    ])
-                })
-                .collect();
-            lines.push(Line::from(vec![
-                Span::styled(
-                    format!("{:<22}", state.keymap.detach.to_string()),
-                    theme.accent(),
-                ),
-                Span::raw("leave the terminal (attached or full screen)"),
-            ]));
-            lines.push(Line::from(vec![
-                Span::styled(format!("{:<22}", "PgUp PgDn / wheel"), theme.accent()),
-                Span::raw("scroll logs and terminal"),
-            ]));
-            lines.push(Line::styled("any key closes this help", theme.dim()));
-            let h = lines.len() as u16 + 2;
-            popup(frame, centered(area, 70, h), "Keys", lines, theme);
-        }
+        Mode::Help => help(frame, area, state, theme),
         Mode::ConfirmRemove(name) => {
             let lines = vec![
                 Line::raw(format!("Remove session {name}?")),
@@ -177,7 +213,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     theme.dim(),
                 ));
             }
-            lines.push(Line::styled("Tab completes the folder · ↑↓ fields · space toggles a profile · Enter creates · Esc cancels", theme.dim()));
+            lines.push(Line::styled(
+                "Tab completes the folder · ↑↓ fields · space toggles a profile",
+                theme.dim(),
+            ));
+            lines.push(Line::styled("Enter creates · Esc cancels", theme.dim()));
             popup(
                 frame,
                 centered(area, 84, lines.len() as u16 + 2),

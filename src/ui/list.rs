@@ -59,8 +59,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let (cstate, cstyle) = theme.container(&row.session.state(), row.busy.as_deref());
         let (claude, clstyle) = theme.claude(state.claude_state(row));
         let (fw, fwstyle) = theme.firewall_short(&row.firewall);
-        // marker, name, container state (12), claude (11), firewall (5)
-        let fixed = 2 + 1 + 12 + 11 + 5;
+        // Wide: marker, name, container state (12), claude (11), firewall (5).
+        // Narrow: the container state shrinks to its symbol, which reads without colour too.
+        let narrow = width < 2 + 12 + 1 + 12 + 11 + 5;
+        let state_width = if narrow { 2 } else { 12 };
+        let fixed = 2 + 1 + state_width + 11 + 5;
         let name_width = width.saturating_sub(fixed).clamp(6, 28);
         let mut name = row.name().to_string();
         if name.chars().count() > name_width {
@@ -70,14 +73,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .collect::<String>()
                 + "…";
         }
-        let cstate: String = cstate.chars().take(11).collect();
-        let spans = vec![
+        let cstate: String = cstate.chars().take(state_width - 1).collect();
+        let mut spans = vec![
             Span::raw(if i == state.selected { "▸ " } else { "  " }),
             Span::raw(format!("{name:<name_width$} ")),
-            Span::styled(format!("{cstate:<12}"), cstyle),
+            Span::styled(format!("{cstate:<state_width$}"), cstyle),
             Span::styled(format!("{claude:<11}"), clstyle),
             Span::styled(fw, fwstyle),
         ];
+        // The selection highlight spans the whole row.
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
         let mut line = Line::from(spans);
         if i == state.selected {
             line = line.style(theme.selected());

@@ -83,6 +83,15 @@ pub fn draw(frame: &mut Frame, state: &State) {
 }
 
 fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    // A lost engine takes the whole line: what is listed below may be out of date.
+    if let EngineHealth::Lost { why, retries } = &state.engine {
+        let line = Line::styled(
+            format!(" ENGINE UNREACHABLE · retry {retries} · the list may be stale · {why}"),
+            theme.error(),
+        );
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let waiting = state
         .rows
         .iter()
@@ -104,19 +113,10 @@ fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.claude(ClaudeState::WaitingForYou).1,
         ));
     }
-    match &state.engine {
-        EngineHealth::Connected => {
-            spans.push(Span::styled(
-                format!("  engine {}", state.settings.engine_host),
-                theme.dim(),
-            ));
-        }
-        EngineHealth::Lost { why, retries } => {
-            spans.push(Span::styled(
-                format!("  ENGINE UNREACHABLE (retry {retries}): {why}"),
-                theme.error(),
-            ));
-        }
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let host = format!("  engine {}", state.settings.engine_host);
+    if used + host.chars().count() <= area.width as usize {
+        spans.push(Span::styled(host, theme.dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

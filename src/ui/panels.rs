@@ -55,7 +55,12 @@ fn logs(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme)
         return;
     };
     let height = area.height as usize;
-    let end = buf.lines.len().saturating_sub(buf.scroll);
+    // `scroll` counts lines from the bottom; near the top, fill the pane from the first line.
+    let end = buf
+        .lines
+        .len()
+        .saturating_sub(buf.scroll)
+        .max(height.min(buf.lines.len()));
     let start = end.saturating_sub(height);
     let query = state.log_search.as_deref();
     let lines: Vec<Line> = buf
@@ -108,7 +113,7 @@ fn firewall(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Th
             theme.error(),
         )),
         FirewallStatus::Verified { at } => lines.push(Line::styled(
-            format!("  last verified at {}", clock(*at)),
+            format!("  last verified at {} UTC", clock(*at)),
             theme.dim(),
         )),
         FirewallStatus::Unknown => {}
@@ -118,12 +123,23 @@ fn firewall(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Th
             "rejected: {} packets · refused names: {}",
             r.counters.rejected_packets, r.counters.refused_names
         )));
-        lines.push(Line::styled(
-            format!("allowlist ({} rules):", r.allowlist.rules.len()),
-            theme.title(),
-        ));
+        let heading = if row.firewall == FirewallStatus::Off {
+            format!(
+                "allowlist ({} rules, NOT enforced: the firewall is off):",
+                r.allowlist.rules.len()
+            )
+        } else {
+            format!("allowlist ({} rules):", r.allowlist.rules.len())
+        };
+        lines.push(Line::styled(heading, theme.title()));
+        // One rule a line, in as many columns as fit.
         let rules: Vec<String> = r.allowlist.rules.iter().map(|r| r.to_string()).collect();
-        lines.push(Line::raw(format!("  {}", rules.join("  "))));
+        let col = rules.iter().map(|r| r.chars().count()).max().unwrap_or(0) + 2;
+        let per_line = ((area.width as usize).saturating_sub(2) / col.max(1)).max(1);
+        for chunk in rules.chunks(per_line) {
+            let cells: String = chunk.iter().map(|r| format!("{r:<col$}")).collect();
+            lines.push(Line::raw(format!("  {}", cells.trim_end())));
+        }
         lines.push(Line::styled("recently blocked:", theme.title()));
         if r.recent.is_empty() {
             lines.push(Line::styled("  nothing", theme.dim()));
@@ -161,7 +177,7 @@ fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme)
             Span::raw(a.image.clone()),
         ]));
         lines.push(Line::from(vec![
-            Span::styled("container ", theme.title()),
+            Span::styled("name     ", theme.title()),
             Span::raw(a.name.clone()),
         ]));
     }
@@ -194,8 +210,11 @@ fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme)
         lines.push(Line::styled("mounts", theme.title()));
         for m in &d.mounts {
             lines.push(Line::raw(format!(
-                "  {:<6} {} → {}",
-                m.kind, m.source, m.target
+                "  {:<6} {} → {}{}",
+                m.kind,
+                m.source,
+                m.target,
+                if m.read_only { " (read-only)" } else { "" }
             )));
         }
         for t in d.tmpfs.keys() {
