@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A config folder with the small recipe, and a running session named `name` in `project`.
 fn session(name: &str, project: &Path, cfg: &Path) {
-    write_cli_config(&cfg, FIREWALL_OFF);
+    write_cli_config(cfg, FIREWALL_OFF);
     let (code, out, err) = cctui(cfg, &["new", project.to_str().unwrap(), "--name", name]);
     assert_eq!(code, 0, "{out}{err}");
 }
