@@ -170,7 +170,13 @@ pub enum FwCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::sandbox::secrets::take_key_env(&[]);
+    // Before any thread or child process: every variable a secret may come from leaves our
+    // environment, so nothing cctui starts inherits it. A config that does not load here
+    // reports its error later, in the command.
+    let secret_vars = Config::load(&crate::paths::config_file(cli.config.as_deref()))
+        .map(|c| c.secrets.env_var_names())
+        .unwrap_or_default();
+    crate::sandbox::secrets::take_key_env(&secret_vars);
     let _log_guard = init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -132,6 +132,18 @@ pub struct SecretsConfig {
     pub extra: BTreeMap<String, SecretSource>,
 }
 
+impl SecretsConfig {
+    /// Every environment variable a configured secret may be read from, `NAME_FILE` included.
+    pub fn env_var_names(&self) -> Vec<String> {
+        self.anthropic_api_key
+            .iter()
+            .chain(self.extra.values())
+            .filter_map(|s| s.env.clone())
+            .flat_map(|name| [format!("{name}_FILE"), name])
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct UiConfig {

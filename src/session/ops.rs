@@ -192,6 +192,7 @@ impl<B: Backend> Ops<B> {
         match result {
             Ok(()) => self.find(plan.name.as_str()).await,
             Err(e) => {
+                tracing::warn!(session = %plan.name, "create failed, cleaning up: {e}");
                 progress(Progress::Note(format!(
                     "start failed; removing what was made (volumes are kept): {e}"
                 )));
@@ -258,6 +259,7 @@ impl<B: Backend> Ops<B> {
         self.backend.start_container(&agent).await?;
         self.prepare_agent(&agent, &plan.project.path, secrets)
             .await?;
+        tracing::info!(session = %plan.name, project = %plan.project.path.display(), "session created and running");
         progress(Progress::Note(format!("session {} is running", plan.name)));
         Ok(())
     }
@@ -273,6 +275,11 @@ impl<B: Backend> Ops<B> {
         firewall::apply(&self.backend, holder, list).await?;
         match firewall::verify(&self.backend, holder).await? {
             Ok(()) => {
+                tracing::info!(
+                    holder,
+                    rules = list.rules.len(),
+                    "firewall applied and verified"
+                );
                 progress(Progress::Note(format!(
                     "firewall verified in {:.2} s ({} rules)",
                     started.elapsed().as_secs_f64(),
@@ -490,6 +497,7 @@ impl<B: Backend> Ops<B> {
             let _ = self.backend.stop_container(&agent.id, Duration::ZERO).await;
             return Err(e);
         }
+        tracing::info!(session = name, "session started");
         progress(Progress::Note(format!("session {name} is running")));
         Ok(())
     }

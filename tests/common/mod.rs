@@ -111,6 +111,15 @@ impl Drop for Cleanup {
             let backend = engine().await;
             sweep(&backend, Some(&prefix)).await;
             for v in volumes {
+                // Whatever still uses the volume goes first, whichever guard drops first.
+                let users = std::process::Command::new("docker")
+                    .args(["ps", "-aq", "--filter", &format!("volume={v}")])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                for id in users.split_whitespace() {
+                    let _ = backend.remove_container(id).await;
+                }
                 let _ = backend.remove_volume(&v).await;
             }
         });
