@@ -412,18 +412,24 @@ async fn bench_terminal() {
     );
     let _ = t;
 
-    // Attach key to full screen, for a running session.
-    let t = Instant::now();
-    dash.send(b"f");
-    let fs = dash.wait_until("full screen", Duration::from_secs(5), |s| {
-        !s.contains("┌ Sessions")
-    });
+    // Attach key to full screen, for a running session, once the output has settled.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        dash.send(b"f");
+        let fs = dash.wait_until("full screen", Duration::from_secs(5), |s| {
+            !s.contains("┌ Sessions")
+        });
+        times.push(fs.as_secs_f64() * 1e3);
+        dash.send(b"\x1c");
+        dash.wait_for("┌ Sessions", Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "attach key (f) -> full screen: {:.0} ms",
-        fs.as_secs_f64() * 1e3
+        "attach key (f) -> full screen: median {:.0} ms (of 5: {times:.0?})",
+        times[2]
     );
-    let _ = t;
-    dash.send(b"\x1c");
     drop(dash);
 
     // docker exec -it directly, drained by a bare PTY, and under tmux.

@@ -25,6 +25,9 @@ const FRAME: Duration = Duration::from_millis(16);
 /// Attachments being set up at once: with hundreds of sessions, the engine sees a few at a
 /// time, never a burst.
 const ATTACH_PARALLELISM: usize = 6;
+/// Bytes of one session's output that may wait for the UI at once. A faster producer waits,
+/// so the queue (and memory) stays bounded and the UI stays responsive.
+const TERM_BUDGET: usize = 1 << 20;
 /// Lines of earlier output replayed into a session's screen when it is first attached.
 const ATTACH_HISTORY_LINES: usize = 1000;
 
@@ -37,6 +40,7 @@ pub struct Runtime<B: Backend> {
     attach_limit: Arc<Semaphore>,
     log_task: Option<JoinHandle<()>>,
     terminals: HashMap<String, (mpsc::Sender<Vec<u8>>, JoinHandle<()>)>,
+    budgets: HashMap<String, Arc<Semaphore>>,
     /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
     last_load: HashMap<String, Instant>,
     tasks: Vec<JoinHandle<()>>,
@@ -52,6 +56,7 @@ impl<B: Backend> Runtime<B> {
             attach_limit: Arc::new(Semaphore::new(ATTACH_PARALLELISM)),
             log_task: None,
             terminals: HashMap::new(),
+            budgets: HashMap::new(),
             last_load: HashMap::new(),
             tasks: Vec::new(),
         };
@@ -261,6 +266,7 @@ impl<B: Backend> Runtime<B> {
                 if let Some((_, task)) = self.terminals.remove(&session) {
                     task.abort();
                 }
+                self.budgets.remove(&session);
             }
             Effect::TermInput { session, bytes } => {
                 if let Some((writer, _)) = self.terminals.get(&session) {
@@ -305,6 +311,8 @@ impl<B: Backend> Runtime<B> {
         let tx = self.tx.clone();
         let name = session.clone();
         let limit = self.attach_limit.clone();
+        let budget = Arc::new(Semaphore::new(TERM_BUDGET));
+        self.budgets.insert(session.clone(), budget.clone());
         let task = tokio::spawn(async move {
             let permit = limit.acquire_owned().await;
             let attachment = match backend.attach(&container).await {
@@ -346,6 +354,11 @@ impl<B: Backend> Runtime<B> {
             drop(permit);
             let mut output = attachment.output;
             while let Some(Ok(bytes)) = output.next().await {
+                let cost = bytes.len().clamp(1, TERM_BUDGET) as u32;
+                match budget.acquire_many(cost).await {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => break,
+                }
                 if tx
                     .send(Action::TermOutput {
                         session: name.clone(),
@@ -360,6 +373,15 @@ impl<B: Backend> Runtime<B> {
             let _ = tx.send(Action::TermClosed { session: name });
         });
         self.terminals.insert(session, (writer_tx, task));
+    }
+
+    /// The UI has taken in `bytes` of a session's output: the reader may send more.
+    pub fn consumed(&self, action: &Action) {
+        if let Action::TermOutput { session, bytes } = action {
+            if let Some(b) = self.budgets.get(session) {
+                b.add_permits(bytes.len().clamp(1, TERM_BUDGET));
+            }
+        }
     }
 
     fn run_job(&mut self, job: u64, session: String, op: Op) {
@@ -533,11 +555,15 @@ pub async fn run_loop<B: Backend>(mut state: State, ops: Ops<B>) -> crate::error
         let busy = !state.jobs.is_empty() || !state.loaded;
         tokio::select! {
             Some(action) = rx.recv() => {
+                rt.consumed(&action);
                 let mut fx = update(&mut state, action);
                 // Take whatever else is queued before drawing: one frame for a burst.
                 for _ in 0..512 {
                     match rx.try_recv() {
-                        Ok(a) => fx.extend(update(&mut state, a)),
+                        Ok(a) => {
+                            rt.consumed(&a);
+                            fx.extend(update(&mut state, a));
+                        }
                         Err(_) => break,
                     }
                 }

@@ -140,10 +140,17 @@ pub fn strip_ansi(s: &str) -> String {
         if c == '\x1b' {
             match chars.next() {
                 Some('[') => {
+                    let mut params = String::new();
                     for c in chars.by_ref() {
                         if ('@'..='~').contains(&c) {
+                            // Cursor-forward is how TUIs draw spaces: keep them as spaces.
+                            if c == 'C' {
+                                let n = params.parse::<usize>().unwrap_or(1).min(256);
+                                out.extend(std::iter::repeat_n(' ', n));
+                            }
                             break;
                         }
+                        params.push(c);
                     }
                 }
                 Some(']') => {
@@ -324,13 +331,13 @@ mod tests {
     fn log_buffer_is_bounded_and_joins_partial_lines() {
         let mut b = LogBuffer::new(10);
         b.push_bytes(b"hel");
-        b.push_bytes(b"lo\nworld\r\n\x1b[31mred\x1b[0m\n");
-        assert_eq!(b.lines, ["hello", "world", "red"]);
+        b.push_bytes(b"lo\nworld\r\n\x1b[31mred\x1b[0m\nEnter\x1b[1Cto\x1b[2Cconfirm\n");
+        assert_eq!(b.lines, ["hello", "world", "red", "Enter to  confirm"]);
         for i in 0..100 {
             b.push_bytes(format!("line {i}\n").as_bytes());
         }
         assert_eq!(b.lines.len(), 10);
         assert_eq!(b.lines.back().unwrap(), "line 99");
-        assert_eq!(b.dropped, 93);
+        assert_eq!(b.dropped, 94);
     }
 }
