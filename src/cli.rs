@@ -428,7 +428,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             } else {
                 profiles
             };
-            let recipe = ops.recipe()?;
+            let recipe = ops.recipe().await?;
             let mut plans = recipe.agent_chain(ids, &profiles)?;
             plans.push(recipe.net_image());
             let options = BuildOptions {

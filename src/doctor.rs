@@ -207,6 +207,10 @@ async fn check_images(backend: &DockerBackend, config: &Config, checks: &mut Vec
         Ok(r) => r,
         Err(_) => return, // reported by the CA check
     };
+    let recipe = match backend.inspect_image(BASE_FROM).await {
+        Ok(Some(base)) => recipe.on_base(&base.id),
+        _ => recipe,
+    };
     // Images are per agent uid; show the ones for the current folder's owner.
     let ids = std::env::current_dir()
         .ok()

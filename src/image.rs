@@ -72,6 +72,8 @@ pub struct Recipe {
     extra_cas: Vec<(String, Vec<u8>)>,
     claude_code_version: String,
     timezone: String,
+    /// The engine's ID of `BASE_FROM`: a new base (a pull) means new tags, so a rebuild.
+    base_image_id: String,
 }
 
 /// One image to build: its tag and how to make it.
@@ -192,7 +194,14 @@ impl Recipe {
             extra_cas,
             claude_code_version: config.image.claude_code_version.clone(),
             timezone: config.image.timezone.clone(),
+            base_image_id: String::new(),
         })
+    }
+
+    /// The same recipe, on the engine's current `BASE_FROM` image.
+    pub fn on_base(mut self, base_image_id: &str) -> Recipe {
+        self.base_image_id = base_image_id.to_string();
+        self
     }
 
     fn file(&self, name: &str) -> &str {
@@ -226,7 +235,7 @@ impl Recipe {
         build_args: BTreeMap<String, String>,
     ) -> ImagePlan {
         let context = self.common_context();
-        let mut parts: Vec<&[u8]> = vec![dockerfile.as_bytes()];
+        let mut parts: Vec<&[u8]> = vec![dockerfile.as_bytes(), self.base_image_id.as_bytes()];
         let args: Vec<String> = build_args.iter().map(|(k, v)| format!("{k}={v}")).collect();
         parts.extend(args.iter().map(|a| a.as_bytes()));
         for (k, v) in &context {
@@ -520,6 +529,8 @@ mod tests {
             )
             .unwrap();
         assert_ne!(other_uid[0].tag, base);
+        let rebased = recipe().on_base("sha256:other");
+        assert_ne!(rebased.agent_chain(IDS, &[]).unwrap()[0].tag, base);
         let mut with_ca = recipe();
         with_ca.extra_cas.push(("x.crt".into(), b"pem".to_vec()));
         assert_ne!(with_ca.agent_chain(IDS, &[]).unwrap()[0].tag, base);

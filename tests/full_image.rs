@@ -13,7 +13,14 @@ async fn the_full_recipe_builds_real_claude_code() {
     let mut config = test_config();
     config.image.extra_ca_certs = extra_cas();
     // No override folder: the recipe embedded in the binary.
-    let recipe = Recipe::load(&config, std::path::Path::new("/nonexistent")).unwrap();
+    let base = b
+        .inspect_image(cctui::image::BASE_FROM)
+        .await
+        .unwrap()
+        .expect("the base image");
+    let recipe = Recipe::load(&config, std::path::Path::new("/nonexistent"))
+        .unwrap()
+        .on_base(&base.id);
     let chain = recipe
         .agent_chain(
             AgentIds {

@@ -94,8 +94,13 @@ impl<B: Backend> Ops<B> {
         }
     }
 
-    pub fn recipe(&self) -> Result<Recipe> {
-        Recipe::load(&self.config, &self.config_dir)
+    /// The recipe in force, on the engine's current base image.
+    pub async fn recipe(&self) -> Result<Recipe> {
+        let recipe = Recipe::load(&self.config, &self.config_dir)?;
+        Ok(match self.backend.inspect_image(image::BASE_FROM).await? {
+            Some(base) => recipe.on_base(&base.id),
+            None => recipe,
+        })
     }
 
     /// Builds (or finds) every image this plan needs; returns (agent image, holder image).
@@ -105,7 +110,7 @@ impl<B: Backend> Ops<B> {
         options: BuildOptions,
         progress: &mut impl FnMut(Progress),
     ) -> Result<(String, Option<String>)> {
-        let recipe = self.recipe()?;
+        let recipe = self.recipe().await?;
         let chain = recipe.agent_chain(plan.ids, &plan.profiles)?;
         let agent = image::ensure_images(&self.backend, &chain, options, |p| {
             progress(Progress::Build(p))
