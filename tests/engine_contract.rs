@@ -123,7 +123,7 @@ async fn logs_tail_and_follow() {
     s.cmd = vec![
         "sh".into(),
         "-c".into(),
-        "for i in $(seq 1 500); do echo line$i; done; echo err >&2; sleep 1; echo late; sleep 2; echo later; sleep 30".into(),
+        "for i in $(seq 1 500); do echo line$i; done; sleep 0.3; echo err >&2; sleep 0.5; echo late; sleep 2; echo later; sleep 30".into(),
     ];
     let id = b.create_container(&s).await.unwrap();
     b.start_container(&id).await.unwrap();

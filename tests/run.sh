@@ -136,7 +136,7 @@ export CCTUI_CONFIG_DIR="$scratch/config" CCTUI_STATE_DIR="$scratch/state"
 
 [[ ${1:-} == -- ]] && shift
 status=0
-cargo test --locked -- "$@" || status=$?
+cargo test --locked --no-fail-fast -- "$@" || status=$?
 log "removing what run $CCTUI_TEST_RUN left behind"
 sweep "$CCTUI_TEST_RUN"
 rm -rf "$scratch"
