@@ -178,13 +178,17 @@ impl<B: Backend> Runtime<B> {
         }));
     }
 
-    fn send_later(&self, key: String, make: impl FnOnce() -> Effect) -> Option<(Duration, Effect)> {
+    /// How long to wait before loading `key` again, so that a visible panel refreshes no
+    /// faster than PANEL_REFRESH; records the load as due then.
+    fn throttle(&mut self, key: String) -> Duration {
+        let now = Instant::now();
         let wait = self
             .last_load
             .get(&key)
-            .map(|t| PANEL_REFRESH.saturating_sub(t.elapsed()))
+            .map(|last| (*last + PANEL_REFRESH).saturating_duration_since(now))
             .unwrap_or_default();
-        Some((wait, make()))
+        self.last_load.insert(key, now + wait);
+        wait
     }
 
     pub fn perform(&mut self, effect: Effect, state: &State) {
@@ -214,11 +218,7 @@ impl<B: Backend> Runtime<B> {
                 }));
             }
             Effect::LoadFirewall(session) => {
-                let key = format!("fw:{session}");
-                let Some((wait, _)) = self.send_later(key.clone(), || Effect::Refresh) else {
-                    return;
-                };
-                self.last_load.insert(key, Instant::now() + wait);
+                let wait = self.throttle(format!("fw:{session}"));
                 let ops = self.ops.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -242,11 +242,7 @@ impl<B: Backend> Runtime<B> {
                 });
             }
             Effect::LoadStats { session, container } => {
-                let key = format!("stats:{session}");
-                let Some((wait, _)) = self.send_later(key.clone(), || Effect::Refresh) else {
-                    return;
-                };
-                self.last_load.insert(key, Instant::now() + wait);
+                let wait = self.throttle(format!("stats:{session}"));
                 let backend = self.ops.backend.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -280,8 +276,11 @@ impl<B: Backend> Runtime<B> {
                 cols,
                 ..
             } => {
+                // A window resize resizes every session's tty: a few at a time.
                 let backend = self.ops.backend.clone();
+                let limit = self.attach_limit.clone();
                 tokio::spawn(async move {
+                    let _permit = limit.acquire_owned().await;
                     let _ = backend.resize_tty(&container, rows, cols).await;
                 });
             }
