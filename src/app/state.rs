@@ -143,10 +143,17 @@ pub fn strip_ansi(s: &str) -> String {
                     let mut params = String::new();
                     for c in chars.by_ref() {
                         if ('@'..='~').contains(&c) {
-                            // Cursor-forward is how TUIs draw spaces: keep them as spaces.
-                            if c == 'C' {
-                                let n = params.parse::<usize>().unwrap_or(1).min(256);
-                                out.extend(std::iter::repeat_n(' ', n));
+                            // TUIs move the cursor instead of writing spaces: forward (C)
+                            // and to a column (G) become spaces, so words stay apart.
+                            let n = params.parse::<usize>().unwrap_or(1).min(512);
+                            match c {
+                                'C' => out.extend(std::iter::repeat_n(' ', n)),
+                                'G' => {
+                                    let col = out.chars().count();
+                                    let pad = n.saturating_sub(1).saturating_sub(col);
+                                    out.extend(std::iter::repeat_n(' ', pad));
+                                }
+                                _ => {}
                             }
                             break;
                         }
@@ -331,13 +338,22 @@ mod tests {
     fn log_buffer_is_bounded_and_joins_partial_lines() {
         let mut b = LogBuffer::new(10);
         b.push_bytes(b"hel");
-        b.push_bytes(b"lo\nworld\r\n\x1b[31mred\x1b[0m\nEnter\x1b[1Cto\x1b[2Cconfirm\n");
-        assert_eq!(b.lines, ["hello", "world", "red", "Enter to  confirm"]);
+        b.push_bytes(b"lo\nworld\r\n\x1b[31mred\x1b[0m\nEnter\x1b[1Cto\x1b[2Cconfirm\n\x1b[2GQuick\x1b[8Gsafety\n");
+        assert_eq!(
+            b.lines,
+            [
+                "hello",
+                "world",
+                "red",
+                "Enter to  confirm",
+                " Quick safety"
+            ]
+        );
         for i in 0..100 {
             b.push_bytes(format!("line {i}\n").as_bytes());
         }
         assert_eq!(b.lines.len(), 10);
         assert_eq!(b.lines.back().unwrap(), "line 99");
-        assert_eq!(b.dropped, 94);
+        assert_eq!(b.dropped, 95);
     }
 }
