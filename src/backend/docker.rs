@@ -141,6 +141,7 @@ fn classify(op: &'static str, detail: String) -> BackendError {
     } else if detail.contains("status code 409") {
         BackendError::Conflict(detail)
     } else if detail.contains("Connection refused")
+        || detail.contains("client error (Connect)")
         || detail.contains("No such file or directory")
         || detail.contains("error trying to connect")
     {
