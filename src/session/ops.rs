@@ -309,14 +309,14 @@ impl<B: Backend> Ops<B> {
         let details = self.backend.inspect_container(agent).await?;
         let agent_user = details.user.clone();
         let managed = managed_settings(secrets.api_key.is_some());
-        self.exec_checked(
+        let settings = format!("{MANAGED_SETTINGS_DIR}/managed-settings.json");
+        let bytes = managed.to_string().into_bytes();
+        self.write_file(
             agent,
-            ExecSpec {
-                cmd: sh("cat > /etc/claude-code/managed-settings.json"),
-                user: Some("0:0".into()),
-                stdin: Some(managed.to_string().into_bytes()),
-                ..Default::default()
-            },
+            "0:0",
+            &settings,
+            "0644",
+            bytes,
             "writing managed settings",
         )
         .await?;
@@ -326,24 +326,10 @@ impl<B: Backend> Ops<B> {
             .map(|k| ("anthropic_api_key".to_string(), k))
             .chain(secrets.extra.iter().map(|(n, s)| (n.clone(), s)));
         for (name, secret) in files {
-            // The value travels on stdin; argv only has the file name.
-            self.exec_checked(
-                agent,
-                ExecSpec {
-                    cmd: vec![
-                        "sh".into(),
-                        "-c".into(),
-                        "umask 077; cat > \"$1.tmp\" && chmod 0400 \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(),
-                        "sh".into(),
-                        format!("{SECRETS_DIR}/{name}"),
-                    ],
-                    user: Some(agent_user.clone()),
-                    stdin: Some(secret.expose().as_bytes().to_vec()),
-                    ..Default::default()
-                },
-                "writing a secret",
-            )
-            .await?;
+            let path = format!("{SECRETS_DIR}/{name}");
+            let bytes = secret.expose().as_bytes().to_vec();
+            self.write_file(agent, &agent_user, &path, "0400", bytes, "writing a secret")
+                .await?;
         }
         self.seed_claude_json(agent, &agent_user, project, secrets.api_key.is_some())
             .await?;
@@ -431,18 +417,37 @@ impl<B: Backend> Ops<B> {
             .filter(|j| current.exit_code == 0 && j.is_object())
             .unwrap_or_else(|| serde_json::json!({}));
         edit(&mut json);
+        let bytes = serde_json::to_vec_pretty(&json).expect("json");
+        self.write_file(agent, user, &file, "0600", bytes, what)
+            .await
+    }
+
+    /// Writes `bytes` to `path` in the container as `user`, atomically, with `mode`. The
+    /// content travels on stdin: argv only ever has the path.
+    async fn write_file(
+        &self,
+        container: &str,
+        user: &str,
+        path: &str,
+        mode: &str,
+        bytes: Vec<u8>,
+        what: &str,
+    ) -> Result<()> {
+        let script =
+            "umask 077; cat > \"$1.tmp\" && chmod \"$2\" \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"";
         self.exec_checked(
-            agent,
+            container,
             ExecSpec {
                 cmd: vec![
                     "sh".into(),
                     "-c".into(),
-                    "cat > \"$1.tmp\" && mv -f \"$1.tmp\" \"$1\"".into(),
+                    script.into(),
                     "sh".into(),
-                    file,
+                    path.to_string(),
+                    mode.to_string(),
                 ],
                 user: Some(user.to_string()),
-                stdin: Some(serde_json::to_vec_pretty(&json).expect("json")),
+                stdin: Some(bytes),
                 ..Default::default()
             },
             what,
