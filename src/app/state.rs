@@ -178,11 +178,85 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// A session's live terminal: the headless screen and what it says about claude.
+/// A session's terminal: its screen and what it says about claude. A screen out of view
+/// whose claude is not working is parked as the few bytes that rebuild it, instead of a full
+/// grid: with hundreds of sessions, grids are most of the memory.
 pub struct Terminal {
-    pub screen: TermScreen,
+    slot: Slot,
     pub tracker: StateTracker,
     pub attached: bool,
+}
+
+enum Slot {
+    Live(TermScreen),
+    Parked {
+        state: Vec<u8>,
+        rows: u16,
+        cols: u16,
+    },
+}
+
+impl Terminal {
+    /// A new terminal starts parked: nothing to show yet.
+    pub fn new(rows: u16, cols: u16) -> Terminal {
+        Terminal {
+            slot: Slot::Parked {
+                state: Vec::new(),
+                rows,
+                cols,
+            },
+            tracker: StateTracker::default(),
+            attached: false,
+        }
+    }
+
+    /// The screen, if live. Drawing needs a live screen; `update` keeps the visible one live.
+    pub fn screen(&self) -> Option<&TermScreen> {
+        match &self.slot {
+            Slot::Live(s) => Some(s),
+            Slot::Parked { .. } => None,
+        }
+    }
+
+    /// The screen, rebuilt from its parked state if need be.
+    pub fn live(&mut self) -> &mut TermScreen {
+        if let Slot::Parked { state, rows, cols } = &self.slot {
+            let mut screen = TermScreen::new(*rows, *cols);
+            screen.feed(state);
+            self.slot = Slot::Live(screen);
+        }
+        match &mut self.slot {
+            Slot::Live(s) => s,
+            Slot::Parked { .. } => unreachable!("made live above"),
+        }
+    }
+
+    pub fn park(&mut self) {
+        if let Slot::Live(screen) = &mut self.slot {
+            let (rows, cols) = screen.size();
+            let state = screen.state_formatted();
+            self.slot = Slot::Parked { state, rows, cols };
+        }
+    }
+
+    pub fn is_parked(&self) -> bool {
+        matches!(self.slot, Slot::Parked { .. })
+    }
+
+    /// (rows, cols)
+    pub fn size(&self) -> (u16, u16) {
+        match &self.slot {
+            Slot::Live(s) => s.size(),
+            Slot::Parked { rows, cols, .. } => (*rows, *cols),
+        }
+    }
+
+    pub fn resize(&mut self, r: u16, c: u16) {
+        match &mut self.slot {
+            Slot::Live(s) => s.resize(r, c),
+            Slot::Parked { rows, cols, .. } => (*rows, *cols) = (r, c),
+        }
+    }
 }
 
 impl std::fmt::Debug for Terminal {
@@ -315,6 +389,27 @@ impl State {
         self.jobs.values().find(|j| j.session == session)
     }
 
+    /// The session whose terminal is on screen, if any.
+    pub fn visible_terminal(&self) -> Option<String> {
+        match &self.mode {
+            Mode::FullScreen(n) => Some(n.clone()),
+            _ if self.tab == Tab::Terminal || self.mode == Mode::Focus => self.selected_name(),
+            _ => None,
+        }
+    }
+
+    /// Keeps the visible terminal live and parks the others whose claude is not working.
+    pub fn settle_terminals(&mut self) {
+        let visible = self.visible_terminal();
+        for (name, t) in self.terminals.iter_mut() {
+            if Some(name) == visible.as_ref() {
+                t.live();
+            } else if !t.is_parked() && t.tracker.state() != ClaudeState::Working {
+                t.park();
+            }
+        }
+    }
+
     /// The size (rows, cols) a session's terminal should have: the whole screen in full-screen
     /// mode, else the dashboard's pane.
     pub fn term_size_for(&self, session: &str) -> (u16, u16) {
@@ -333,6 +428,22 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parked_terminal_comes_back_as_it_was() {
+        let mut t = Terminal::new(10, 40);
+        assert!(t.is_parked() && t.screen().is_none());
+        t.live()
+            .feed(b"\x1b[?1h\x1b[?2004hhello \x1b[1;31mred\x1b[0m\r\n> prompt");
+        let before = t.live().text();
+        let modes = t.live().input_modes();
+        t.park();
+        assert!(t.is_parked());
+        t.resize(10, 40);
+        assert_eq!(t.live().text(), before);
+        assert_eq!(t.live().input_modes(), modes);
+        assert_eq!(t.size(), (10, 40));
+    }
 
     #[test]
     fn log_buffer_is_bounded_and_joins_partial_lines() {

@@ -12,13 +12,17 @@ use crate::backend::{labels, ContainerState, EventAction};
 use crate::image::BuildProgress;
 use crate::sandbox::firewall::{parse_rule, FirewallStatus};
 use crate::term::keys::{encode_key, encode_paste};
-use crate::term::screen::TermScreen;
-use crate::term::state::StateTracker;
 
 /// How often visible live panels (firewall, info) refresh. Nothing refreshes while hidden.
 pub const PANEL_REFRESH: Duration = Duration::from_secs(2);
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let fx = update_inner(state, action);
+    state.settle_terminals();
+    fx
+}
+
+fn update_inner(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
     match action {
         Action::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key, &mut fx),
@@ -120,10 +124,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             let bell = state.settings.bell;
             if let Some(t) = state.terminals.get_mut(&session) {
                 let now = std::time::Instant::now();
-                for ev in t.screen.feed(&bytes) {
+                let screen = t.live();
+                let hooks = screen.feed(&bytes);
+                let text = screen.live_text();
+                for ev in hooks {
                     t.tracker.on_hook(ev, now);
                 }
-                t.tracker.on_screen(&t.screen.live_text(), now);
+                t.tracker.on_screen(&text, now);
                 if t.tracker.became_waiting() && bell {
                     fx.push(Effect::Bell);
                 }
@@ -272,14 +279,9 @@ fn on_sessions(state: &mut State, list: Vec<crate::session::Session>, fx: &mut V
         let (rows, cols) = state.term_size_for(&name);
         match (running, state.terminals.get(&name)) {
             (true, None) => {
-                state.terminals.insert(
-                    name.clone(),
-                    Terminal {
-                        screen: TermScreen::new(rows, cols),
-                        tracker: StateTracker::default(),
-                        attached: false,
-                    },
-                );
+                state
+                    .terminals
+                    .insert(name.clone(), Terminal::new(rows, cols));
                 fx.push(Effect::Attach {
                     session: name,
                     container: agent.id.clone(),
@@ -395,8 +397,8 @@ fn resize_terminals(state: &mut State, fx: &mut Vec<Effect>) {
         let Some(t) = state.terminals.get_mut(name) else {
             continue;
         };
-        if t.screen.size() != (r, c) {
-            t.screen.resize(r, c);
+        if t.size() != (r, c) {
+            t.resize(r, c);
             if let Some(a) = &row.session.agent {
                 fx.push(Effect::TermResize {
                     session: name.to_string(),
@@ -435,17 +437,20 @@ fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             if let Some(t) = state.terminals.get_mut(&name) {
                 match key.code {
                     KeyCode::PageUp if key.modifiers.contains(KeyModifiers::SHIFT) => {
-                        t.screen.scroll_up(t.screen.size().0 as usize / 2);
+                        let screen = t.live();
+                        screen.scroll_up(screen.size().0 as usize / 2);
                         return;
                     }
                     KeyCode::PageDown if key.modifiers.contains(KeyModifiers::SHIFT) => {
-                        t.screen.scroll_down(t.screen.size().0 as usize / 2);
+                        let screen = t.live();
+                        screen.scroll_down(screen.size().0 as usize / 2);
                         return;
                     }
                     _ => {}
                 }
-                if let Some(bytes) = encode_key(&key, &t.screen.input_modes()) {
-                    t.screen.scroll_to_bottom();
+                let screen = t.live();
+                if let Some(bytes) = encode_key(&key, &screen.input_modes()) {
+                    screen.scroll_to_bottom();
                     fx.push(Effect::TermInput {
                         session: name,
                         bytes,
@@ -752,9 +757,9 @@ fn scroll_visible(state: &mut State, up: bool, lines: usize) {
         Tab::Terminal => {
             if let Some(t) = state.terminals.get_mut(&name) {
                 if up {
-                    t.screen.scroll_up(lines)
+                    t.live().scroll_up(lines)
                 } else {
-                    t.screen.scroll_down(lines)
+                    t.live().scroll_down(lines)
                 }
             }
         }
@@ -778,8 +783,8 @@ fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
                 _ => state.selected_name(),
             };
             if let Some(name) = name {
-                if let Some(t) = state.terminals.get(&name) {
-                    let bytes = encode_paste(text, &t.screen.input_modes());
+                if let Some(t) = state.terminals.get_mut(&name) {
+                    let bytes = encode_paste(text, &t.live().input_modes());
                     fx.push(Effect::TermInput {
                         session: name,
                         bytes,

@@ -144,6 +144,16 @@ impl TermScreen {
         text
     }
 
+    /// Escape sequences that rebuild this screen's visible state (contents, attributes,
+    /// cursor, input modes) on a blank terminal: a compact copy to park it as.
+    pub fn state_formatted(&mut self) -> Vec<u8> {
+        let offset = self.scrollback_offset();
+        self.parser.screen_mut().set_scrollback(0);
+        let state = self.parser.screen().state_formatted();
+        self.parser.screen_mut().set_scrollback(offset);
+        state.into()
+    }
+
     /// Like [`text`](Self::text) but always of the live screen, whatever the scrollback
     /// offset: what state detection should look at.
     pub fn live_text(&mut self) -> String {

@@ -61,8 +61,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
     };
     let area = frame.area();
     if let Mode::FullScreen(name) = &state.mode {
-        if let Some(t) = state.terminals.get(name) {
-            frame.render_widget(TermView::new(&t.screen).show_cursor(true), area);
+        if let Some(screen) = state.terminals.get(name).and_then(|t| t.screen()) {
+            frame.render_widget(TermView::new(screen).show_cursor(true), area);
             return;
         }
     }

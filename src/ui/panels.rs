@@ -29,9 +29,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 fn terminal(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme) {
-    match state.terminals.get(name) {
-        Some(t) => frame.render_widget(
-            TermView::new(&t.screen).show_cursor(state.mode == Mode::Focus),
+    match state.terminals.get(name).and_then(|t| t.screen()) {
+        Some(screen) => frame.render_widget(
+            TermView::new(screen).show_cursor(state.mode == Mode::Focus),
             area,
         ),
         None => {
