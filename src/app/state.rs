@@ -188,7 +188,7 @@ pub struct Terminal {
 }
 
 enum Slot {
-    Live(TermScreen),
+    Live(Box<TermScreen>),
     Parked {
         state: Vec<u8>,
         rows: u16,
@@ -223,7 +223,7 @@ impl Terminal {
         if let Slot::Parked { state, rows, cols } = &self.slot {
             let mut screen = TermScreen::new(*rows, *cols);
             screen.feed(state);
-            self.slot = Slot::Live(screen);
+            self.slot = Slot::Live(Box::new(screen));
         }
         match &mut self.slot {
             Slot::Live(s) => s,
