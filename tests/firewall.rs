@@ -165,26 +165,55 @@ fn connect(host: &str, port: u16) -> String {
     format!("if nc -z -w 3 {host} {port} 2>/dev/null; then echo open; else echo closed; fi")
 }
 
+/// A firewalled session's surroundings: guards first, so that they drop last.
+struct Setup {
+    _cleanup: Cleanup,
+    _volumes: Cleanup,
+    _cfg: TempFolder,
+    _project: TempFolder,
+    ops: Ops<DockerBackend>,
+    name: String,
+    plan: cctui::session::SessionPlan,
+}
+
+/// Config, project and plan for a session named `<prefix>-s` allowing `rules`, joined to
+/// `network` if given; `tweak` adjusts the config before the plan is made.
+async fn setup(
+    prefix: &str,
+    rules: &[&str],
+    network: Option<&str>,
+    tweak: impl FnOnce(&mut Ops<DockerBackend>),
+) -> Setup {
+    let cleanup = Cleanup::new(prefix);
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let project = TempFolder::new(prefix, UID);
+    let mut ops = ops_for(&cfg.path, rules).await;
+    tweak(&mut ops);
+    let name = format!("{prefix}-s");
+    let networks: Vec<String> = network.into_iter().map(String::from).collect();
+    let plan = plan_session(&ops.config, &project.path, Some(&name), &[], &networks).unwrap();
+    let mut volumes = Cleanup::new(&format!("{prefix}-vols"));
+    volumes.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+    Setup {
+        _cleanup: cleanup,
+        _volumes: volumes,
+        _cfg: cfg,
+        _project: project,
+        ops,
+        name,
+        plan,
+    }
+}
+
 #[tokio::test]
 async fn the_allowlist_holds_against_every_side_channel() {
     let prefix = unique("fw");
-    let _c = Cleanup::new(&prefix);
     let b = engine().await;
     let w = world(&b, &prefix).await;
-    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
-    let project = TempFolder::new(&prefix, UID);
-    let ops = ops_for(&cfg.path, &["allowed.test"]).await;
-    let name = format!("{prefix}-s");
-    let plan = plan_session(
-        &ops.config,
-        &project.path,
-        Some(&name),
-        &[],
-        std::slice::from_ref(&w.net),
-    )
-    .unwrap();
-    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
-    vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(&prefix, &["allowed.test"], Some(&w.net), |_| {}).await;
+    let (ops, name) = (ops, name.as_str());
     let started = std::time::Instant::now();
     ops.create(&plan, |_| {}).await.unwrap();
     eprintln!(
@@ -545,24 +574,15 @@ async fn a_failing_firewall_setup_leaves_no_agent_running() {
 #[tokio::test]
 async fn periodic_verification_catches_tampering_and_fails_closed() {
     let prefix = unique("fwper");
-    let _c = Cleanup::new(&prefix);
     let b = engine().await;
     let w = world(&b, &prefix).await;
-    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
-    let project = TempFolder::new(&prefix, UID);
-    let mut ops = ops_for(&cfg.path, &["allowed.test"]).await;
-    ops.config.firewall.verify_interval_secs = 10;
-    let name = format!("{prefix}-s");
-    let plan = plan_session(
-        &ops.config,
-        &project.path,
-        Some(&name),
-        &[],
-        std::slice::from_ref(&w.net),
-    )
-    .unwrap();
-    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
-    vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(&prefix, &["allowed.test"], Some(&w.net), |ops| {
+        ops.config.firewall.verify_interval_secs = 10
+    })
+    .await;
+    let (ops, name) = (ops, name.as_str());
     ops.create(&plan, |_| {}).await.unwrap();
     let holder = ops.running_holder(&name).await.unwrap();
     let status = cctui::sandbox::firewall::last_verification(&b, &holder)
