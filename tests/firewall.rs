@@ -215,14 +215,14 @@ async fn the_allowlist_holds_against_every_side_channel() {
     } = &setup(&prefix, &["allowed.test"], Some(&w.net), |_| {}).await;
     let (ops, name) = (ops, name.as_str());
     let started = std::time::Instant::now();
-    ops.create(&plan, |_| {}).await.unwrap();
+    ops.create(plan, |_| {}).await.unwrap();
     eprintln!(
         "new -> verified firewall and running agent: {:.2} s",
         started.elapsed().as_secs_f64()
     );
 
     // The allowed name resolves and connects on 443; not on 8080 (not in its rule).
-    let r = sh(&ops, &name, None, "getent hosts allowed.test").await;
+    let r = sh(ops, name, None, "getent hosts allowed.test").await;
     assert_eq!(
         r.exit_code,
         0,
@@ -230,14 +230,14 @@ async fn the_allowlist_holds_against_every_side_channel() {
         r.stderr_text()
     );
     assert_eq!(
-        sh(&ops, &name, None, &connect("allowed.test", 443))
+        sh(ops, name, None, &connect("allowed.test", 443))
             .await
             .stdout_text()
             .trim(),
         "open"
     );
     assert_eq!(
-        sh(&ops, &name, None, &connect("allowed.test", 8080))
+        sh(ops, name, None, &connect("allowed.test", 8080))
             .await
             .stdout_text()
             .trim(),
@@ -245,11 +245,11 @@ async fn the_allowlist_holds_against_every_side_channel() {
     );
 
     // The blocked name does not resolve; its address is refused, fast (REJECT, not DROP).
-    let r = sh(&ops, &name, None, "getent hosts blocked.test").await;
+    let r = sh(ops, name, None, "getent hosts blocked.test").await;
     assert_ne!(r.exit_code, 0, "blocked.test resolved: {}", r.stdout_text());
     let t = std::time::Instant::now();
     assert_eq!(
-        sh(&ops, &name, None, &connect(&w.blocked_ip, 443))
+        sh(ops, name, None, &connect(&w.blocked_ip, 443))
             .await
             .stdout_text()
             .trim(),
@@ -262,15 +262,15 @@ async fn the_allowlist_holds_against_every_side_channel() {
     );
 
     // No resolver but the filter: the rogue's answer never arrives, nor Docker's for a blocked name.
-    let rogue = sh(&ops, &name, None, &format!("dig +short +time=2 +tries=1 @{} anything.example; dig +short +tcp +time=2 +tries=1 @{} anything.example", w.rogue_ip, w.rogue_ip)).await;
+    let rogue = sh(ops, name, None, &format!("dig +short +time=2 +tries=1 @{} anything.example; dig +short +tcp +time=2 +tries=1 @{} anything.example", w.rogue_ip, w.rogue_ip)).await;
     assert!(
         !rogue.stdout_text().contains(ROGUE_ANSWER),
         "the rogue resolver answered: {}",
         rogue.stdout_text()
     );
     let docker_dns = sh(
-        &ops,
-        &name,
+        ops,
+        name,
         None,
         "dig +short +time=2 +tries=1 @127.0.0.11 blocked.test",
     )
@@ -283,15 +283,15 @@ async fn the_allowlist_holds_against_every_side_channel() {
 
     // UDP to the blocked host never arrives there.
     sh(
-        &ops,
-        &name,
+        ops,
+        name,
         None,
         &format!("echo canary-udp | nc -u -w 1 {} 5353; true", w.blocked_ip),
     )
     .await;
     sh(
-        &ops,
-        &name,
+        ops,
+        name,
         None,
         &format!("echo canary-tcp | nc -w 1 {} 443; true", w.blocked_ip),
     )
@@ -312,14 +312,14 @@ async fn the_allowlist_holds_against_every_side_channel() {
         .gateway
         .unwrap();
     assert_eq!(
-        sh(&ops, &name, None, &connect(&gw, 22))
+        sh(ops, name, None, &connect(&gw, 22))
             .await
             .stdout_text()
             .trim(),
         "closed"
     );
     assert_eq!(
-        sh(&ops, &name, None, &connect("169.254.169.254", 80))
+        sh(ops, name, None, &connect("169.254.169.254", 80))
             .await
             .stdout_text()
             .trim(),
@@ -329,8 +329,8 @@ async fn the_allowlist_holds_against_every_side_channel() {
     // IPv6, on a network that has it: nothing gets through, to any port.
     for port in [443u16, 8080] {
         let v6 = sh(
-            &ops,
-            &name,
+            ops,
+            name,
             None,
             &format!(
                 "if nc -6 -z -w 2 {} {port} 2>/dev/null; then echo open; else echo closed; fi",
@@ -348,7 +348,7 @@ async fn the_allowlist_holds_against_every_side_channel() {
 
     // The agent cannot change the rules, as itself or as root in its container.
     for user in [None, Some("0:0")] {
-        let tamper = sh(&ops, &name, user, "iptables -F 2>&1; echo rc=$?; iptables -P OUTPUT ACCEPT 2>&1; echo rc=$?; ip6tables -F 2>&1; echo rc=$?; ipset flush 2>&1; echo rc=$?; ip route add default via 127.0.0.1 2>&1; echo rc=$?").await;
+        let tamper = sh(ops, name, user, "iptables -F 2>&1; echo rc=$?; iptables -P OUTPUT ACCEPT 2>&1; echo rc=$?; ip6tables -F 2>&1; echo rc=$?; ipset flush 2>&1; echo rc=$?; ip route add default via 127.0.0.1 2>&1; echo rc=$?").await;
         let text = tamper.stdout_text();
         assert!(
             !text.contains("rc=0"),
@@ -356,8 +356,8 @@ async fn the_allowlist_holds_against_every_side_channel() {
         );
     }
     let resolv = sh(
-        &ops,
-        &name,
+        ops,
+        name,
         None,
         &format!("echo nameserver {} > /etc/resolv.conf", w.rogue_ip),
     )
@@ -366,15 +366,15 @@ async fn the_allowlist_holds_against_every_side_channel() {
     // Root in the container (which the agent cannot become) can point resolv.conf at the
     // rogue; every query still goes to the filter.
     sh(
-        &ops,
-        &name,
+        ops,
+        name,
         Some("0:0"),
         &format!("echo nameserver {} > /etc/resolv.conf", w.rogue_ip),
     )
     .await;
     let via_rogue = sh(
-        &ops,
-        &name,
+        ops,
+        name,
         None,
         "getent hosts blocked.test; getent hosts anything.example; true",
     )
@@ -385,21 +385,21 @@ async fn the_allowlist_holds_against_every_side_channel() {
         via_rogue.stdout_text()
     );
     assert_eq!(
-        sh(&ops, &name, None, &connect(&w.blocked_ip, 443))
+        sh(ops, name, None, &connect(&w.blocked_ip, 443))
             .await
             .stdout_text()
             .trim(),
         "closed"
     );
     assert_ne!(
-        sh(&ops, &name, None, "getent hosts blocked.test")
+        sh(ops, name, None, "getent hosts blocked.test")
             .await
             .exit_code,
         0
     );
 
     // Blocked attempts are visible: counters and the log name what was refused.
-    let holder = ops.running_holder(&name).await.unwrap();
+    let holder = ops.running_holder(name).await.unwrap();
     let counters = cctui::sandbox::firewall::counters(&b, &holder)
         .await
         .unwrap();
@@ -425,17 +425,17 @@ async fn the_allowlist_holds_against_every_side_channel() {
     // A change to the allowlist applies to the running session; claude is not restarted.
     let before = ops
         .backend
-        .inspect_container(&ops.running_agent(&name).await.unwrap())
+        .inspect_container(&ops.running_agent(name).await.unwrap())
         .await
         .unwrap()
         .started_at;
-    ops.change_allowlist(&name, "blocked.test", false)
+    ops.change_allowlist(name, "blocked.test", false)
         .await
         .unwrap();
     assert_eq!(
         sh(
-            &ops,
-            &name,
+            ops,
+            name,
             None,
             "getent hosts blocked.test >/dev/null && echo yes"
         )
@@ -445,7 +445,7 @@ async fn the_allowlist_holds_against_every_side_channel() {
         "yes"
     );
     assert_eq!(
-        sh(&ops, &name, None, &connect("blocked.test", 443))
+        sh(ops, name, None, &connect("blocked.test", 443))
             .await
             .stdout_text()
             .trim(),
@@ -453,16 +453,16 @@ async fn the_allowlist_holds_against_every_side_channel() {
     );
     let after = ops
         .backend
-        .inspect_container(&ops.running_agent(&name).await.unwrap())
+        .inspect_container(&ops.running_agent(name).await.unwrap())
         .await
         .unwrap()
         .started_at;
     assert_eq!(before, after, "the agent was restarted");
-    ops.change_allowlist(&name, "blocked.test", true)
+    ops.change_allowlist(name, "blocked.test", true)
         .await
         .unwrap();
     assert_ne!(
-        sh(&ops, &name, None, "getent hosts blocked.test")
+        sh(ops, name, None, "getent hosts blocked.test")
             .await
             .exit_code,
         0,
@@ -482,8 +482,8 @@ async fn the_allowlist_holds_against_every_side_channel() {
     ops.backend.kill_container(&holder).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let dead = sh(
-        &ops,
-        &name,
+        ops,
+        name,
         None,
         &format!(
             "{}; getent hosts allowed.test || echo noname",
@@ -497,25 +497,25 @@ async fn the_allowlist_holds_against_every_side_channel() {
         "egress with a dead holder: {}",
         dead.stdout_text()
     );
-    let report = cctui::app::firewall_report(&ops, &name).await.unwrap();
+    let report = cctui::app::firewall_report(ops, name).await.unwrap();
     assert_eq!(report.status.label(), "degraded");
 
     // Restarting re-applies and re-verifies.
-    ops.restart(&name, |_| {}).await.unwrap();
+    ops.restart(name, |_| {}).await.unwrap();
     assert_eq!(
-        sh(&ops, &name, None, &connect("allowed.test", 443))
+        sh(ops, name, None, &connect("allowed.test", 443))
             .await
             .stdout_text()
             .trim(),
         "open"
     );
     assert_ne!(
-        sh(&ops, &name, None, "getent hosts blocked.test")
+        sh(ops, name, None, "getent hosts blocked.test")
             .await
             .exit_code,
         0
     );
-    ops.remove(&name, false).await.unwrap();
+    ops.remove(name, false).await.unwrap();
 }
 
 #[tokio::test]
@@ -583,8 +583,8 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
     })
     .await;
     let (ops, name) = (ops, name.as_str());
-    ops.create(&plan, |_| {}).await.unwrap();
-    let holder = ops.running_holder(&name).await.unwrap();
+    ops.create(plan, |_| {}).await.unwrap();
+    let holder = ops.running_holder(name).await.unwrap();
     let status = cctui::sandbox::firewall::last_verification(&b, &holder)
         .await
         .unwrap();
@@ -609,7 +609,7 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
     assert_eq!(open.exit_code, 0, "{}", open.stderr_text());
     let deadline = std::time::Instant::now() + Duration::from_secs(40);
     loop {
-        let s = ops.find(&name).await.unwrap();
+        let s = ops.find(name).await.unwrap();
         if !s.holder.as_ref().unwrap().state.is_running() {
             break;
         }
@@ -619,9 +619,9 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let report = cctui::app::firewall_report(&ops, &name).await.unwrap();
+    let report = cctui::app::firewall_report(ops, name).await.unwrap();
     assert_eq!(report.status.label(), "degraded");
-    let cut = sh(&ops, &name, None, &connect(&w.blocked_ip, 443)).await;
+    let cut = sh(ops, name, None, &connect(&w.blocked_ip, 443)).await;
     assert_eq!(cut.stdout_text().trim(), "closed");
-    ops.remove(&name, false).await.unwrap();
+    ops.remove(name, false).await.unwrap();
 }
