@@ -16,6 +16,12 @@ use crate::config::{Config, FirewallMode};
 use crate::error::{Error, Result};
 use crate::image::AgentIds;
 
+/// Claude Code settings every session gets unless its config sets them.
+const QUIET_DEFAULTS: [(&str, &str); 2] = [
+    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+    ("CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL", "1"),
+];
+
 /// Where Claude's whole config dir lives in the container (`CLAUDE_CONFIG_DIR`).
 pub const CLAUDE_CONFIG_DIR: &str = "/home/claude/.claude";
 pub const HISTORY_DIR: &str = "/commandhistory";
@@ -202,11 +208,12 @@ impl SessionPlan {
                 format!("CCTUI_WORKDIR={path}"),
             ])
             .chain(
-                // Telemetry and error reports would be refused by the firewall anyway.
-                (!self
-                    .env
-                    .contains_key("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"))
-                .then(|| "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1".to_string()),
+                // What the firewall would refuse anyway (telemetry, error reports, the plugin
+                // marketplace on github.com) is not attempted, unless the user says otherwise.
+                QUIET_DEFAULTS
+                    .iter()
+                    .filter(|(k, _)| !self.env.contains_key(*k))
+                    .map(|(k, v)| format!("{k}={v}")),
             )
             .collect();
         spec.user = Some(format!("{}:{}", self.ids.uid, self.ids.gid));
