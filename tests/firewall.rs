@@ -134,22 +134,16 @@ async fn ops_for(dir: &Path, rules: &[&str]) -> Ops<DockerBackend> {
 }
 
 async fn sh(ops: &Ops<DockerBackend>, name: &str, user: Option<&str>, script: &str) -> ExecOutput {
-    let id = ops.running_agent(name).await.unwrap();
-    let user = match user {
-        Some(u) => u.to_string(),
-        None => ops.backend.inspect_container(&id).await.unwrap().user,
-    };
-    ops.backend
-        .exec(
-            &id,
-            &ExecSpec {
-                cmd: vec!["sh".into(), "-c".into(), script.into()],
-                user: Some(user),
-                ..Default::default()
-            },
-        )
+    sh_in(ops, name, user, script).await
+}
+
+/// "open" or "closed": a TCP connect from the agent to `host:port`.
+async fn port(ops: &Ops<DockerBackend>, name: &str, host: &str, port: u16) -> String {
+    sh(ops, name, None, &connect(host, port))
         .await
-        .unwrap()
+        .stdout_text()
+        .trim()
+        .to_string()
 }
 
 fn container_logs(id: &str) -> String {
@@ -229,32 +223,14 @@ async fn the_allowlist_holds_against_every_side_channel() {
         "allowed.test must resolve: {}",
         r.stderr_text()
     );
-    assert_eq!(
-        sh(ops, name, None, &connect("allowed.test", 443))
-            .await
-            .stdout_text()
-            .trim(),
-        "open"
-    );
-    assert_eq!(
-        sh(ops, name, None, &connect("allowed.test", 8080))
-            .await
-            .stdout_text()
-            .trim(),
-        "closed"
-    );
+    assert_eq!(port(ops, name, "allowed.test", 443).await, "open");
+    assert_eq!(port(ops, name, "allowed.test", 8080).await, "closed");
 
     // The blocked name does not resolve; its address is refused, fast (REJECT, not DROP).
     let r = sh(ops, name, None, "getent hosts blocked.test").await;
     assert_ne!(r.exit_code, 0, "blocked.test resolved: {}", r.stdout_text());
     let t = std::time::Instant::now();
-    assert_eq!(
-        sh(ops, name, None, &connect(&w.blocked_ip, 443))
-            .await
-            .stdout_text()
-            .trim(),
-        "closed"
-    );
+    assert_eq!(port(ops, name, &w.blocked_ip, 443).await, "closed");
     assert!(
         t.elapsed() < Duration::from_secs(2),
         "refusal took {:?}: DROP instead of REJECT?",
@@ -311,20 +287,8 @@ async fn the_allowlist_holds_against_every_side_channel() {
         .unwrap()
         .gateway
         .unwrap();
-    assert_eq!(
-        sh(ops, name, None, &connect(&gw, 22))
-            .await
-            .stdout_text()
-            .trim(),
-        "closed"
-    );
-    assert_eq!(
-        sh(ops, name, None, &connect("169.254.169.254", 80))
-            .await
-            .stdout_text()
-            .trim(),
-        "closed"
-    );
+    assert_eq!(port(ops, name, &gw, 22).await, "closed");
+    assert_eq!(port(ops, name, "169.254.169.254", 80).await, "closed");
 
     // IPv6, on a network that has it: nothing gets through, to any port.
     for port in [443u16, 8080] {
@@ -384,13 +348,7 @@ async fn the_allowlist_holds_against_every_side_channel() {
         "resolved through the rogue: {}",
         via_rogue.stdout_text()
     );
-    assert_eq!(
-        sh(ops, name, None, &connect(&w.blocked_ip, 443))
-            .await
-            .stdout_text()
-            .trim(),
-        "closed"
-    );
+    assert_eq!(port(ops, name, &w.blocked_ip, 443).await, "closed");
     assert_ne!(
         sh(ops, name, None, "getent hosts blocked.test")
             .await
@@ -444,13 +402,7 @@ async fn the_allowlist_holds_against_every_side_channel() {
         .trim(),
         "yes"
     );
-    assert_eq!(
-        sh(ops, name, None, &connect("blocked.test", 443))
-            .await
-            .stdout_text()
-            .trim(),
-        "open"
-    );
+    assert_eq!(port(ops, name, "blocked.test", 443).await, "open");
     let after = ops
         .backend
         .inspect_container(&ops.running_agent(name).await.unwrap())
@@ -502,13 +454,7 @@ async fn the_allowlist_holds_against_every_side_channel() {
 
     // Restarting re-applies and re-verifies.
     ops.restart(name, |_| {}).await.unwrap();
-    assert_eq!(
-        sh(ops, name, None, &connect("allowed.test", 443))
-            .await
-            .stdout_text()
-            .trim(),
-        "open"
-    );
+    assert_eq!(port(ops, name, "allowed.test", 443).await, "open");
     assert_ne!(
         sh(ops, name, None, "getent hosts blocked.test")
             .await

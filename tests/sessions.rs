@@ -32,19 +32,7 @@ async fn exec_as_agent(
     name: &str,
     script: &str,
 ) -> cctui::backend::ExecOutput {
-    let id = ops.running_agent(name).await.unwrap();
-    let user = ops.backend.inspect_container(&id).await.unwrap().user;
-    ops.backend
-        .exec(
-            &id,
-            &ExecSpec {
-                cmd: vec!["sh".into(), "-c".into(), script.into()],
-                user: Some(user),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
+    sh_in(ops, name, None, script).await
 }
 
 #[tokio::test]

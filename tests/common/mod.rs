@@ -206,14 +206,19 @@ impl Drop for TempFolder {
 
 /// The tiny image the contract tests use: the base image with a long-running default command.
 pub async fn tiny_image(backend: &DockerBackend) -> String {
-    let tag = format!("cctui-test-tiny:{}", run_id());
-    if backend.inspect_image(&tag).await.unwrap().is_some() {
-        return tag;
-    }
     let dockerfile =
         "FROM debian:bookworm-slim\nLABEL cctui.test.tiny=1\nCMD [\"sleep\", \"infinity\"]\n";
+    test_image(backend, "cctui-test-tiny", &[("Dockerfile", dockerfile)]).await
+}
+
+/// Builds `repo:<run id>` from these context files, once per run.
+async fn test_image(b: &DockerBackend, repo: &str, files: &[(&str, &str)]) -> String {
+    let tag = format!("{repo}:{}", run_id());
+    if b.inspect_image(&tag).await.unwrap().is_some() {
+        return tag;
+    }
     let spec = BuildSpec {
-        context_tar: tar_of(&[("Dockerfile", dockerfile)]),
+        context_tar: tar_of(files),
         dockerfile: "Dockerfile".into(),
         tag: tag.clone(),
         build_args: BTreeMap::new(),
@@ -221,9 +226,9 @@ pub async fn tiny_image(backend: &DockerBackend) -> String {
         no_cache: false,
         pull: false,
     };
-    let mut s = backend.build_image(spec);
+    let mut s = b.build_image(spec);
     while let Some(e) = s.next().await {
-        e.expect("building the tiny test image");
+        e.unwrap_or_else(|e| panic!("building the test image {tag}: {e}"));
     }
     tag
 }
@@ -276,28 +281,12 @@ pub async fn server_image(b: &DockerBackend) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let (dockerfile, listen, api) = (read("Dockerfile"), read("listen.py"), read("fake_api.py"));
-    let tag = format!("cctui-test-servers:{}", run_id());
-    if b.inspect_image(&tag).await.unwrap().is_some() {
-        return tag;
-    }
-    let spec = BuildSpec {
-        context_tar: tar_of(&[
-            ("Dockerfile", &dockerfile),
-            ("listen.py", &listen),
-            ("fake_api.py", &api),
-        ]),
-        dockerfile: "Dockerfile".into(),
-        tag: tag.clone(),
-        build_args: BTreeMap::new(),
-        labels: test_labels(),
-        no_cache: false,
-        pull: false,
-    };
-    let mut s = b.build_image(spec);
-    while let Some(e) = s.next().await {
-        e.expect("building the test servers");
-    }
-    tag
+    let files = [
+        ("Dockerfile", dockerfile.as_str()),
+        ("listen.py", &listen),
+        ("fake_api.py", &api),
+    ];
+    test_image(b, "cctui-test-servers", &files).await
 }
 
 pub const FIREWALL_OFF: &str = "[firewall]\nmode = \"off\"\n";
@@ -321,4 +310,24 @@ pub fn write_cli_config(dir: &Path, extra: &str) {
 pub fn project_volumes(path: &Path) -> Vec<String> {
     let p = cctui::session::Project::at(path).unwrap();
     vec![p.config_volume(), p.history_volume()]
+}
+
+/// Runs `script` with `sh -c` in the session's agent container, as `user` or as the agent.
+pub async fn sh_in(
+    ops: &cctui::session::ops::Ops<DockerBackend>,
+    name: &str,
+    user: Option<&str>,
+    script: &str,
+) -> cctui::backend::ExecOutput {
+    let id = ops.running_agent(name).await.unwrap();
+    let user = match user {
+        Some(u) => u.to_string(),
+        None => ops.backend.inspect_container(&id).await.unwrap().user,
+    };
+    let spec = cctui::backend::ExecSpec {
+        cmd: vec!["sh".into(), "-c".into(), script.into()],
+        user: Some(user),
+        ..Default::default()
+    };
+    ops.backend.exec(&id, &spec).await.unwrap()
 }
