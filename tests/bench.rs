@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use cctui::backend::{Backend, ContainerSpec, DockerBackend, ExecSpec, NetworkAttach, NetworkSpec};
+use cctui::backend::{Backend, ContainerSpec, DockerBackend, ExecSpec, NetworkAttach};
 use cctui::session::ops::{Ops, Progress};
 use cctui::session::plan_session;
 use common::pty::PtyApp;
@@ -50,25 +50,9 @@ async fn bench_firewall() {
     let prefix = unique("bfw");
     let _c = Cleanup::new(&prefix);
     let b = engine().await;
-    let net = format!("{prefix}-world");
-    let mut labels = test_labels();
-    labels.insert("cctui.test.owner".into(), prefix.clone());
-    b.create_network(&NetworkSpec {
-        name: net.clone(),
-        labels: labels.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut srv = ContainerSpec::hardened(format!("{prefix}-srv"), server_image(&b).await);
-    srv.labels = labels;
-    srv.cap_add = vec!["NET_BIND_SERVICE".into()];
-    srv.network = NetworkAttach::Network {
-        name: net.clone(),
-        aliases: vec!["allowed.test".into()],
-    };
-    let srv_id = b.create_container(&srv).await.unwrap();
-    b.start_container(&srv_id).await.unwrap();
+    let net = test_network(&b, &prefix).await;
+    let cmd = ["python3", "/usr/local/bin/listen.py", "443"];
+    let srv_id = start_server(&b, &prefix, &net, "allowed.test", &cmd).await;
     let srv_ip = docker(&[
         "inspect",
         "-f",

@@ -6,7 +6,6 @@ mod common;
 
 use std::time::Duration;
 
-use cctui::backend::{Backend, ContainerSpec, NetworkAttach, NetworkSpec};
 use cctui::config::SecretSource;
 use common::pty::PtyApp;
 use common::*;
@@ -27,27 +26,9 @@ async fn real_claude_goes_waiting_idle_working_idle_in_the_dashboard() {
     let b = engine().await;
 
     // The fake API on the project's own network, under a name the firewall allows.
-    let net = format!("{prefix}-world");
-    let mut labels = test_labels();
-    labels.insert("cctui.test.owner".into(), prefix.clone());
-    b.create_network(&NetworkSpec {
-        name: net.clone(),
-        labels: labels.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut api = ContainerSpec::hardened(format!("{prefix}-api"), server_image(&b).await);
-    api.labels = labels.clone();
-    api.cmd = ["python3", "/usr/local/bin/fake_api.py", "8080", "0.6"]
-        .map(String::from)
-        .to_vec();
-    api.network = NetworkAttach::Network {
-        name: net.clone(),
-        aliases: vec!["fakeapi.test".into()],
-    };
-    let api_id = b.create_container(&api).await.unwrap();
-    b.start_container(&api_id).await.unwrap();
+    let net = test_network(&b, &prefix).await;
+    let cmd = ["python3", "/usr/local/bin/fake_api.py", "8080", "0.6"];
+    let api_id = start_server(&b, &prefix, &net, "fakeapi.test", &cmd).await;
 
     // A config folder with no recipe override: the full recipe, real Claude Code.
     let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);

@@ -331,3 +331,45 @@ pub async fn sh_in(
     };
     ops.backend.exec(&id, &spec).await.unwrap()
 }
+
+/// A test network owned by `prefix`, for the project's own test hosts.
+pub async fn test_network(b: &DockerBackend, prefix: &str) -> String {
+    let net = format!("{prefix}-world");
+    let spec = cctui::backend::NetworkSpec {
+        name: net.clone(),
+        labels: owned_by(prefix),
+        ..Default::default()
+    };
+    b.create_network(&spec).await.unwrap();
+    net
+}
+
+/// Labels for something a test makes: this run's, and the owning test's prefix.
+pub fn owned_by(prefix: &str) -> Labels {
+    let mut labels = test_labels();
+    labels.insert("cctui.test.owner".into(), prefix.to_string());
+    labels
+}
+
+/// Starts a test server (from `server_image`) on `net` under `alias`, running `cmd`; returns
+/// its id.
+pub async fn start_server(
+    b: &DockerBackend,
+    prefix: &str,
+    net: &str,
+    alias: &str,
+    cmd: &[&str],
+) -> String {
+    let mut spec =
+        cctui::backend::ContainerSpec::hardened(format!("{prefix}-{alias}"), server_image(b).await);
+    spec.labels = owned_by(prefix);
+    spec.cap_add = vec!["NET_BIND_SERVICE".into()];
+    spec.cmd = cmd.iter().map(|s| s.to_string()).collect();
+    spec.network = cctui::backend::NetworkAttach::Network {
+        name: net.to_string(),
+        aliases: vec![alias.to_string()],
+    };
+    let id = b.create_container(&spec).await.unwrap();
+    b.start_container(&id).await.unwrap();
+    id
+}
