@@ -46,19 +46,20 @@ pub enum Effect {
     Attach {
         session: String,
         container: String,
-        rows: u16,
-        cols: u16,
     },
     Detach(String),
     TermInput {
         session: String,
         bytes: Vec<u8>,
     },
+    /// Sets the container's tty size; with `nudge`, via a size one column narrower first, so
+    /// that claude redraws its whole screen even when the size is unchanged.
     TermResize {
         session: String,
         container: String,
         rows: u16,
         cols: u16,
+        nudge: bool,
     },
     OpenTmux {
         session: String,

@@ -252,12 +252,7 @@ impl<B: Backend> Runtime<B> {
                     }
                 });
             }
-            Effect::Attach {
-                session,
-                container,
-                rows,
-                cols,
-            } => self.attach(session, container, rows, cols),
+            Effect::Attach { session, container } => self.attach(session, container),
             Effect::Detach(session) => {
                 if let Some((_, task)) = self.terminals.remove(&session) {
                     task.abort();
@@ -274,13 +269,15 @@ impl<B: Backend> Runtime<B> {
                 container,
                 rows,
                 cols,
+                nudge,
                 ..
             } => {
-                // A window resize resizes every session's tty: a few at a time.
                 let backend = self.ops.backend.clone();
-                let limit = self.attach_limit.clone();
                 tokio::spawn(async move {
-                    let _permit = limit.acquire_owned().await;
+                    if nudge {
+                        let narrower = cols.saturating_sub(1).max(1);
+                        let _ = backend.resize_tty(&container, rows, narrower).await;
+                    }
                     let _ = backend.resize_tty(&container, rows, cols).await;
                 });
             }
@@ -301,7 +298,7 @@ impl<B: Backend> Runtime<B> {
         }
     }
 
-    fn attach(&mut self, session: String, container: String, rows: u16, cols: u16) {
+    fn attach(&mut self, session: String, container: String) {
         if let Some((_, old)) = self.terminals.remove(&session) {
             old.abort();
         }
@@ -333,7 +330,7 @@ impl<B: Backend> Runtime<B> {
                 }
             });
             // The recent output first, so that the screen shows what happened before we
-            // attached; then a size change makes claude draw its whole screen now.
+            // attached. The tty's size is left to whoever shows the session (see `fit`).
             let mut history = backend.logs(&container, ATTACH_HISTORY_LINES, false);
             while let Some(Ok(chunk)) = history.next().await {
                 if tx
@@ -346,10 +343,6 @@ impl<B: Backend> Runtime<B> {
                     return;
                 }
             }
-            let _ = backend
-                .resize_tty(&container, rows, cols.saturating_sub(1).max(1))
-                .await;
-            let _ = backend.resize_tty(&container, rows, cols).await;
             drop(permit);
             let mut output = attachment.output;
             while let Some(Ok(bytes)) = output.next().await {

@@ -185,6 +185,8 @@ pub struct Terminal {
     slot: Slot,
     pub tracker: StateTracker,
     pub attached: bool,
+    /// The tty size this cctui last gave the container, if any.
+    pub fitted: Option<(u16, u16)>,
 }
 
 enum Slot {
@@ -207,6 +209,7 @@ impl Terminal {
             },
             tracker: StateTracker::default(),
             attached: false,
+            fitted: None,
         }
     }
 
@@ -328,8 +331,10 @@ pub struct State {
     pub size: (u16, u16),
     pub spinner: usize,
     pub quit: bool,
-    /// Set by `cctui attach`: leaving full screen quits.
+    /// Set by `cctui attach`: leaving full screen quits, and only that session is attached.
     pub exit_on_detach: bool,
+    /// The terminal shown when sizes were last fitted; a change re-fits (and redraws) it.
+    pub fitted_visible: Option<String>,
     /// True once the first list has arrived.
     pub loaded: bool,
     pub home: PathBuf,
@@ -358,6 +363,7 @@ impl State {
             spinner: 0,
             quit: false,
             exit_on_detach: false,
+            fitted_visible: None,
             loaded: false,
             home: std::env::var_os("HOME")
                 .map(PathBuf::from)

@@ -17,8 +17,9 @@ use crate::term::keys::{encode_key, encode_paste};
 pub const PANEL_REFRESH: Duration = Duration::from_secs(2);
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
-    let fx = update_inner(state, action);
+    let mut fx = update_inner(state, action);
     state.settle_terminals();
+    fit_visible(state, &mut fx);
     fx
 }
 
@@ -31,7 +32,6 @@ fn update_inner(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Paste(text) => on_paste(state, &text, &mut fx),
         Action::Resize(w, h) => {
             state.size = (w, h);
-            resize_terminals(state, &mut fx);
         }
         Action::Tick => state.spinner = state.spinner.wrapping_add(1),
         Action::Sessions(list) => on_sessions(state, list, &mut fx),
@@ -118,6 +118,10 @@ fn update_inner(state: &mut State, action: Action) -> Vec<Effect> {
         Action::TermAttached { session } => {
             if let Some(t) = state.terminals.get_mut(&session) {
                 t.attached = true;
+            }
+            // Now attached, a fit makes claude draw its screen for us.
+            if state.fitted_visible.as_deref() == Some(session.as_str()) {
+                state.fitted_visible = None;
             }
         }
         Action::TermOutput { session, bytes } => {
@@ -274,8 +278,10 @@ fn on_sessions(state: &mut State, list: Vec<crate::session::Session>, fx: &mut V
         let Some(agent) = &r.session.agent else {
             continue;
         };
-        let running = agent.state.is_running();
         let name = r.name().to_string();
+        // `cctui attach NAME` follows that one session only.
+        let wanted = !state.exit_on_detach || state.mode == Mode::FullScreen(name.clone());
+        let running = agent.state.is_running() && wanted;
         let (rows, cols) = state.term_size_for(&name);
         match (running, state.terminals.get(&name)) {
             (true, None) => {
@@ -285,16 +291,12 @@ fn on_sessions(state: &mut State, list: Vec<crate::session::Session>, fx: &mut V
                 fx.push(Effect::Attach {
                     session: name,
                     container: agent.id.clone(),
-                    rows,
-                    cols,
                 });
             }
             (true, Some(t)) if !t.attached && state.engine == EngineHealth::Connected => {
                 fx.push(Effect::Attach {
                     session: name,
                     container: agent.id.clone(),
-                    rows,
-                    cols,
                 });
             }
             (false, Some(_)) => {
@@ -390,24 +392,37 @@ fn start_job(state: &mut State, session: &str, what: &str, op: Op, fx: &mut Vec<
     });
 }
 
-fn resize_terminals(state: &mut State, fx: &mut Vec<Effect>) {
-    for row in &state.rows {
-        let name = row.name();
-        let (r, c) = state.term_size_for(name);
-        let Some(t) = state.terminals.get_mut(name) else {
-            continue;
-        };
-        if t.size() != (r, c) {
-            t.resize(r, c);
-            if let Some(a) = &row.session.agent {
-                fx.push(Effect::TermResize {
-                    session: name.to_string(),
-                    container: a.id.clone(),
-                    rows: r,
-                    cols: c,
-                });
-            }
-        }
+/// The session on screen owns its tty's size: it is fitted to the pane (or the whole screen)
+/// when it comes into view and when the window changes. Sessions out of view are left as
+/// they are, so that another cctui showing them (say `cctui attach` in a tmux pane) keeps them.
+fn fit_visible(state: &mut State, fx: &mut Vec<Effect>) {
+    let visible = state.visible_terminal();
+    let newly_shown = visible != state.fitted_visible;
+    state.fitted_visible = visible.clone();
+    let Some(name) = visible else { return };
+    let size = state.term_size_for(&name);
+    let Some(container) = state
+        .rows
+        .iter()
+        .find(|r| r.name() == name)
+        .and_then(|r| r.session.agent.as_ref())
+        .map(|a| a.id.clone())
+    else {
+        return;
+    };
+    let Some(t) = state.terminals.get_mut(&name) else {
+        return;
+    };
+    if newly_shown || t.fitted != Some(size) {
+        t.resize(size.0, size.1);
+        t.fitted = Some(size);
+        fx.push(Effect::TermResize {
+            session: name,
+            container,
+            rows: size.0,
+            cols: size.1,
+            nudge: newly_shown,
+        });
     }
 }
 
@@ -417,9 +432,7 @@ fn leave_terminal(state: &mut State, fx: &mut Vec<Effect>) {
     if was_full && state.exit_on_detach {
         state.quit = true;
         fx.push(Effect::Quit);
-        return;
     }
-    resize_terminals(state, fx);
 }
 
 fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
@@ -728,7 +741,6 @@ fn on_normal_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 }
                 KeyAction::Fullscreen if need_running(state) => {
                     state.mode = Mode::FullScreen(name);
-                    resize_terminals(state, fx);
                 }
                 KeyAction::TmuxPane | KeyAction::TmuxWindow => fx.push(Effect::OpenTmux {
                     session: name,
