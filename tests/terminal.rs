@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::pty::PtyApp;
@@ -13,22 +12,38 @@ use common::*;
 const UID: u32 = 1234;
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A config folder with the small recipe, and a running session named `name` in `project`.
-fn session(name: &str, project: &Path, cfg: &Path) {
-    write_cli_config(cfg, FIREWALL_OFF);
-    let (code, out, err) = cctui(cfg, &["new", project.to_str().unwrap(), "--name", name]);
+/// A running session named `name` (small recipe, firewall off), with everything that cleans
+/// it up when dropped: guards first, so the containers go before their volumes.
+struct Session {
+    _cleanup: Cleanup,
+    _volumes: Cleanup,
+    cfg: TempFolder,
+    _project: TempFolder,
+}
+
+fn session(name: &str) -> Session {
+    let cleanup = Cleanup::new(name);
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    let project = TempFolder::new(name, UID);
+    let mut volumes = Cleanup::new(&format!("{name}-vols"));
+    volumes.volumes = project_volumes(&project.path);
+    write_cli_config(&cfg.path, FIREWALL_OFF);
+    let path = project.path.to_str().unwrap();
+    let (code, out, err) = cctui(&cfg.path, &["new", path, "--name", name]);
     assert_eq!(code, 0, "{out}{err}");
+    Session {
+        _cleanup: cleanup,
+        _volumes: volumes,
+        cfg,
+        _project: project,
+    }
 }
 
 #[test]
 fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
     let name = unique("attach");
-    let _c = Cleanup::new(&name);
-    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
-    let project = TempFolder::new(&name, UID);
-    let mut vols = Cleanup::new(&format!("{name}-vols"));
-    vols.volumes = project_volumes(&project.path);
-    session(&name, &project.path, &cfg.path);
+    let s = session(&name);
+    let cfg = &s.cfg;
 
     let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 80);
     let first = app.wait_for("fake claude --dangerously-skip-permissions", WAIT);
@@ -81,12 +96,8 @@ fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
 #[test]
 fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
     let name = unique("keys");
-    let _c = Cleanup::new(&name);
-    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
-    let project = TempFolder::new(&name, UID);
-    let mut vols = Cleanup::new(&format!("{name}-vols"));
-    vols.volumes = project_volumes(&project.path);
-    session(&name, &project.path, &cfg.path);
+    let s = session(&name);
+    let cfg = &s.cfg;
     let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 200);
     app.wait_for("fake claude", WAIT);
 
