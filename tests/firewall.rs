@@ -24,6 +24,7 @@ struct World {
     blocked: String,
     blocked_ip: String,
     blocked_ip6: String,
+    rogue: String,
     rogue_ip: String,
 }
 
@@ -122,6 +123,7 @@ async fn world(b: &DockerBackend, prefix: &str) -> World {
         blocked: ids[1].clone(),
         blocked_ip,
         blocked_ip6,
+        rogue: ids[2].clone(),
         rogue_ip,
     }
 }
@@ -146,12 +148,119 @@ async fn port(ops: &Ops<DockerBackend>, name: &str, host: &str, port: u16) -> St
         .to_string()
 }
 
+/// A container's logs (stdout and stderr); panics if docker cannot read them, so that a failed
+/// read never passes for "nothing arrived".
 fn container_logs(id: &str) -> String {
     let out = std::process::Command::new("docker")
         .args(["logs", id])
         .output()
         .unwrap();
+    assert!(
+        out.status.success(),
+        "docker logs {id} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Polls the holder's blocked log (up to 5 s, the reject logger writes asynchronously) until
+/// an entry matches; panics with the log otherwise.
+async fn await_blocked(
+    b: &DockerBackend,
+    holder: &str,
+    what: &str,
+    pred: impl Fn(&cctui::sandbox::firewall::Blocked) -> bool,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = cctui::sandbox::firewall::blocked_log(b, holder, 500)
+            .await
+            .unwrap();
+        if log.iter().any(&pred) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} is not in the firewall's blocked log: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Runs `script` with `sh -c` as root in a throwaway container on `network` (`--network
+/// NAME`, or `container:ID` to join a namespace), from `image`, with extra `docker run` flags.
+/// Labelled for this test's cleanup; returns (exit code, stdout + stderr).
+fn side_container(
+    prefix: &str,
+    network: &str,
+    image: &str,
+    flags: &[&str],
+    script: &str,
+) -> (i32, String) {
+    let run = format!("cctui.test={}", run_id());
+    let owner = format!("cctui.test.owner={prefix}");
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--label",
+        &run,
+        "--label",
+        &owner,
+        "--network",
+        network,
+        "--user",
+        "0:0",
+        "--entrypoint",
+        "sh",
+    ];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[image, "-c", script]);
+    let out = std::process::Command::new("docker")
+        .args(&args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// The sum of the packet counters of the holder's ip6tables REJECT rules.
+async fn v6_rejects(b: &DockerBackend, holder: &str) -> u64 {
+    let out = b
+        .exec(
+            holder,
+            &ExecSpec {
+                cmd: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "ip6tables-$(cat /run/cctui/backend) -w 5 -L OUTPUT -v -x -n".into(),
+                ],
+                user: Some("0:0".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0, "{}", out.stderr_text());
+    out.stdout_text()
+        .lines()
+        .filter(|l| l.contains("cctui-reject") && l.split_whitespace().nth(2) == Some("REJECT"))
+        .map(|l| l.split_whitespace().next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// The IPv4 or IPv6 (`GlobalIPv6Address`) address of a container on `net`.
+fn address_on(id: &str, net: &str, field: &str) -> String {
+    docker(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").{field}}}}}"),
+        id,
+    ])
+    .trim()
+    .to_string()
 }
 
 /// TCP connect with a short timeout: prints "open" or "closed".
@@ -237,8 +346,28 @@ async fn the_allowlist_holds_against_every_side_channel() {
         t.elapsed()
     );
 
-    // No resolver but the filter: the rogue's answer never arrives, nor Docker's for a blocked name.
-    let rogue = sh(ops, name, None, &format!("dig +short +time=2 +tries=1 @{} anything.example; dig +short +tcp +time=2 +tries=1 @{} anything.example", w.rogue_ip, w.rogue_ip)).await;
+    // No resolver but the filter: the rogue's answer never arrives, nor Docker's for a blocked
+    // name. Positive control: the rogue does answer a container outside the sandbox, and logs
+    // that query; it never logs one of the sandbox's (each names "sbx-" and this test).
+    let agent_image = docker(&[
+        "inspect",
+        "-f",
+        "{{.Config.Image}}",
+        &ops.running_agent(name).await.unwrap(),
+    ]);
+    let control = format!("ctl.{prefix}.example");
+    let (rc, outside) = side_container(
+        &prefix,
+        &w.net,
+        agent_image.trim(),
+        &[],
+        &format!("dig +short +time=2 +tries=2 @{} {control}", w.rogue_ip),
+    );
+    assert!(
+        rc == 0 && outside.trim() == ROGUE_ANSWER,
+        "the rogue resolver does not answer outside the sandbox (rc {rc}): {outside}"
+    );
+    let rogue = sh(ops, name, None, &format!("dig +short +time=2 +tries=1 @{ip} sbx-udp.{prefix}.example; dig +short +tcp +time=2 +tries=1 @{ip} sbx-tcp.{prefix}.example", ip = w.rogue_ip)).await;
     assert!(
         !rogue.stdout_text().contains(ROGUE_ANSWER),
         "the rogue resolver answered: {}",
@@ -289,8 +418,28 @@ async fn the_allowlist_holds_against_every_side_channel() {
         .unwrap();
     assert_eq!(port(ops, name, &gw, 22).await, "closed");
     assert_eq!(port(ops, name, "169.254.169.254", 80).await, "closed");
+    // "closed" is what most hosts answer with no firewall at all: the refusal must be the
+    // firewall's own.
+    let holder = ops.running_holder(name).await.unwrap();
+    await_blocked(&b, &holder, &format!("tcp {gw}:22"), |e| {
+        e.kind == "tcp" && e.destination == gw && e.port == Some(22)
+    })
+    .await;
+    await_blocked(&b, &holder, "tcp 169.254.169.254:80", |e| {
+        e.kind == "tcp" && e.destination == "169.254.169.254" && e.port == Some(80)
+    })
+    .await;
 
-    // IPv6, on a network that has it: nothing gets through, to any port.
+    // IPv6, on a network that has it. The holder disables it by sysctl, so the agent has no
+    // global IPv6 address (scope 00 in /proc/net/if_inet6) and nothing gets through, to any port.
+    let if6 = sh(ops, name, None, "cat /proc/net/if_inet6 2>/dev/null; true")
+        .await
+        .stdout_text();
+    assert!(
+        !if6.lines()
+            .any(|l| l.split_whitespace().nth(3) == Some("00")),
+        "the agent has a global IPv6 address: {if6}"
+    );
     for port in [443u16, 8080] {
         let v6 = sh(
             ops,
@@ -309,6 +458,91 @@ async fn the_allowlist_holds_against_every_side_channel() {
             w.blocked_ip6
         );
     }
+    // The ip6tables layer itself, where IPv6 is on: a helper with NET_ADMIN in the holder's
+    // namespace (the host's side, never the agent's) turns IPv6 back on and gives the holder's
+    // interface on the test network its address. The blocked host answers on IPv6 from outside
+    // the sandbox; from the agent, TCP is reset by the ip6tables REJECT rule (its counter
+    // moves) and UDP never arrives.
+    let (rc, reach) = side_container(
+        &prefix,
+        &w.net,
+        &server_image(&b).await,
+        &[],
+        &format!(
+            "python3 -c 'import socket; socket.create_connection((\"{}\", 443), 3); print(\"reached\")'",
+            w.blocked_ip6
+        ),
+    );
+    assert!(
+        rc == 0 && reach.contains("reached"),
+        "the blocked host is not reachable on IPv6 outside the sandbox: {reach}"
+    );
+    let holder_ip = address_on(&holder, &w.net, "IPAddress");
+    let mut holder_ip6 = address_on(&holder, &w.net, "GlobalIPv6Address");
+    if !holder_ip6.contains(':') {
+        // Docker left it unassigned (IPv6 was off): one of the subnet's, unused.
+        holder_ip6 = format!(
+            "{}ff66",
+            &w.blocked_ip6[..=w.blocked_ip6.rfind(':').unwrap()]
+        );
+    }
+    let holder_image = docker(&["inspect", "-f", "{{.Config.Image}}", &holder]);
+    let (rc, on) = side_container(
+        &prefix,
+        &format!("container:{holder}"),
+        holder_image.trim(),
+        // NET_ADMIN for the address; /proc/sys writable for the sysctl.
+        &[
+            "--cap-add",
+            "NET_ADMIN",
+            "--security-opt",
+            "systempaths=unconfined",
+        ],
+        &format!(
+            "set -e; dev=$(ip -o -4 addr show | awk '$4 ~ /^{ip4}\\// {{ print $2 }}'); \
+             for c in all default lo $dev; do echo 0 > /proc/sys/net/ipv6/conf/$c/disable_ipv6; done; \
+             ip -6 addr replace {holder_ip6}/64 dev $dev nodad; ip -6 addr show dev $dev scope global",
+            ip4 = holder_ip.replace('.', "\\.")
+        ),
+    );
+    assert!(
+        rc == 0 && on.contains(&holder_ip6),
+        "could not turn IPv6 on in the holder's namespace (rc {rc}): {on}"
+    );
+    let if6 = sh(ops, name, None, "cat /proc/net/if_inet6")
+        .await
+        .stdout_text();
+    assert!(
+        if6.lines()
+            .any(|l| l.split_whitespace().nth(3) == Some("00")),
+        "IPv6 is still off in the agent: {if6}"
+    );
+    let rejects = v6_rejects(&b, &holder).await;
+    let v6 = sh(
+        ops,
+        name,
+        None,
+        &format!(
+            "nc -6 -z -v -w 2 {ip} 443 2>&1; echo rc=$?; echo canary-udp6 | nc -6 -u -w 1 {ip} 5353; true",
+            ip = w.blocked_ip6
+        ),
+    )
+    .await
+    .stdout_text();
+    assert!(
+        v6.contains("refused") && !v6.contains("rc=0"),
+        "IPv6 TCP from the agent was not refused: {v6}"
+    );
+    assert!(
+        v6_rejects(&b, &holder).await > rejects,
+        "the ip6tables REJECT rule did not see the packets: {v6}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = container_logs(&w.blocked);
+    assert!(
+        !seen.contains("canary-udp6") && !seen.contains(&format!("from {holder_ip6}")),
+        "the blocked host received over IPv6: {seen}"
+    );
 
     // The agent cannot change the rules, as itself or as root in its container.
     for user in [None, Some("0:0")] {
@@ -329,18 +563,29 @@ async fn the_allowlist_holds_against_every_side_channel() {
     assert_ne!(resolv.exit_code, 0, "the agent rewrote resolv.conf");
     // Root in the container (which the agent cannot become) can point resolv.conf at the
     // rogue; every query still goes to the filter.
-    sh(
+    let rewrite = sh(
         ops,
         name,
         Some("0:0"),
-        &format!("echo nameserver {} > /etc/resolv.conf", w.rogue_ip),
+        &format!(
+            "echo nameserver {} > /etc/resolv.conf && cat /etc/resolv.conf",
+            w.rogue_ip
+        ),
     )
     .await;
+    assert!(
+        rewrite.exit_code == 0
+            && rewrite.stdout_text().trim() == format!("nameserver {}", w.rogue_ip),
+        "root did not rewrite resolv.conf (rc {}): {}{}",
+        rewrite.exit_code,
+        rewrite.stdout_text(),
+        rewrite.stderr_text()
+    );
     let via_rogue = sh(
         ops,
         name,
         None,
-        "getent hosts blocked.test; getent hosts anything.example; true",
+        &format!("getent hosts blocked.test; getent hosts sbx-resolv.{prefix}.example; true"),
     )
     .await;
     assert!(
@@ -355,9 +600,18 @@ async fn the_allowlist_holds_against_every_side_channel() {
             .exit_code,
         0
     );
+    // The rogue saw the control's query, and none of the sandbox's.
+    let rogue_log = container_logs(&w.rogue);
+    assert!(
+        rogue_log.contains(&control),
+        "the rogue's query log lacks the control query: {rogue_log}"
+    );
+    assert!(
+        !rogue_log.contains("sbx-"),
+        "the rogue resolver saw the sandbox's queries: {rogue_log}"
+    );
 
     // Blocked attempts are visible: counters and the log name what was refused.
-    let holder = ops.running_holder(name).await.unwrap();
     let counters = cctui::sandbox::firewall::counters(&b, &holder)
         .await
         .unwrap();
