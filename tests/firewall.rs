@@ -807,6 +807,21 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
         .await
         .unwrap();
     assert_eq!(open.exit_code, 0, "{}", open.stderr_text());
+    // The tampering did open egress: the blocked host is reachable by address and sees the
+    // agent's connection. (Verification needs two failures 3 s apart before it acts, so this
+    // runs inside the window.)
+    let opened = sh(ops, name, None, &connect(&w.blocked_ip, 443)).await;
+    assert_eq!(
+        opened.stdout_text().trim(),
+        "open",
+        "the tampering did not open egress: {}",
+        opened.stderr_text()
+    );
+    let seen = container_logs(&w.blocked);
+    assert!(
+        seen.contains("tcp 443 from"),
+        "the blocked host did not see the agent: {seen}"
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(40);
     loop {
         let s = ops.find(name).await.unwrap();
@@ -819,6 +834,25 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // What stopped it is the verification, not a crash: cctui-fw's own exit code for a failed
+    // periodic verification (3, passed on by tini), its log line naming the failed check,
+    // and no OOM kill.
+    let state = docker(&[
+        "inspect",
+        "-f",
+        "{{.State.ExitCode}} oom={{.State.OOMKilled}}",
+        &holder,
+    ]);
+    let logs = container_logs(&holder);
+    assert_eq!(
+        state.trim(),
+        "3 oom=false",
+        "the holder stopped for another reason: {logs}"
+    );
+    assert!(
+        logs.contains("cctui-fw: periodic verification failed:") && logs.contains("ipv4-rules"),
+        "no verification failure in the holder's log: {logs}"
+    );
     let report = cctui::app::firewall_report(ops, name).await.unwrap();
     assert_eq!(report.status.label(), "degraded");
     let cut = sh(ops, name, None, &connect(&w.blocked_ip, 443)).await;
