@@ -35,34 +35,113 @@ async fn exec_as_agent(
     sh_in(ops, name, None, script).await
 }
 
+/// Unix time, in seconds with nanoseconds, of an RFC 3339 timestamp (the host's `date`).
+fn unix_of(rfc3339: &str) -> f64 {
+    let out = std::process::Command::new("date")
+        .args(["-d", rfc3339, "+%s.%N"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "date -d {rfc3339}");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The process that runs claude is the fake's script itself (the entrypoint exec'd it: no
+/// `cctui-agent` is left waiting), a child of the init; and the order is: the holder's
+/// verification, then `/run/cctui/ready`, then claude's first output.
+async fn claude_runs_after_the_firewall_and_ready(
+    ops: &Ops<cctui::backend::DockerBackend>,
+    name: &str,
+) {
+    // The entrypoint polls for the ready file every 0.1 s: give it a moment.
+    let mut tries = 0;
+    let text = loop {
+        let text = exec_as_agent(ops, name, "ps -eo pid=,ppid=,args=")
+            .await
+            .stdout_text();
+        tries += 1;
+        if tries == 50 || !text.contains("sh /usr/local/bin/cctui-agent") {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let claude: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("/usr/local/bin/claude --dangerously-skip-permissions"))
+        .filter(|l| !l.contains("docker-init") && !l.contains("cctui-agent"))
+        .collect();
+    assert_eq!(claude.len(), 1, "one process runs claude:\n{text}");
+    let fields: Vec<&str> = claude[0].split_whitespace().collect();
+    assert_eq!(fields[1], "1", "claude is not the init's child:\n{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("cctui-agent") && !l.contains("docker-init")),
+        "the entrypoint is still waiting:\n{text}"
+    );
+
+    let stat = |out: cctui::backend::ExecOutput, what: &str| -> f64 {
+        assert_eq!(out.exit_code, 0, "{what}: {}", out.stderr_text());
+        out.stdout_text().trim().parse().unwrap()
+    };
+    let holder = ops.running_holder(name).await.unwrap();
+    let verified = stat(
+        ops.backend
+            .exec(
+                &holder,
+                &ExecSpec {
+                    cmd: ["stat", "-c", "%.9Y", "/run/cctui/last-verify"]
+                        .map(String::from)
+                        .to_vec(),
+                    user: Some("0:0".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap(),
+        "the holder's last verification",
+    );
+    let ready = stat(
+        exec_as_agent(ops, name, "stat -c %.9Y /run/cctui/ready").await,
+        "the ready file",
+    );
+    let agent = ops.running_agent(name).await.unwrap();
+    let logs = docker(&["logs", "-t", &agent]);
+    let first = logs
+        .lines()
+        .find(|l| l.contains("fake claude"))
+        .unwrap_or_else(|| panic!("claude printed nothing: {logs}"));
+    let said = unix_of(first.split_whitespace().next().unwrap());
+    eprintln!(
+        "verified -> ready {:.0} ms -> claude's first output {:.0} ms",
+        (ready - verified) * 1000.0,
+        (said - ready) * 1000.0
+    );
+    assert!(
+        verified < ready && ready < said,
+        "out of order: firewall verified at {verified:.3}, ready at {ready:.3}, \
+         claude's first output at {said:.3}"
+    );
+}
+
 #[tokio::test]
 async fn lifecycle_new_ls_stop_start_rm_and_volumes_survive() {
     let name = unique("life");
     let _c = Cleanup::new(&name);
     let dir = TempFolder::new(&format!("{name}-cfg"), 0);
     let project = TempFolder::new(&name, UID);
-    let ops = ops_with(config_off(), &dir.path).await;
+    // The firewall is on (no rules needed), so that claude's start can be ordered after it.
+    let mut config = test_config();
+    config.firewall.presets = vec![];
+    let ops = ops_with(config, &dir.path).await;
     let plan = plan_session(&ops.config, &project.path, Some(&name), &[], &[]).unwrap();
 
     let session = ops.create(&plan, |_| {}).await.unwrap();
     assert_eq!(session.state(), ContainerState::Running);
     assert!(ops.list().await.unwrap().iter().any(|s| s.name == name));
 
-    // claude (here the fake) is the long-running process, started only after "ready".
-    let ps = exec_as_agent(
-        &ops,
-        &name,
-        "cat /proc/1/cmdline | tr '\\0' ' '; echo; ps -eo args",
-    )
-    .await;
-    assert!(
-        ps.stdout_text().contains("fake claude")
-            || ps
-                .stdout_text()
-                .contains("claude --dangerously-skip-permissions"),
-        "{}",
-        ps.stdout_text()
-    );
+    // claude (here the fake) is the long-running process, and it started only after the
+    // firewall was verified and the session made ready.
+    claude_runs_after_the_firewall_and_ready(&ops, &name).await;
 
     // Workspace files belong to the host user.
     let touch = exec_as_agent(
