@@ -444,15 +444,9 @@ async fn the_cli_runs_the_whole_lifecycle_and_headless_claude() {
     assert_eq!(code, 2, "a taken name: {err}");
     assert!(err.contains("taken"), "{err}");
 
-    let (_, json, _) = cctui(&dir.path, &["ls", "--json"]);
-    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let me = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name.as_str())
-        .expect("listed");
+    let me = ls_entry(&dir.path, &name);
     assert_eq!(me["state"], "running");
+    assert_eq!(me["running"], true);
     assert_eq!(me["firewall"], "off");
     assert_eq!(
         me["project"],
@@ -471,8 +465,11 @@ async fn the_cli_runs_the_whole_lifecycle_and_headless_claude() {
 
     let (code, _, _) = cctui(&dir.path, &["stop", &name]);
     assert_eq!(code, 0);
-    let (_, json, _) = cctui(&dir.path, &["ls", "--json"]);
-    assert!(json.contains("\"stopped\""), "{json}");
+    let me = ls_entry(&dir.path, &name);
+    assert!(
+        me["state"] == "stopped" && me["running"] == false,
+        "the session is not stopped: {me}"
+    );
     let (code, _, err) = cctui(&dir.path, &["rm", &name, "--volumes"]);
     assert_eq!(code, 2, "no tty and no --yes must refuse: {err}");
     let (code, out, _) = cctui(&dir.path, &["rm", &name]);

@@ -70,8 +70,11 @@ fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
         app.wait_exit(Duration::from_secs(5)),
         "the detach key did not leave"
     );
-    let (_, json, _) = cctui(&cfg.path, &["ls", "--json"]);
-    assert!(json.contains("\"running\": true"), "{json}");
+    let me = ls_entry(&cfg.path, &name);
+    assert!(
+        me["running"] == true && me["state"] == "running",
+        "the session is not running after detaching: {me}"
+    );
 
     // Output produced while detached is not lost, and re-attaching shows the screen at once.
     let (code, _, _) = cctui(

@@ -373,3 +373,20 @@ pub async fn start_server(
     b.start_container(&id).await.unwrap();
     id
 }
+
+/// This session's entry in `cctui ls --json`, parsed: exactly one entry named `name`, whatever
+/// other tests' sessions are listed beside it.
+pub fn ls_entry(config_dir: &Path, name: &str) -> serde_json::Value {
+    let (code, json, err) = cctui(config_dir, &["ls", "--json"]);
+    assert_eq!(code, 0, "ls --json: {err}");
+    let list: serde_json::Value = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("ls --json is not JSON ({e}): {json}"));
+    let mine: Vec<_> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("ls --json is not an array: {json}"))
+        .iter()
+        .filter(|s| s["name"] == name)
+        .collect();
+    assert_eq!(mine.len(), 1, "{name} listed {} times: {json}", mine.len());
+    mine[0].clone()
+}
