@@ -134,6 +134,9 @@ async fn lifecycle_new_ls_stop_start_rm_and_volumes_survive() {
     config.firewall.presets = vec![];
     let ops = ops_with(config, &dir.path).await;
     let plan = plan_session(&ops.config, &project.path, Some(&name), &[], &[]).unwrap();
+    // The test removes the volumes itself at the end; this guard does it if it fails first.
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
 
     let session = ops.create(&plan, |_| {}).await.unwrap();
     assert_eq!(session.state(), ContainerState::Running);
@@ -232,6 +235,23 @@ async fn the_agent_has_no_capabilities_and_sees_only_the_project_folder() {
         );
     }
     assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+    // And as uid 0 in the container: a non-root process's CapEff and CapPrm are zero even
+    // without --cap-drop, root's are not.
+    let root = sh_in(
+        &ops,
+        &name,
+        Some("0:0"),
+        "id -u; grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status",
+    )
+    .await;
+    let text = root.stdout_text();
+    assert!(text.starts_with("0\n"), "not root: {text}");
+    for cap in ["CapEff", "CapPrm", "CapBnd"] {
+        assert!(
+            text.contains(&format!("{cap}:\t0000000000000000")),
+            "{cap} of root in the container not empty:\n{text}"
+        );
+    }
 
     // Even root inside the container cannot mount.
     let mount = ops
