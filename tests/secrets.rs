@@ -665,14 +665,21 @@ fn container_user(container: &str) -> String {
 }
 
 /// Polls the container's log until `text` shows (claude starts just after "ready").
+/// The container's logs once they contain `text`; fails if docker cannot read them, or if
+/// `text` has not appeared within 10 s (a scan of logs that never arrived proves nothing).
 fn wait_for_log(container: &str, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let out = dk(&["logs", container]);
+        assert_eq!(out.code, 0, "docker logs {container}: {}", out.stderr);
         let all = format!("{}{}", out.stdout, out.stderr);
-        if all.contains(text) || Instant::now() > deadline {
+        if all.contains(text) {
             return all;
         }
+        assert!(
+            Instant::now() < deadline,
+            "{text:?} not in the logs of {container} within 10 s: {all}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
