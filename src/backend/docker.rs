@@ -37,11 +37,17 @@ pub struct DockerBackend {
 
 /// Where to find the engine: the config's value, then `DOCKER_HOST`, then the platform default.
 pub fn choose_host(configured: Option<&str>) -> String {
+    choose_host_from(configured, std::env::var("DOCKER_HOST").ok().as_deref())
+}
+
+/// `choose_host` with the environment's `DOCKER_HOST` passed in: a blank config value and an
+/// empty variable count as unset.
+pub fn choose_host_from(configured: Option<&str>, env: Option<&str>) -> String {
     configured
         .filter(|h| !h.trim().is_empty())
-        .map(str::to_string)
-        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
-        .unwrap_or_else(|| DEFAULT_SOCKET.to_string())
+        .or(env.filter(|h| !h.is_empty()))
+        .unwrap_or(DEFAULT_SOCKET)
+        .to_string()
 }
 
 fn unreachable(host: &str, detail: impl ToString) -> BackendError {
@@ -986,8 +992,16 @@ mod tests {
 
     #[test]
     fn host_order_is_config_then_env_then_default() {
-        assert_eq!(choose_host(Some("tcp://h:1")), "tcp://h:1");
-        // The env var and default are exercised by the engine tests; a blank config is ignored.
-        assert_ne!(choose_host(Some("  ")), "  ");
+        let (cfg, env) = (Some("tcp://config:1"), Some("unix:///env.sock"));
+        assert_eq!(choose_host_from(cfg, env), "tcp://config:1");
+        assert_eq!(choose_host_from(None, env), "unix:///env.sock");
+        assert_eq!(choose_host_from(Some("  "), env), "unix:///env.sock");
+        // Docker's own default, as the docker CLI uses it.
+        assert_eq!(choose_host_from(None, None), "unix:///var/run/docker.sock");
+        assert_eq!(
+            choose_host_from(Some(""), Some("")),
+            "unix:///var/run/docker.sock"
+        );
+        assert_eq!(choose_host_from(cfg, None), "tcp://config:1");
     }
 }
