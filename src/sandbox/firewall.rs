@@ -454,12 +454,41 @@ mod tests {
 
     #[test]
     fn every_shipped_preset_parses() {
-        let p = presets();
-        for name in ["anthropic", "npm", "pypi", "crates", "github", "debian"] {
-            let rules = p.get(name).unwrap_or_else(|| panic!("preset {name}"));
-            for r in rules {
-                parse_rule(r).unwrap();
-            }
+        // Every table of config/presets.toml, read on its own (not through `presets()`), is a
+        // preset with rules that parse and that a session can use by name.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/presets.toml");
+        let file = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            file, PRESETS,
+            "the embedded presets are not the shipped file"
+        );
+        let tables: toml::Table = file.parse().unwrap();
+        assert!(!tables.is_empty(), "no presets in {}", path.display());
+        let known = presets();
+        assert_eq!(
+            known.keys().collect::<Vec<_>>(),
+            tables.keys().collect::<Vec<_>>()
+        );
+        for (name, table) in &tables {
+            let allow = table["allow"]
+                .as_array()
+                .unwrap_or_else(|| panic!("preset {name}: no allow list"));
+            assert!(!allow.is_empty(), "preset {name} allows nothing");
+            let mut rules: Vec<Rule> = allow
+                .iter()
+                .map(|r| {
+                    let r = r.as_str().unwrap_or_else(|| panic!("preset {name}: {r}"));
+                    parse_rule(r).unwrap_or_else(|e| panic!("preset {name}: {r}: {e}"))
+                })
+                .collect();
+            rules.sort();
+            rules.dedup();
+            let mut c = Config::default();
+            c.firewall.presets = vec![name.clone()];
+            c.firewall.allow = vec![];
+            let list = Allowlist::for_session(&c, &SessionAllow::default())
+                .unwrap_or_else(|e| panic!("preset {name}: {e}"));
+            assert_eq!(list.rules, rules, "preset {name}");
         }
     }
 
