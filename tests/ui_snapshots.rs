@@ -13,7 +13,7 @@ use cctui::app::action::Action;
 use cctui::app::keymap::Keymap;
 use cctui::app::state::{Mode, State, Tab, UiSettings};
 use cctui::app::update::update;
-use cctui::app::FirewallReport;
+use cctui::app::{FirewallReport, HolderReading};
 use cctui::backend::{
     labels, ContainerDetails, ContainerState, ContainerSummary, MountInfo, Stats,
 };
@@ -377,7 +377,11 @@ fn dashboard(w: u16, h: u16, color: bool) -> State {
     state
 }
 
-fn firewall_report(name: &str, status: FirewallStatus) -> FirewallReport {
+/// The session's report as the runtime builds it (`FirewallReport::of`, the rules
+/// `firewall_report` uses): from the fixture's containers, and from what a running holder
+/// would say (verified, with counters and recent blocks). A holder that is not running is
+/// never read, so a degraded or off session shows no counters or blocks.
+fn firewall_report(name: &str) -> FirewallReport {
     let rules = [
         "api.anthropic.com",
         "statsig.anthropic.com",
@@ -398,10 +402,10 @@ fn firewall_report(name: &str, status: FirewallStatus) -> FirewallReport {
         destination: dest.into(),
         port,
     };
-    FirewallReport {
-        session: name.into(),
-        status,
-        allowlist: Allowlist { rules },
+    let sessions = group_sessions(&containers());
+    let session = sessions.iter().find(|s| s.name == name).unwrap();
+    let reading = cctui::app::running_holder(session).map(|_| HolderReading {
+        status: FirewallStatus::Verified { at: T0 + 3599 },
         counters: Counters {
             rejected_packets: 17,
             rejected_bytes: 1020,
@@ -415,7 +419,8 @@ fn firewall_report(name: &str, status: FirewallStatus) -> FirewallReport {
             blocked(61, "tcp", "140.82.112.3", Some(22)),
             blocked(3600, "icmp", "1.1.1.1", None),
         ],
-    }
+    });
+    FirewallReport::of(session, Allowlist { rules }, reading)
 }
 
 fn details(state: &State, name: &str) -> ContainerDetails {
@@ -473,8 +478,8 @@ const LOG_LINES: &str = "\
 2023-11-14T22:10:00Z cctui-fw: applying 9 rules\n\
 2023-11-14T22:10:01Z cctui-fw: verify ok (dns, tcp, udp, icmp)\n\
 2023-11-14T22:10:02Z claude: starting in /home/dev/code/shop\n\
-2023-11-14T22:11:15Z npm ERR! request to https://registry.example.com failed: timeout\n\
-2023-11-14T22:11:16Z npm ERR! network timeout at: https://registry.example.com/left-pad\n\
+2023-11-14T22:11:15Z npm ERR! timeout: GET https://registry.example.com/shop\n\
+2023-11-14T22:11:16Z npm ERR! timeout: GET https://registry.example.com/left-pad\n\
 2023-11-14T22:12:00Z \x1b[32mcargo\x1b[0m: Compiling shop v0.1.0 (/home/dev/code/shop)\n\
 2023-11-14T22:12:30Z cargo: Finished `dev` profile in 29.8s\n\
 2023-11-14T22:13:00Z claude: turn finished\n\
@@ -516,7 +521,7 @@ fn logs_tab(w: u16, h: u16, color: bool) -> State {
     state
 }
 
-fn firewall_tab_for(w: u16, h: u16, color: bool, name: &str, status: FirewallStatus) -> State {
+fn firewall_tab_for(w: u16, h: u16, color: bool, name: &str) -> State {
     let mut state = dashboard(w, h, color);
     select(&mut state, name);
     update(&mut state, key_code(KeyCode::Tab));
@@ -526,20 +531,14 @@ fn firewall_tab_for(w: u16, h: u16, color: bool, name: &str, status: FirewallSta
         &mut state,
         Action::Firewall {
             session: name.into(),
-            report: Ok(firewall_report(name, status)),
+            report: Ok(firewall_report(name)),
         },
     );
     state
 }
 
 fn firewall_tab(w: u16, h: u16, color: bool) -> State {
-    firewall_tab_for(
-        w,
-        h,
-        color,
-        "api",
-        FirewallStatus::Verified { at: T0 + 3599 },
-    )
+    firewall_tab_for(w, h, color, "api")
 }
 
 fn info_tab(w: u16, h: u16, color: bool) -> State {
@@ -811,24 +810,38 @@ fn terminal_tab_snapshots() {
 #[test]
 fn logs_tab_snapshots() {
     snapshot_sizes("logs_tab", logs_tab);
+    // At every size, each line with a hit that is on screen shows the whole hit.
+    for (w, h) in SIZES {
+        let buf = render(&logs_tab(w, h, true));
+        let rows: Vec<String> = (0..h)
+            .map(|y| line_text(&buf, y))
+            .filter(|l| l.contains("npm ERR!"))
+            .collect();
+        assert!(!rows.is_empty(), "no search hit on screen at {w}x{h}");
+        for row in rows {
+            assert!(
+                row.contains("npm ERR! timeout"),
+                "a cut hit at {w}x{h}: {row}"
+            );
+        }
+    }
 }
 
 #[test]
 fn firewall_tab_snapshots() {
     snapshot_sizes("firewall_tab", firewall_tab);
-    // The other statuses, at one size.
-    let degraded = firewall_tab_for(
-        120,
-        40,
-        true,
-        "infra",
-        FirewallStatus::Degraded {
-            why: "the network holder is not running; egress is blocked".into(),
-        },
-    );
+    // The other statuses, at one size: infra's holder is down, LONG_NAME's firewall is off.
+    let degraded = firewall_tab_for(120, 40, true, "infra");
+    let report = &degraded.firewall["infra"];
+    assert_eq!(report.status.label(), "degraded");
+    assert_eq!(report.counters, Counters::default());
+    assert!(report.recent.is_empty());
     snapshot("firewall_tab_degraded", &degraded);
-    let mut off = firewall_tab_for(120, 40, true, LONG_NAME, FirewallStatus::Off);
-    off.firewall.get_mut(LONG_NAME).unwrap().recent.clear();
+    let off = firewall_tab_for(120, 40, true, LONG_NAME);
+    let report = &off.firewall[LONG_NAME];
+    assert_eq!(report.status, FirewallStatus::Off);
+    assert_eq!(report.counters, Counters::default());
+    assert!(report.recent.is_empty());
     snapshot("firewall_tab_off", &off);
 }
 
@@ -1041,13 +1054,7 @@ fn detail_badges_and_panels_have_their_colours() {
         .expect("firewall status line");
     let x = find_on_row(&buf, y, 0, "✔ fw ok").unwrap();
     assert_style(&buf, (x, y), "✔ fw ok", Color::Green, Modifier::empty());
-    let off = render(&firewall_tab_for(
-        120,
-        40,
-        true,
-        LONG_NAME,
-        FirewallStatus::Off,
-    ));
+    let off = render(&firewall_tab_for(120, 40, true, LONG_NAME));
     let y = (0..off.area.height)
         .find(|&y| line_text(&off, y).contains("status: ✖ fw OFF"))
         .expect("firewall off status line");
@@ -1057,7 +1064,7 @@ fn detail_badges_and_panels_have_their_colours() {
     // The log search highlight.
     let buf = render(&logs_tab(120, 40, true));
     let y = (0..buf.area.height)
-        .find(|&y| line_text(&buf, y).contains("network timeout"))
+        .find(|&y| line_text(&buf, y).contains("npm ERR! timeout"))
         .expect("matching log line");
     let x = find_on_row(&buf, y, 0, "timeout").unwrap();
     assert_style(

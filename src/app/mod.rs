@@ -62,32 +62,72 @@ pub struct FirewallReport {
     pub recent: Vec<Blocked>,
 }
 
+/// What a running holder says about its firewall.
+#[derive(Debug, Clone)]
+pub struct HolderReading {
+    pub status: FirewallStatus,
+    pub counters: Counters,
+    pub recent: Vec<Blocked>,
+}
+
+impl FirewallReport {
+    /// The report on `session`, by the rules `cctui fw status` and the Firewall tab share: a
+    /// session with the firewall off is "off" and nothing else; without a running holder there
+    /// is nothing to read, so no counters or blocks, and the firewall is degraded while the
+    /// agent runs (unknown otherwise); with one, it is what the holder said (`reading`, which
+    /// is read only from a running holder and ignored otherwise).
+    pub fn of(
+        session: &crate::session::Session,
+        allowlist: Allowlist,
+        reading: Option<HolderReading>,
+    ) -> FirewallReport {
+        let mut report = FirewallReport {
+            session: session.name.clone(),
+            status: FirewallStatus::Unknown,
+            allowlist,
+            counters: Counters::default(),
+            recent: Vec::new(),
+        };
+        if session.firewall == FirewallMode::Off {
+            report.status = FirewallStatus::Off;
+            return report;
+        }
+        let agent_running = session.agent.as_ref().is_some_and(|a| a.state.is_running());
+        match (running_holder(session), reading) {
+            (Some(_), Some(r)) => {
+                report.status = r.status;
+                report.counters = r.counters;
+                report.recent = r.recent;
+            }
+            (Some(_), None) => {}
+            (None, _) if agent_running => {
+                report.status = FirewallStatus::Degraded {
+                    why: "the network holder is not running; egress is blocked".into(),
+                }
+            }
+            (None, _) => {}
+        }
+        report
+    }
+}
+
+/// The session's holder, if it is running (only a running holder can be read).
+pub fn running_holder(
+    session: &crate::session::Session,
+) -> Option<&crate::backend::ContainerSummary> {
+    session.holder.as_ref().filter(|h| h.state.is_running())
+}
+
 pub async fn firewall_report<B: Backend>(ops: &Ops<B>, name: &str) -> Result<FirewallReport> {
     let session = ops.find(name).await?;
     let allowlist = ops.allowlist(std::path::Path::new(&session.project), name)?;
-    let mut report = FirewallReport {
-        session: name.to_string(),
-        status: FirewallStatus::Unknown,
-        allowlist,
-        counters: Counters::default(),
-        recent: Vec::new(),
+    let reading = match running_holder(&session) {
+        Some(h) if session.firewall == FirewallMode::On => Some(HolderReading {
+            status: firewall::last_verification(&ops.backend, &h.id).await?,
+            counters: firewall::counters(&ops.backend, &h.id).await?,
+            recent: firewall::blocked_log(&ops.backend, &h.id, 50).await?,
+        }),
+        _ => None,
     };
-    if session.firewall == FirewallMode::Off {
-        report.status = FirewallStatus::Off;
-        return Ok(report);
-    }
-    let agent_running = session.agent.as_ref().is_some_and(|a| a.state.is_running());
-    let holder = session.holder.filter(|h| h.state.is_running());
-    report.status = match (&holder, agent_running) {
-        (None, true) => FirewallStatus::Degraded {
-            why: "the network holder is not running; egress is blocked".into(),
-        },
-        (None, false) => FirewallStatus::Unknown,
-        (Some(h), _) => firewall::last_verification(&ops.backend, &h.id).await?,
-    };
-    if let Some(h) = holder {
-        report.counters = firewall::counters(&ops.backend, &h.id).await?;
-        report.recent = firewall::blocked_log(&ops.backend, &h.id, 50).await?;
-    }
-    Ok(report)
+    Ok(FirewallReport::of(&session, allowlist, reading))
 }
