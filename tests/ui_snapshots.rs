@@ -834,14 +834,22 @@ fn firewall_tab_snapshots() {
     let degraded = firewall_tab_for(120, 40, true, "infra");
     let report = &degraded.firewall["infra"];
     assert_eq!(report.status.label(), "degraded");
-    assert_eq!(report.counters, Counters::default());
-    assert!(report.recent.is_empty());
+    assert_eq!(
+        report.counters,
+        Counters::default(),
+        "counters of a stopped holder: nothing reads them"
+    );
+    assert!(report.recent.is_empty(), "blocks of a stopped holder");
     snapshot("firewall_tab_degraded", &degraded);
     let off = firewall_tab_for(120, 40, true, LONG_NAME);
     let report = &off.firewall[LONG_NAME];
     assert_eq!(report.status, FirewallStatus::Off);
-    assert_eq!(report.counters, Counters::default());
-    assert!(report.recent.is_empty());
+    assert_eq!(
+        report.counters,
+        Counters::default(),
+        "counters with the firewall off"
+    );
+    assert!(report.recent.is_empty(), "blocks with the firewall off");
     snapshot("firewall_tab_off", &off);
 }
 
