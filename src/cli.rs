@@ -558,8 +558,7 @@ async fn fw(ops: &Ops<DockerBackend>, command: FwCommand) -> Result<ExitCode> {
 }
 
 pub fn blocked_line(b: &firewall::Blocked) -> String {
-    let port = b.port.map(|p| format!(":{p}")).unwrap_or_default();
-    format!("{} {:<4} {}{port}", b.time, b.kind, b.destination)
+    b.line()
 }
 
 /// An interactive `docker exec` as the agent user in the project folder, on this terminal.
