@@ -99,7 +99,8 @@ pub enum Command {
         /// Build every layer from scratch
         #[arg(long)]
         no_cache: bool,
-        /// Build the images for this folder's owner (default: the current folder)
+        /// Build the images for this folder's owner (default: the current folder, or you when
+        /// it cannot be a project, e.g. a root-owned one)
         #[arg(long)]
         path: Option<PathBuf>,
     },
@@ -421,8 +422,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             no_cache,
             path,
         } => {
-            let folder = path.unwrap_or_else(|| PathBuf::from("."));
-            let ids = AgentIds::of_folder(&folder)?;
+            let ids = match path {
+                Some(folder) => AgentIds::of_folder(&folder)?,
+                None => AgentIds::for_current_folder()?.0,
+            };
             let profiles = if profiles.is_empty() {
                 config.session.profiles.clone()
             } else {

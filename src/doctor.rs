@@ -247,14 +247,27 @@ async fn check_images(backend: &DockerBackend, config: &Config, checks: &mut Vec
         Ok(Some(base)) => recipe.on_base(&base.id),
         _ => recipe,
     };
-    // Images are per agent uid; show the ones for the current folder's owner.
-    let ids = std::env::current_dir()
-        .ok()
-        .and_then(|d| AgentIds::of_folder(&d).ok())
-        .unwrap_or(AgentIds {
-            uid: 1000,
-            gid: 1000,
-        });
+    // Images are per agent uid: the ones `cctui new` and `cctui build` would use from here.
+    let ids = match AgentIds::for_current_folder() {
+        Ok((ids, why)) => {
+            checks.push(Check::new(
+                Level::Ok,
+                "images",
+                format!("for agent uid {}:{} ({why})", ids.uid, ids.gid),
+                None,
+            ));
+            ids
+        }
+        Err(e) => {
+            checks.push(Check::new(
+                Level::Warn,
+                "images",
+                format!("cannot tell whose images to check: {e}"),
+                Some("run `cctui doctor` in a project folder".into()),
+            ));
+            return;
+        }
+    };
     let mut plans = match recipe.agent_chain(ids, &config.session.profiles) {
         Ok(p) => p,
         Err(e) => {

@@ -129,6 +129,61 @@ impl AgentIds {
     }
 }
 
+/// The user running cctui, and the one behind `sudo` when that is root.
+fn invoking_users() -> (AgentIds, Option<AgentIds>) {
+    // SAFETY: getuid and getgid cannot fail and touch no memory.
+    let me = unsafe {
+        AgentIds {
+            uid: libc::getuid(),
+            gid: libc::getgid(),
+        }
+    };
+    let var = |n: &str| std::env::var(n).ok().and_then(|v| v.parse::<u32>().ok());
+    let sudo = match (var("SUDO_UID"), var("SUDO_GID")) {
+        (Some(uid), Some(gid)) => Some(AgentIds { uid, gid }),
+        _ => None,
+    };
+    (me, sudo)
+}
+
+impl AgentIds {
+    /// Whose images `cctui build` and `cctui doctor` mean when no project folder is named:
+    /// the current folder's owner when it can be a project, as `cctui new` there would use;
+    /// otherwise (a root-owned folder such as `/` or `/opt`) the user running cctui, or the
+    /// one behind `sudo`, who owns the folders they give to `new`. Returns the ids and why.
+    pub fn for_current_folder() -> Result<(AgentIds, String)> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::usage(format!("the current folder: {e}")))?;
+        let (me, sudo) = invoking_users();
+        AgentIds::choose(&cwd, AgentIds::of_folder(&cwd), me, sudo)
+    }
+
+    fn choose(
+        folder: &Path,
+        owner: Result<AgentIds>,
+        me: AgentIds,
+        sudo: Option<AgentIds>,
+    ) -> Result<(AgentIds, String)> {
+        let err = match owner {
+            Ok(ids) => {
+                return Ok((ids, format!("the owner of {}", folder.display())));
+            }
+            Err(e) => e,
+        };
+        let usable = |ids: &AgentIds| ids.uid != 0 && !RESERVED_UIDS.contains(&ids.uid);
+        let why = |who: &str| format!("{who}; {} cannot be a project", folder.display());
+        if usable(&me) {
+            return Ok((me, why("you")));
+        }
+        match sudo.filter(|_| me.uid == 0).filter(usable) {
+            Some(ids) => Ok((ids, why("the user behind sudo"))),
+            None => Err(Error::usage(format!(
+                "{err}; or name a project folder (`--path`)"
+            ))),
+        }
+    }
+}
+
 fn short_hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -534,6 +589,38 @@ mod tests {
         let mut with_ca = recipe();
         with_ca.extra_cas.push(("x.crt".into(), b"pem".to_vec()));
         assert_ne!(with_ca.agent_chain(IDS, &[]).unwrap()[0].tag, base);
+    }
+
+    #[test]
+    fn outside_a_project_the_images_are_the_invoking_users() {
+        let folder = Path::new("/opt");
+        let root_owned = || Err(Error::usage("/opt is owned by root"));
+        let user = AgentIds {
+            uid: 1001,
+            gid: 1002,
+        };
+        let root = AgentIds { uid: 0, gid: 0 };
+        let owner = AgentIds {
+            uid: 1500,
+            gid: 1500,
+        };
+        // A folder that can be a project: its owner, as `new` there would use.
+        let (ids, _) = AgentIds::choose(folder, Ok(owner), user, None).unwrap();
+        assert_eq!(ids, owner);
+        // A root-owned folder: the user running cctui, or the one behind sudo.
+        let (ids, why) = AgentIds::choose(folder, root_owned(), user, None).unwrap();
+        assert_eq!((ids, why.as_str()), (user, "you; /opt cannot be a project"));
+        let (ids, _) = AgentIds::choose(folder, root_owned(), root, Some(user)).unwrap();
+        assert_eq!(ids, user);
+        // Root without sudo: no agent user to guess; the error says how to name one.
+        let e = AgentIds::choose(folder, root_owned(), root, None).unwrap_err();
+        assert!(e.to_string().contains("--path"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let reserved = AgentIds {
+            uid: RESERVED_UIDS[0],
+            gid: 0,
+        };
+        assert!(AgentIds::choose(folder, root_owned(), reserved, None).is_err());
     }
 
     #[test]
