@@ -438,7 +438,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 no_cache,
                 pull,
                 force: pull || no_cache,
-            };
+                stall: None,
+            }
+            .with_config(&config);
             let mut printer = ProgressPrinter::new();
             for plan in plans {
                 image::ensure_images(&ops.backend, std::slice::from_ref(&plan), options, |p| {

@@ -47,6 +47,8 @@ pub struct ImageConfig {
     pub claude_code_version: String,
     pub extra_ca_certs: Vec<PathBuf>,
     pub timezone: String,
+    /// An image build that prints nothing for this long is cancelled, naming its step.
+    pub build_stall_secs: u64,
 }
 
 impl Default for ImageConfig {
@@ -55,6 +57,7 @@ impl Default for ImageConfig {
             claude_code_version: "latest".into(),
             extra_ca_certs: Vec::new(),
             timezone: "Etc/UTC".into(),
+            build_stall_secs: 300,
         }
     }
 }
@@ -243,6 +246,9 @@ impl Config {
         }
         if self.session.pids_limit < 16 {
             return fail("session.pids_limit", "must be at least 16".into());
+        }
+        if self.image.build_stall_secs == 0 {
+            return fail("image.build_stall_secs", "must be at least 1".into());
         }
         if self.engine.timeout_secs == 0 {
             return fail("engine.timeout_secs", "must be at least 1".into());

@@ -438,6 +438,24 @@ pub struct BuildOptions {
     pub pull: bool,
     /// Rebuild even when an image with the tag exists.
     pub force: bool,
+    /// Cancel a build that prints nothing for this long (`image.build_stall_secs`); None is
+    /// the default, `DEFAULT_BUILD_STALL`.
+    pub stall: Option<std::time::Duration>,
+}
+
+/// `image.build_stall_secs` by default.
+pub const DEFAULT_BUILD_STALL: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl BuildOptions {
+    /// These options, with the stall time of `config` unless one is set.
+    pub fn with_config(self, config: &Config) -> BuildOptions {
+        BuildOptions {
+            stall: self.stall.or(Some(std::time::Duration::from_secs(
+                config.image.build_stall_secs,
+            ))),
+            ..self
+        }
+    }
 }
 
 /// A failed build: the failing step and its last lines of output.
@@ -494,7 +512,43 @@ pub async fn ensure_images<B: Backend>(
         let mut stream = backend.build_image(spec);
         let mut step = String::from("the start");
         let mut tail: std::collections::VecDeque<String> = Default::default();
-        while let Some(event) = stream.next().await {
+        let stall = options.stall.unwrap_or(DEFAULT_BUILD_STALL);
+        // The classic builder runs each step in a container it names in its output.
+        let mut step_container: Option<String> = None;
+        let tail_text = |tail: std::collections::VecDeque<String>| {
+            tail.into_iter()
+                .map(|l| format!("  | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        loop {
+            let event = match tokio::time::timeout(stall, stream.next()).await {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(_) => {
+                    // Dropping the stream ends the request, and the engine cancels the build
+                    // in its own time; the step's container goes now, so nothing of the
+                    // build still runs when this returns.
+                    drop(stream);
+                    if let Some(id) = &step_container {
+                        let _ = backend.remove_container(id).await;
+                    }
+                    return Err(Error::other(
+                        BuildFailure {
+                            layer: plan.layer.clone(),
+                            step,
+                            tail: tail_text(tail),
+                            detail: format!(
+                                "stalled: no output for {} s, so the build was cancelled \
+                                 (image.build_stall_secs; a retry often gets past a stuck \
+                                 download)",
+                                stall.as_secs()
+                            ),
+                        }
+                        .to_string(),
+                    ));
+                }
+            };
             match event {
                 Ok(BuildEvent::Step { index, total, text }) => {
                     step = format!("step {index}/{total}: {text}");
@@ -507,6 +561,9 @@ pub async fn ensure_images<B: Backend>(
                     });
                 }
                 Ok(BuildEvent::Output(line)) => {
+                    if let Some(id) = line.trim().strip_prefix("---> Running in ") {
+                        step_container = Some(id.trim().to_string());
+                    }
                     if tail.len() == 15 {
                         tail.pop_front();
                     }
@@ -522,11 +579,7 @@ pub async fn ensure_images<B: Backend>(
                         BuildFailure {
                             layer: plan.layer.clone(),
                             step,
-                            tail: tail
-                                .into_iter()
-                                .map(|l| format!("  | {l}"))
-                                .collect::<Vec<_>>()
-                                .join("\n"),
+                            tail: tail_text(tail),
                             detail: e.to_string(),
                         }
                         .to_string(),
