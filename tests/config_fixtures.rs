@@ -69,6 +69,7 @@ fn the_full_example_sets_what_it_says() {
     assert_eq!(c.secrets.extra.len(), 2);
     assert_eq!(c.keys.get("stop").map(String::as_str), Some("X"));
     assert!(!c.session.trust_workspace);
+    assert_eq!(c.image.build_stall_secs, 120);
 }
 
 /// Runs the cctui binary with `args`, a private config folder and an engine address that
