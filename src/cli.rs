@@ -99,7 +99,8 @@ pub enum Command {
         /// Build every layer from scratch
         #[arg(long)]
         no_cache: bool,
-        /// Build the images for this folder's owner (default: the current folder)
+        /// Build the images for this folder's owner (default: the current folder, or you when
+        /// it cannot be a project, e.g. a root-owned one)
         #[arg(long)]
         path: Option<PathBuf>,
     },
@@ -421,8 +422,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             no_cache,
             path,
         } => {
-            let folder = path.unwrap_or_else(|| PathBuf::from("."));
-            let ids = AgentIds::of_folder(&folder)?;
+            let ids = match path {
+                Some(folder) => AgentIds::of_folder(&folder)?,
+                None => AgentIds::for_current_folder()?.0,
+            };
             let profiles = if profiles.is_empty() {
                 config.session.profiles.clone()
             } else {
@@ -435,7 +438,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 no_cache,
                 pull,
                 force: pull || no_cache,
-            };
+                stall: None,
+            }
+            .with_config(&config);
             let mut printer = ProgressPrinter::new();
             for plan in plans {
                 image::ensure_images(&ops.backend, std::slice::from_ref(&plan), options, |p| {
@@ -558,8 +563,7 @@ async fn fw(ops: &Ops<DockerBackend>, command: FwCommand) -> Result<ExitCode> {
 }
 
 pub fn blocked_line(b: &firewall::Blocked) -> String {
-    let port = b.port.map(|p| format!(":{p}")).unwrap_or_default();
-    format!("{} {:<4} {}{port}", b.time, b.kind, b.destination)
+    b.line()
 }
 
 /// An interactive `docker exec` as the agent user in the project folder, on this terminal.

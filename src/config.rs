@@ -47,6 +47,8 @@ pub struct ImageConfig {
     pub claude_code_version: String,
     pub extra_ca_certs: Vec<PathBuf>,
     pub timezone: String,
+    /// An image build that prints nothing for this long is cancelled, naming its step.
+    pub build_stall_secs: u64,
 }
 
 impl Default for ImageConfig {
@@ -55,6 +57,7 @@ impl Default for ImageConfig {
             claude_code_version: "latest".into(),
             extra_ca_certs: Vec::new(),
             timezone: "Etc/UTC".into(),
+            build_stall_secs: 300,
         }
     }
 }
@@ -186,11 +189,26 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Reads `path`; a missing file means the defaults.
+    /// Reads `path` and checks every value, so that every command, `doctor` and the dashboard
+    /// accept and refuse the same files. A missing file means the defaults only at the default
+    /// location; a file named by `--config` or `CCTUI_CONFIG` must exist.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         match std::fs::read_to_string(path) {
             Ok(text) => Config::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && path == crate::paths::config_dir().join("config.toml") =>
+            {
+                Ok(Config::default())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ConfigError {
+                file: path.to_path_buf(),
+                line: None,
+                key: None,
+                message: "no such file (named by --config or CCTUI_CONFIG); create it, \
+                          or leave both unset for the defaults"
+                    .into(),
+            }),
             Err(e) => Err(ConfigError {
                 file: path.to_path_buf(),
                 line: None,
@@ -229,6 +247,9 @@ impl Config {
         if self.session.pids_limit < 16 {
             return fail("session.pids_limit", "must be at least 16".into());
         }
+        if self.image.build_stall_secs == 0 {
+            return fail("image.build_stall_secs", "must be at least 1".into());
+        }
         if self.engine.timeout_secs == 0 {
             return fail("engine.timeout_secs", "must be at least 1".into());
         }
@@ -257,6 +278,34 @@ impl Config {
                     &format!("secrets.extra.{name}"),
                     "secret names use A-Z, 0-9 and _ only".into(),
                 );
+            }
+        }
+        if let Err((key, e)) = crate::keys::bindings(&self.keys) {
+            return fail(&key, e);
+        }
+        if let Err(e) = crate::keys::parse_key_spec(&self.ui.detach_key) {
+            return fail("ui.detach_key", e);
+        }
+        let presets = crate::sandbox::firewall::presets();
+        for p in &self.firewall.presets {
+            if !presets.contains_key(p) {
+                let known: Vec<&str> = presets.keys().map(String::as_str).collect();
+                return Err(ConfigError {
+                    file: path.to_path_buf(),
+                    line: line_of_value(text, "firewall.presets", p),
+                    key: Some("firewall.presets".into()),
+                    message: format!("unknown preset `{p}`; known: {}", known.join(", ")),
+                });
+            }
+        }
+        for rule in &self.firewall.allow {
+            if let Err(e) = crate::sandbox::firewall::parse_rule(rule) {
+                return Err(ConfigError {
+                    file: path.to_path_buf(),
+                    line: line_of_value(text, "firewall.allow", rule),
+                    key: Some("firewall.allow".into()),
+                    message: e.to_string(),
+                });
             }
         }
         Ok(())
@@ -337,8 +386,13 @@ fn key_at(text: &str, line: usize, spanned: &str) -> Option<String> {
         Some((k, _)) => k.trim().trim_matches('"').to_string(),
         None => spanned.trim().trim_matches('"').to_string(),
     };
-    // An unknown key inside an inline table is the spanned text, not the line's key.
-    let name = if spanned.contains('=') || spanned.is_empty() || here.starts_with(spanned.trim()) {
+    // An unknown key inside an inline table is the spanned text, not the line's key; a dotted
+    // key (`session.memroy = 1`) already ends with it.
+    let name = if spanned.contains('=')
+        || spanned.is_empty()
+        || here.starts_with(spanned.trim())
+        || name.rsplit('.').next() == Some(spanned.trim().trim_matches('"'))
+    {
         name
     } else if !spanned.contains(['{', '[', '"'])
         && spanned
@@ -376,6 +430,19 @@ fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// The line of one value in the array at `dotted` (which may span lines), else the key's.
+fn line_of_value(text: &str, dotted: &str, value: &str) -> Option<usize> {
+    let start = line_of_key(text, dotted)?;
+    let quoted = [format!("\"{value}\""), format!("'{value}'")];
+    text.lines()
+        .enumerate()
+        .skip(start - 1)
+        .take_while(|(i, l)| *i + 1 == start || !l.trim_start().starts_with('['))
+        .find(|(_, l)| quoted.iter().any(|q| l.contains(q.as_str())))
+        .map(|(i, _)| i + 1)
+        .or(Some(start))
 }
 
 /// "4g", "512m", "1073741824" -> bytes.

@@ -72,6 +72,7 @@ pub async fn run(config: Result<Config, ConfigError>, config_path: &Path) -> Vec
     };
 
     check_secrets(&config, &mut checks);
+    checks.push(check_api_key(&config).await);
     check_cas(&config, &mut checks);
     check_tmux(&mut checks);
 
@@ -139,18 +140,53 @@ fn check_secrets(config: &Config, checks: &mut Vec<Check>) {
             ));
         }
     }
-    let source = match &config.secrets.anthropic_api_key {
-        Some(s) if s.env.is_some() => format!("env {}", s.env.as_deref().unwrap_or_default()),
-        Some(s) if s.file.is_some() => "a file".to_string(),
-        Some(_) => "a command".to_string(),
-        None => "ANTHROPIC_API_KEY if set, else Claude's login".to_string(),
+}
+
+/// Where the API key comes from. A configured source is resolved as `cctui new` would (a
+/// command runs, with its timeout), and the check says whether it gave a key, never the key.
+pub async fn check_api_key(config: &Config) -> Check {
+    let Some(src) = &config.secrets.anthropic_api_key else {
+        return Check::new(
+            Level::Ok,
+            "api key",
+            "from ANTHROPIC_API_KEY if set, else Claude's login; \
+             delivered as a tmpfs file via apiKeyHelper",
+            None,
+        );
     };
-    checks.push(Check::new(
-        Level::Ok,
-        "api key",
-        format!("from {source}; delivered as a tmpfs file via apiKeyHelper"),
-        None,
-    ));
+    let source = match (&src.env, &src.file, &src.command) {
+        (Some(var), _, _) => format!("env {var}"),
+        (_, Some(file), _) => format!("file {}", file.display()),
+        (_, _, Some(command)) => format!("command `{command}`"),
+        _ => "nothing".to_string(),
+    };
+    match secrets::resolve(src, "secrets.anthropic_api_key").await {
+        Ok(key) => {
+            let shape = if secrets::looks_like_key(key.expose()) {
+                "a key"
+            } else {
+                "a value (not shaped like an Anthropic key, sk-ant-...)"
+            };
+            Check::new(
+                Level::Ok,
+                "api key",
+                format!(
+                    "{source} gives {shape}, not shown; delivered as a tmpfs file via apiKeyHelper"
+                ),
+                None,
+            )
+        }
+        Err(e) => Check::new(
+            Level::Fail,
+            "api key",
+            e.to_string(),
+            Some(
+                "fix secrets.anthropic_api_key (the command, file or variable, or timeout_secs); \
+                 `cctui new` fails the same way"
+                    .into(),
+            ),
+        ),
+    }
 }
 
 fn check_cas(config: &Config, checks: &mut Vec<Check>) {
@@ -211,14 +247,27 @@ async fn check_images(backend: &DockerBackend, config: &Config, checks: &mut Vec
         Ok(Some(base)) => recipe.on_base(&base.id),
         _ => recipe,
     };
-    // Images are per agent uid; show the ones for the current folder's owner.
-    let ids = std::env::current_dir()
-        .ok()
-        .and_then(|d| AgentIds::of_folder(&d).ok())
-        .unwrap_or(AgentIds {
-            uid: 1000,
-            gid: 1000,
-        });
+    // Images are per agent uid: the ones `cctui new` and `cctui build` would use from here.
+    let ids = match AgentIds::for_current_folder() {
+        Ok((ids, why)) => {
+            checks.push(Check::new(
+                Level::Ok,
+                "images",
+                format!("for agent uid {}:{} ({why})", ids.uid, ids.gid),
+                None,
+            ));
+            ids
+        }
+        Err(e) => {
+            checks.push(Check::new(
+                Level::Warn,
+                "images",
+                format!("cannot tell whose images to check: {e}"),
+                Some("run `cctui doctor` in a project folder".into()),
+            ));
+            return;
+        }
+    };
     let mut plans = match recipe.agent_chain(ids, &config.session.profiles) {
         Ok(p) => p,
         Err(e) => {
@@ -291,4 +340,52 @@ async fn check_guard_rails(backend: &DockerBackend, checks: &mut Vec<Check>) {
 /// True when no check failed.
 pub fn passed(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.level != Level::Fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SecretSource;
+
+    fn with_command(command: &str, timeout_secs: Option<u64>) -> Config {
+        let mut c = Config::default();
+        c.secrets.anthropic_api_key = Some(SecretSource {
+            command: Some(command.into()),
+            timeout_secs,
+            ..Default::default()
+        });
+        c
+    }
+
+    #[tokio::test]
+    async fn the_api_key_command_is_run_and_its_key_never_shown() {
+        let marker = std::env::temp_dir().join(format!("cctui-doctor-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        // A canary in two halves, so that the command text itself does not hold it.
+        let canary = format!("sk-ant-{}{}", "doctorcanary", "0123456789abcdef");
+        let cmd = format!(
+            "touch {}; printf '%s%s' sk-ant-doctorcanary 0123456789abcdef",
+            marker.display()
+        );
+        let check = check_api_key(&with_command(&cmd, None)).await;
+        assert!(marker.exists(), "the command did not run");
+        let _ = std::fs::remove_file(&marker);
+        assert_eq!(check.level, Level::Ok, "{}", check.line());
+        assert!(check.detail.contains("gives a key"), "{}", check.line());
+        assert!(!check.line().contains(&canary), "{}", check.line());
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_hanging_api_key_command_fails_the_check_within_its_timeout() {
+        let check = check_api_key(&with_command("echo nope >&2; exit 3", None)).await;
+        assert_eq!(check.level, Level::Fail, "{}", check.line());
+        assert!(check.detail.contains("nope"), "{}", check.line());
+        let started = std::time::Instant::now();
+        let check = check_api_key(&with_command("sleep 30", Some(1))).await;
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(check.level, Level::Fail, "{}", check.line());
+        assert!(check.detail.contains("within 1 s"), "{}", check.line());
+        let check = check_api_key(&with_command("true", None)).await;
+        assert_eq!(check.level, Level::Fail, "an empty value: {}", check.line());
+    }
 }

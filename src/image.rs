@@ -129,6 +129,61 @@ impl AgentIds {
     }
 }
 
+/// The user running cctui, and the one behind `sudo` when that is root.
+fn invoking_users() -> (AgentIds, Option<AgentIds>) {
+    // SAFETY: getuid and getgid cannot fail and touch no memory.
+    let me = unsafe {
+        AgentIds {
+            uid: libc::getuid(),
+            gid: libc::getgid(),
+        }
+    };
+    let var = |n: &str| std::env::var(n).ok().and_then(|v| v.parse::<u32>().ok());
+    let sudo = match (var("SUDO_UID"), var("SUDO_GID")) {
+        (Some(uid), Some(gid)) => Some(AgentIds { uid, gid }),
+        _ => None,
+    };
+    (me, sudo)
+}
+
+impl AgentIds {
+    /// Whose images `cctui build` and `cctui doctor` mean when no project folder is named:
+    /// the current folder's owner when it can be a project, as `cctui new` there would use;
+    /// otherwise (a root-owned folder such as `/` or `/opt`) the user running cctui, or the
+    /// one behind `sudo`, who owns the folders they give to `new`. Returns the ids and why.
+    pub fn for_current_folder() -> Result<(AgentIds, String)> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::usage(format!("the current folder: {e}")))?;
+        let (me, sudo) = invoking_users();
+        AgentIds::choose(&cwd, AgentIds::of_folder(&cwd), me, sudo)
+    }
+
+    fn choose(
+        folder: &Path,
+        owner: Result<AgentIds>,
+        me: AgentIds,
+        sudo: Option<AgentIds>,
+    ) -> Result<(AgentIds, String)> {
+        let err = match owner {
+            Ok(ids) => {
+                return Ok((ids, format!("the owner of {}", folder.display())));
+            }
+            Err(e) => e,
+        };
+        let usable = |ids: &AgentIds| ids.uid != 0 && !RESERVED_UIDS.contains(&ids.uid);
+        let why = |who: &str| format!("{who}; {} cannot be a project", folder.display());
+        if usable(&me) {
+            return Ok((me, why("you")));
+        }
+        match sudo.filter(|_| me.uid == 0).filter(usable) {
+            Some(ids) => Ok((ids, why("the user behind sudo"))),
+            None => Err(Error::usage(format!(
+                "{err}; or name a project folder (`--path`)"
+            ))),
+        }
+    }
+}
+
 fn short_hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -383,6 +438,24 @@ pub struct BuildOptions {
     pub pull: bool,
     /// Rebuild even when an image with the tag exists.
     pub force: bool,
+    /// Cancel a build that prints nothing for this long (`image.build_stall_secs`); None is
+    /// the default, `DEFAULT_BUILD_STALL`.
+    pub stall: Option<std::time::Duration>,
+}
+
+/// `image.build_stall_secs` by default.
+pub const DEFAULT_BUILD_STALL: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl BuildOptions {
+    /// These options, with the stall time of `config` unless one is set.
+    pub fn with_config(self, config: &Config) -> BuildOptions {
+        BuildOptions {
+            stall: self.stall.or(Some(std::time::Duration::from_secs(
+                config.image.build_stall_secs,
+            ))),
+            ..self
+        }
+    }
 }
 
 /// A failed build: the failing step and its last lines of output.
@@ -439,7 +512,43 @@ pub async fn ensure_images<B: Backend>(
         let mut stream = backend.build_image(spec);
         let mut step = String::from("the start");
         let mut tail: std::collections::VecDeque<String> = Default::default();
-        while let Some(event) = stream.next().await {
+        let stall = options.stall.unwrap_or(DEFAULT_BUILD_STALL);
+        // The classic builder runs each step in a container it names in its output.
+        let mut step_container: Option<String> = None;
+        let tail_text = |tail: std::collections::VecDeque<String>| {
+            tail.into_iter()
+                .map(|l| format!("  | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        loop {
+            let event = match tokio::time::timeout(stall, stream.next()).await {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(_) => {
+                    // Dropping the stream ends the request, and the engine cancels the build
+                    // in its own time; the step's container goes now, so nothing of the
+                    // build still runs when this returns.
+                    drop(stream);
+                    if let Some(id) = &step_container {
+                        let _ = backend.remove_container(id).await;
+                    }
+                    return Err(Error::other(
+                        BuildFailure {
+                            layer: plan.layer.clone(),
+                            step,
+                            tail: tail_text(tail),
+                            detail: format!(
+                                "stalled: no output for {} s, so the build was cancelled \
+                                 (image.build_stall_secs; a retry often gets past a stuck \
+                                 download)",
+                                stall.as_secs()
+                            ),
+                        }
+                        .to_string(),
+                    ));
+                }
+            };
             match event {
                 Ok(BuildEvent::Step { index, total, text }) => {
                     step = format!("step {index}/{total}: {text}");
@@ -452,6 +561,9 @@ pub async fn ensure_images<B: Backend>(
                     });
                 }
                 Ok(BuildEvent::Output(line)) => {
+                    if let Some(id) = line.trim().strip_prefix("---> Running in ") {
+                        step_container = Some(id.trim().to_string());
+                    }
                     if tail.len() == 15 {
                         tail.pop_front();
                     }
@@ -467,11 +579,7 @@ pub async fn ensure_images<B: Backend>(
                         BuildFailure {
                             layer: plan.layer.clone(),
                             step,
-                            tail: tail
-                                .into_iter()
-                                .map(|l| format!("  | {l}"))
-                                .collect::<Vec<_>>()
-                                .join("\n"),
+                            tail: tail_text(tail),
                             detail: e.to_string(),
                         }
                         .to_string(),
@@ -534,6 +642,38 @@ mod tests {
         let mut with_ca = recipe();
         with_ca.extra_cas.push(("x.crt".into(), b"pem".to_vec()));
         assert_ne!(with_ca.agent_chain(IDS, &[]).unwrap()[0].tag, base);
+    }
+
+    #[test]
+    fn outside_a_project_the_images_are_the_invoking_users() {
+        let folder = Path::new("/opt");
+        let root_owned = || Err(Error::usage("/opt is owned by root"));
+        let user = AgentIds {
+            uid: 1001,
+            gid: 1002,
+        };
+        let root = AgentIds { uid: 0, gid: 0 };
+        let owner = AgentIds {
+            uid: 1500,
+            gid: 1500,
+        };
+        // A folder that can be a project: its owner, as `new` there would use.
+        let (ids, _) = AgentIds::choose(folder, Ok(owner), user, None).unwrap();
+        assert_eq!(ids, owner);
+        // A root-owned folder: the user running cctui, or the one behind sudo.
+        let (ids, why) = AgentIds::choose(folder, root_owned(), user, None).unwrap();
+        assert_eq!((ids, why.as_str()), (user, "you; /opt cannot be a project"));
+        let (ids, _) = AgentIds::choose(folder, root_owned(), root, Some(user)).unwrap();
+        assert_eq!(ids, user);
+        // Root without sudo: no agent user to guess; the error says how to name one.
+        let e = AgentIds::choose(folder, root_owned(), root, None).unwrap_err();
+        assert!(e.to_string().contains("--path"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let reserved = AgentIds {
+            uid: RESERVED_UIDS[0],
+            gid: 0,
+        };
+        assert!(AgentIds::choose(folder, root_owned(), reserved, None).is_err());
     }
 
     #[test]

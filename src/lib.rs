@@ -12,6 +12,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod image;
+pub mod keys;
 pub mod paths;
 pub mod project;
 pub mod sandbox;

@@ -134,8 +134,41 @@ export CCTUI_TEST_RUN="r$(date +%s)"
 scratch=$(mktemp -d /tmp/cctui-test-home.XXXXXX)
 export CCTUI_CONFIG_DIR="$scratch/config" CCTUI_STATE_DIR="$scratch/state"
 
+# The images the suite builds (the full recipe for uid 1000, the small test recipe with the
+# python profile for uid 1234), built here first with cctui itself; they are cached across
+# runs, so this is quick when nothing changed. cctui cancels a build that prints nothing for
+# image.build_stall_secs, naming the step; such a stall (a download stuck behind the proxy)
+# is retried once here, so that it neither hangs the run nor fails the tests that need it.
+build_retrying_a_stall() {
+  local out
+  for attempt in 1 2; do
+    if out=$("${CARGO_TARGET_DIR:-target}/debug/cctui" build "$@" 2>&1); then return 0; fi
+    if [[ $attempt == 1 && $out == *"stalled: no output"* ]]; then
+      printf '%s\n' "$out" | tail -4 >&2
+      log "that build stalled; retrying it once"
+      continue
+    fi
+    printf '%s\n' "$out" | tail -20 >&2
+    return 1
+  done
+}
+prebuild_images() {
+  local dir=$scratch/prebuild cas="" f
+  for f in ${CCTUI_TEST_EXTRA_CA_CERTS//:/ }; do cas+="${cas:+, }\"$f\""; done
+  mkdir -p "$dir/full" "$dir/small" "$dir/p1000" "$dir/p1234"
+  chown 1000:1000 "$dir/p1000"
+  chown 1234:1234 "$dir/p1234"
+  cp -r tests/fixtures/small-recipe/recipe "$dir/small/recipe"
+  for c in full small; do printf '[image]\nextra_ca_certs = [%s]\n' "$cas" >"$dir/$c/config.toml"; done
+  log "building (or finding) the test images"
+  cargo build --locked --quiet
+  CCTUI_CONFIG_DIR=$dir/full build_retrying_a_stall --path "$dir/p1000" \
+    && CCTUI_CONFIG_DIR=$dir/small build_retrying_a_stall --path "$dir/p1234" --profile python
+}
+
 [[ ${1:-} == -- ]] && shift
 status=0
+prebuild_images || { log "the test images do not build"; rm -rf "$scratch"; exit 1; }
 cargo test --locked --no-fail-fast -- "$@" || status=$?
 log "removing what run $CCTUI_TEST_RUN left behind"
 sweep "$CCTUI_TEST_RUN"

@@ -558,3 +558,184 @@ async fn repository_proposals_apply_only_after_acceptance() {
         .join(format!("{}.toml", p.slug))
         .exists());
 }
+
+/// `cctui ARGS` run in `cwd` with extra environment variables.
+fn cctui_in(
+    config_dir: &Path,
+    cwd: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cctui"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SUDO_UID")
+        .env_remove("SUDO_GID")
+        .envs(env.iter().copied())
+        .env("CCTUI_CONFIG_DIR", config_dir)
+        .env("CCTUI_STATE_DIR", config_dir.join("state"))
+        .env("CCTUI_TEST_RUN", run_id())
+        .output()
+        .expect("running cctui");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn doctor_and_build_in_a_root_owned_folder_use_the_images_new_uses() {
+    let name = unique("rootcwd");
+    let _c = Cleanup::new(&name);
+    let dir = TempFolder::new(&format!("{name}-cfg"), 0);
+    write_cli_config(&dir.path, FIREWALL_OFF);
+    let project = TempFolder::new(&name, UID);
+    let root_owned = TempFolder::new(&format!("{name}-root"), 0);
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = project_volumes(&project.path);
+
+    let (code, out, err) = cctui(
+        &dir.path,
+        &["new", project.path.to_str().unwrap(), "--name", &name],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, json, _) = cctui(&dir.path, &["ls", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let image = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name.as_str())
+        .expect("listed")["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(image.starts_with("cctui-base:"), "{image}");
+
+    // The tests run as root, so the user is the one behind sudo, as with `sudo cctui doctor`.
+    let uid = UID.to_string();
+    let sudo = [("SUDO_UID", uid.as_str()), ("SUDO_GID", uid.as_str())];
+    let (_, out, _) = cctui_in(&dir.path, &root_owned.path, &sudo, &["doctor"]);
+    assert!(
+        out.lines()
+            .any(|l| l == format!("ok   image          {image}")),
+        "doctor does not see the image `new` used:\n{out}"
+    );
+    assert!(out.contains(&format!("for agent uid {UID}:{UID}")), "{out}");
+    let (code, out, err) = cctui_in(&dir.path, &root_owned.path, &sudo, &["build"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Progress goes to stderr.
+    assert!(err.contains(&format!("{image} (cached)")), "{out}{err}");
+
+    // Positive control: as root with no user behind it, there is no agent to build for.
+    let (code, _, err) = cctui_in(&dir.path, &root_owned.path, &[], &["build"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("owned by root") && err.contains("--path"),
+        "{err}"
+    );
+    let (code, _, err) = cctui(&dir.path, &["rm", &name]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[tokio::test]
+async fn a_build_that_stalls_is_cancelled_naming_its_step_and_new_leaves_nothing() {
+    let name = unique("stall");
+    let _c = Cleanup::new(&name);
+    let dir = TempFolder::new(&format!("{name}-cfg"), 0);
+    write_cli_config(
+        &dir.path,
+        "build_stall_secs = 4\n[firewall]\nmode = \"off\"\n",
+    );
+    let project = TempFolder::new(&name, UID);
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = project_volumes(&project.path);
+    // A step that sleeps silently; the marker names its build container. (No step before it
+    // makes a layer, so a cancelled build leaves no intermediate image either.)
+    let marker = format!("cctui-stall-{}", run_id());
+    let base = "FROM debian:bookworm-slim\nARG AGENT_UID\nARG AGENT_GID\nARG TZ\n\
+                ARG CLAUDE_CODE_VERSION\n";
+    std::fs::write(
+        dir.path.join("recipe/base.Dockerfile"),
+        format!("{base}RUN sleep 300 # {marker}\n"),
+    )
+    .unwrap();
+    let build_containers = || {
+        docker(&["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Command}}"])
+            .lines()
+            .filter(|l| l.contains(&marker))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+
+    let started = std::time::Instant::now();
+    let (code, out, err) = cctui(
+        &dir.path,
+        &["new", project.path.to_str().unwrap(), "--name", &name],
+    );
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        took < std::time::Duration::from_secs(40),
+        "took {took:?}: {err}"
+    );
+    assert!(
+        err.contains("building the base image failed at step 6/")
+            && err.contains(&format!(": RUN sleep 300 # {marker}:")),
+        "{err}"
+    );
+    assert!(err.contains("stalled: no output for 4 s"), "{err}");
+    // Nothing behind: no session, no network, no volume, and the build's step is gone.
+    let (_, json, _) = cctui(&dir.path, &["ls", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        !list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == name.as_str()),
+        "{json}"
+    );
+    let ops = small_ops(&dir.path).await;
+    let plan = plan_session(&ops.config, &project.path, Some(&name), &[], &[]).unwrap();
+    assert!(ops
+        .backend
+        .inspect_network(&plan.name.network())
+        .await
+        .unwrap()
+        .is_none());
+    for v in project_volumes(&project.path) {
+        assert!(
+            ops.backend.inspect_volume(&v).await.unwrap().is_none(),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        build_containers(),
+        Vec::<String>::new(),
+        "the stalled step still runs"
+    );
+
+    // Positive control: a step that runs longer than the stall time but keeps printing builds.
+    std::fs::write(
+        dir.path.join("recipe/base.Dockerfile"),
+        format!("{base}RUN for i in 1 2 3 4 5 6 7 8; do echo {marker} $i; sleep 1; done\n"),
+    )
+    .unwrap();
+    let (code, out, err) = cctui(
+        &dir.path,
+        &["build", "--path", project.path.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    for line in err.lines().filter(|l| l.contains("cctui-base:")) {
+        if let Some(tag) = line
+            .split_whitespace()
+            .find(|w| w.starts_with("cctui-base:"))
+        {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", tag])
+                .output();
+        }
+    }
+}

@@ -909,7 +909,12 @@ fn async_stream_build(
         let mut stream = docker.build_image(options, None, Some(bollard::body_full(context)));
         let mut image_id = None;
         loop {
-            let next = tokio::time::timeout_at(deadline, stream.next()).await;
+            // A reader that gave up (a stalled build) ends the request, which cancels the
+            // build in the engine and removes its running step's container.
+            let next = tokio::select! {
+                _ = tx.closed() => return,
+                next = tokio::time::timeout_at(deadline, stream.next()) => next,
+            };
             let item = match next {
                 Err(_) => {
                     let _ = tx

@@ -75,11 +75,24 @@ fn valid_cidr(c: &str) -> bool {
 pub fn parse_rule(text: &str) -> Result<Rule> {
     let text = text.trim();
     let bad = |why: &str| Error::usage(format!("bad allowlist rule `{text}`: {why}"));
+    if let Some((_, rest)) = text.split_once("://") {
+        let name = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        return Err(bad(&format!(
+            "a rule is a name, not a URL; write `{name}` (add `:PORT` for another port than 443)"
+        )));
+    }
     let (host, ports) = match text.rsplit_once(':') {
         Some((h, p)) => {
-            let ports: std::result::Result<Vec<u16>, _> =
-                p.split(',').map(|p| p.trim().parse::<u16>()).collect();
-            let ports = ports.map_err(|_| bad("ports are numbers, e.g. `:443` or `:22,443`"))?;
+            let mut ports = Vec::new();
+            for p in p.split(',').map(str::trim) {
+                match p.parse::<u64>() {
+                    Ok(n) => ports.push(
+                        u16::try_from(n)
+                            .map_err(|_| bad(&format!("port {n} is out of range (1 to 65535)")))?,
+                    ),
+                    Err(_) => return Err(bad("ports are numbers, e.g. `:443` or `:22,443`")),
+                }
+            }
             if ports.contains(&0) {
                 return Err(bad("port 0 is not a port"));
             }
@@ -363,6 +376,26 @@ pub struct Blocked {
     pub port: Option<u16>,
 }
 
+impl Blocked {
+    /// One line, as the dashboard's Firewall tab and `cctui fw log` print it:
+    /// `HH:MM:SS kind destination:port`, the time in UTC.
+    pub fn line(&self) -> String {
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!(
+            "{} {:<4} {}{port}",
+            clock(self.time),
+            self.kind,
+            self.destination
+        )
+    }
+}
+
+/// HH:MM:SS (UTC) of a Unix time.
+pub fn clock(t: i64) -> String {
+    let s = t.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
 pub fn parse_log(text: &str) -> Vec<Blocked> {
     text.lines()
         .filter_map(|l| {
@@ -428,6 +461,33 @@ mod tests {
         ] {
             assert!(parse_rule(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn rule_errors_name_what_is_wrong() {
+        let why = |t: &str| parse_rule(t).unwrap_err().to_string();
+        assert!(
+            why("http://pypi.org").contains("a rule is a name, not a URL; write `pypi.org`"),
+            "{}",
+            why("http://pypi.org")
+        );
+        assert!(why("https://x.com/simple/").contains("write `x.com`"));
+        assert!(why("pypi.org:99999").contains("port 99999 is out of range"));
+        assert!(why("pypi.org:22,70000").contains("port 70000 is out of range"));
+        assert!(why("pypi.org:ssh").contains("ports are numbers"));
+        assert!(why("pypi.org:0").contains("port 0 is not a port"));
+    }
+
+    #[test]
+    fn blocked_lines_print_times_in_the_cli_as_in_the_dashboard() {
+        let b = Blocked {
+            time: 1_700_000_000,
+            kind: "tcp".into(),
+            destination: "10.1.2.3".into(),
+            port: Some(22),
+        };
+        assert_eq!(b.line(), "22:13:20 tcp  10.1.2.3:22");
+        assert_eq!(crate::cli::blocked_line(&b), b.line());
     }
 
     #[test]

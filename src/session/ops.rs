@@ -110,6 +110,7 @@ impl<B: Backend> Ops<B> {
         options: BuildOptions,
         progress: &mut impl FnMut(Progress),
     ) -> Result<(String, Option<String>)> {
+        let options = options.with_config(&self.config);
         let recipe = self.recipe().await?;
         let chain = recipe.agent_chain(plan.ids, &plan.profiles)?;
         let agent = image::ensure_images(&self.backend, &chain, options, |p| {

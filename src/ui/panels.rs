@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::theme::Theme;
 use crate::app::state::{Mode, State, Tab};
-use crate::sandbox::firewall::FirewallStatus;
+use crate::sandbox::firewall::{clock, FirewallStatus};
 use crate::term::screen::TermView;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -145,24 +145,12 @@ fn firewall(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Th
             lines.push(Line::styled("  nothing", theme.dim()));
         }
         for b in r.recent.iter().rev().take(area.height as usize) {
-            let port = b.port.map(|p| format!(":{p}")).unwrap_or_default();
-            lines.push(Line::raw(format!(
-                "  {} {:<4} {}{port}",
-                clock(b.time),
-                b.kind,
-                b.destination
-            )));
+            lines.push(Line::raw(format!("  {}", b.line())));
         }
     } else {
         lines.push(Line::styled("loading…", theme.dim()));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-}
-
-/// HH:MM:SS (UTC) of a Unix time.
-fn clock(t: i64) -> String {
-    let s = t.rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
 fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme) {
