@@ -401,12 +401,17 @@ fn firewall_report(name: &str, status: FirewallStatus) -> FirewallReport {
     FirewallReport {
         session: name.into(),
         status,
-        allowlist: Allowlist { rules },
+        allowlist: Allowlist {
+            rules,
+            broker_upstream: None,
+        },
         counters: Counters {
             rejected_packets: 17,
             rejected_bytes: 1020,
             refused_names: 5,
+            refused_by_name: 0,
         },
+        broker: None,
         recent: vec![
             blocked(1, "dns", "telemetry.example.com", None),
             blocked(5, "tcp", "93.184.216.34", Some(80)),

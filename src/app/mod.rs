@@ -60,6 +60,8 @@ pub struct FirewallReport {
     pub allowlist: Allowlist,
     pub counters: Counters,
     pub recent: Vec<Blocked>,
+    /// The credential broker's traffic, where the holder runs one.
+    pub broker: Option<crate::sandbox::broker::BrokerStats>,
 }
 
 pub async fn firewall_report<B: Backend>(ops: &Ops<B>, name: &str) -> Result<FirewallReport> {
@@ -71,6 +73,7 @@ pub async fn firewall_report<B: Backend>(ops: &Ops<B>, name: &str) -> Result<Fir
         allowlist,
         counters: Counters::default(),
         recent: Vec::new(),
+        broker: None,
     };
     if session.firewall == FirewallMode::Off {
         report.status = FirewallStatus::Off;
@@ -88,6 +91,8 @@ pub async fn firewall_report<B: Backend>(ops: &Ops<B>, name: &str) -> Result<Fir
     if let Some(h) = holder {
         report.counters = firewall::counters(&ops.backend, &h.id).await?;
         report.recent = firewall::blocked_log(&ops.backend, &h.id, 50).await?;
+        let stats = crate::sandbox::broker::stats(&ops.backend, &h.id).await?;
+        report.broker = (stats.running || stats.requests > 0).then_some(stats);
     }
     Ok(report)
 }

@@ -3,3 +3,4 @@
 
 pub mod firewall;
 pub mod secrets;
+pub mod broker;

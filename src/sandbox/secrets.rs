@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::config::{SecretSource, SecretsConfig};
+pub use crate::sandbox::broker::{Credential, CredentialKind};
 use crate::error::{Error, Result};
 
 /// A secret value. Its Debug and Display never show it.
@@ -32,7 +33,12 @@ impl fmt::Debug for Secret {
 
 /// Environment variables that hold keys. cctui takes them out of its own environment at start
 /// (see `take_key_env`) so that no process it starts inherits them.
-pub const KEY_ENV_VARS: &[&str] = &["ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE"];
+pub const KEY_ENV_VARS: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_API_KEY_FILE",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN_FILE",
+];
 
 static TAKEN_ENV: OnceLock<BTreeMap<String, String>> = OnceLock::new();
 
@@ -146,25 +152,44 @@ pub async fn resolve(source: &SecretSource, what: &str) -> Result<Secret> {
     )))
 }
 
-/// The secrets for one session start: the API key (if any) and the extra ones, by file name.
+/// The secrets for one session start: the credential (if any) and the extra ones, by file
+/// name.
 #[derive(Debug, Default)]
 pub struct SessionSecrets {
-    pub api_key: Option<Secret>,
+    pub credential: Option<Credential>,
     pub extra: BTreeMap<String, Secret>,
 }
 
-/// Resolves every configured secret. With no key source configured, `ANTHROPIC_API_KEY` (or
-/// `ANTHROPIC_API_KEY_FILE`) is used when set, as Claude Code itself does; none at all means
-/// the session uses Claude's own login.
+/// Resolves every configured secret. With no credential source configured,
+/// `ANTHROPIC_API_KEY` (or `ANTHROPIC_API_KEY_FILE`) is used when set, as Claude Code itself
+/// does, then `CLAUDE_CODE_OAUTH_TOKEN` (or its `_FILE`); none at all means the session uses
+/// Claude's own login.
 pub async fn resolve_all(config: &SecretsConfig) -> Result<SessionSecrets> {
-    let api_key = match &config.anthropic_api_key {
-        Some(src) => Some(resolve(src, "secrets.anthropic_api_key").await?),
-        None => {
-            let default = SecretSource {
-                env: Some("ANTHROPIC_API_KEY".into()),
+    let key = |secret| Credential {
+        kind: CredentialKind::ApiKey,
+        secret,
+    };
+    let token = |secret| Credential {
+        kind: CredentialKind::OauthToken,
+        secret,
+    };
+    let credential = match (&config.anthropic_api_key, &config.claude_code_oauth_token) {
+        (Some(src), _) => Some(key(resolve(src, "secrets.anthropic_api_key").await?)),
+        (None, Some(src)) => Some(token(
+            resolve(src, "secrets.claude_code_oauth_token").await?,
+        )),
+        (None, None) => {
+            let from_env = |var: &str| SecretSource {
+                env: Some(var.into()),
                 ..Default::default()
             };
-            resolve(&default, "ANTHROPIC_API_KEY").await.ok()
+            match resolve(&from_env("ANTHROPIC_API_KEY"), "ANTHROPIC_API_KEY").await {
+                Ok(k) => Some(key(k)),
+                Err(_) => resolve(&from_env("CLAUDE_CODE_OAUTH_TOKEN"), "CLAUDE_CODE_OAUTH_TOKEN")
+                    .await
+                    .ok()
+                    .map(token),
+            }
         }
     };
     let mut extra = BTreeMap::new();
@@ -174,7 +199,7 @@ pub async fn resolve_all(config: &SecretsConfig) -> Result<SessionSecrets> {
             resolve(src, &format!("secrets.extra.{name}")).await?,
         );
     }
-    Ok(SessionSecrets { api_key, extra })
+    Ok(SessionSecrets { credential, extra })
 }
 
 /// `.env`-style files under `folder` (not descending into dependencies) that hold values that
