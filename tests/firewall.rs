@@ -571,3 +571,212 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
     assert_eq!(cut.stdout_text().trim(), "closed");
     ops.remove(name, false).await.unwrap();
 }
+
+/// `curl` from the agent: prints "rc=N" and then whatever came back.
+async fn curl(ops: &Ops<DockerBackend>, name: &str, args: &str) -> (i32, String) {
+    let out = sh(
+        ops,
+        name,
+        None,
+        &format!("curl -sS -k --max-time 5 {args} 2>&1; echo \"rc=$?\""),
+    )
+    .await
+    .stdout_text();
+    let rc = out
+        .rsplit_once("rc=")
+        .and_then(|(_, rc)| rc.trim().parse().ok())
+        .unwrap_or(-1);
+    (rc, out)
+}
+
+/// Promise 9: an allowed address opens only the allowed names. One host serves two names from
+/// one address; only one is allowed. Asking that address for the other name is refused, by
+/// SNI and by Host, and so is a connection that names nothing; the allowed name works by name
+/// and through its address; and the proxy connects to the name, never to the address the
+/// agent picked.
+#[tokio::test]
+async fn an_allowed_address_opens_only_the_allowed_names() {
+    let prefix = unique("fwname");
+    let b = engine().await;
+    let _c = Cleanup::new(&prefix);
+    let net = test_network(&b, &prefix).await;
+    let (names_id, _ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["good.test", "other.test"],
+        &["good.test", "other.test"],
+        "python3 /usr/local/bin/names.py /tmp/tls",
+    )
+    .await;
+    let decoy = start_server(
+        &b,
+        &prefix,
+        &net,
+        "decoy.test",
+        &["python3", "/usr/local/bin/listen.py", "443"],
+    )
+    .await;
+    let ip = ip_on(&net, &names_id);
+    let decoy_ip = ip_on(&net, &decoy);
+
+    // Positive control: the host does serve the other name to whoever asks it directly.
+    let direct = b
+        .exec(
+            &names_id,
+            &ExecSpec {
+                cmd: vec![
+                    "python3".into(),
+                    "-c".into(),
+                    "import ssl,socket\nc=ssl.create_default_context(cafile='/tmp/tls/ca.pem')\n\
+                     s=c.wrap_socket(socket.create_connection(('127.0.0.1',443)),server_hostname='other.test')\n\
+                     s.sendall(b'GET / HTTP/1.1\\r\\nHost: other.test\\r\\nConnection: close\\r\\n\\r\\n')\n\
+                     print(s.makefile('rb').read().decode())"
+                        .into(),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        direct.stdout_text().contains("served https sni=other.test"),
+        "{}{}",
+        direct.stdout_text(),
+        direct.stderr_text()
+    );
+    let control_lines = container_logs(&names_id).len();
+
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(
+        &prefix,
+        &["good.test:443,80", "decoy.test"],
+        Some(&net),
+        |_| {},
+    )
+    .await;
+    let (ops, name) = (ops, name.as_str());
+    ops.create(plan, |_| {}).await.unwrap();
+
+    // The allowed name, by name (TLS and HTTP) and through its address.
+    let (rc, out) = curl(ops, name, "https://good.test/").await;
+    assert!(
+        rc == 0 && out.contains("served https sni=good.test host=good.test"),
+        "{out}"
+    );
+    let (rc, out) = curl(ops, name, "http://good.test/").await;
+    assert!(
+        rc == 0 && out.contains("served http sni=- host=good.test"),
+        "{out}"
+    );
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--resolve good.test:443:{ip} https://good.test/"),
+    )
+    .await;
+    assert!(rc == 0 && out.contains("sni=good.test"), "{out}");
+    let (rc, out) = curl(ops, name, &format!("-H 'Host: good.test' http://{ip}/")).await;
+    assert!(rc == 0 && out.contains("host=good.test"), "{out}");
+
+    // The other name, at the allowed address: refused by SNI, and by Host.
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--resolve other.test:443:{ip} https://other.test/"),
+    )
+    .await;
+    assert_ne!(rc, 0, "SNI other.test got through: {out}");
+    let (rc, out) = curl(ops, name, &format!("-H 'Host: other.test' http://{ip}/")).await;
+    assert_ne!(rc, 0, "Host other.test got through: {out}");
+    // An absolute URI naming the other host, with the allowed Host header: refused too.
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--request-target http://other.test/ -H 'Host: good.test' http://{ip}/"),
+    )
+    .await;
+    assert!(rc != 0 || !out.contains("host=other.test"), "{out}");
+    // No name at all, on a port whose rule needs one.
+    let (rc, out) = curl(ops, name, &format!("https://{ip}/")).await;
+    assert_ne!(rc, 0, "a TLS connection without SNI got through: {out}");
+    // The proxy connects to the name, not to the address the agent picked: the decoy's
+    // address, asked for good.test, reaches the names host.
+    sh(ops, name, None, "getent hosts decoy.test").await;
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--resolve good.test:443:{decoy_ip} https://good.test/"),
+    )
+    .await;
+    assert!(
+        rc == 0 && out.contains("served https sni=good.test"),
+        "{out}"
+    );
+    // QUIC (UDP 443) to the allowed name stays blocked.
+    sh(
+        ops,
+        name,
+        None,
+        "echo quic | nc -u -w 1 good.test 443; true",
+    )
+    .await;
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let served = container_logs(&names_id)[control_lines..].to_string();
+    assert!(served.contains("sni=good.test"), "{served}");
+    assert!(
+        !served.contains("sni=other.test") && !served.contains("host=other.test"),
+        "the other name was served through the filter: {served}"
+    );
+    let decoy_log = container_logs(&decoy);
+    assert!(
+        !decoy_log.contains("tcp 443"),
+        "the decoy was reached: {decoy_log}"
+    );
+
+    // Visible: refusals by name, with kind, name and port; counted.
+    let holder = ops.running_holder(name).await.unwrap();
+    let mut log = Vec::new();
+    for _ in 0..30 {
+        log = cctui::sandbox::firewall::blocked_log(&b, &holder, 200)
+            .await
+            .unwrap();
+        if log.iter().any(|e| e.kind == "udp" && e.port == Some(443)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let has = |kind: &str, dest: &str, port: u16| {
+        log.iter()
+            .any(|e| e.kind == kind && e.destination == dest && e.port == Some(port))
+    };
+    assert!(has("sni", "other.test", 443), "{log:?}");
+    assert!(has("host", "other.test", 80), "{log:?}");
+    assert!(has("sni", "-", 443), "{log:?}");
+    assert!(
+        log.iter().any(|e| e.kind == "udp" && e.port == Some(443)),
+        "{log:?}"
+    );
+    let counters = cctui::sandbox::firewall::counters(&b, &holder)
+        .await
+        .unwrap();
+    assert!(counters.refused_by_name >= 3, "{counters:?}");
+    let report = cctui::app::firewall_report(ops, name).await.unwrap();
+    assert_eq!(report.status.label(), "verified", "{:?}", report.status);
+    let json = serde_json::to_value(&report).unwrap();
+    let good = json["allowlist"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "good.test:80,443")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(good["checks"][0]["checked"], "host", "{good}");
+    assert_eq!(good["checks"][1]["checked"], "sni", "{good}");
+    assert_eq!(
+        cctui::sandbox::firewall::verify(&b, &holder).await.unwrap(),
+        Ok(())
+    );
+    ops.remove(name, false).await.unwrap();
+}

@@ -132,9 +132,9 @@ pub fn credential_conf(c: &Credential) -> Result<String> {
         )));
     }
     Ok(match c.kind {
-        CredentialKind::ApiKey => format!(
-            "proxy_set_header x-api-key \"{v}\";\nproxy_set_header Authorization \"\";\n"
-        ),
+        CredentialKind::ApiKey => {
+            format!("proxy_set_header x-api-key \"{v}\";\nproxy_set_header Authorization \"\";\n")
+        }
         CredentialKind::OauthToken => format!(
             "proxy_set_header x-api-key \"\";\nproxy_set_header Authorization \"Bearer {v}\";\n\
              proxy_set_header anthropic-beta $cctui_oauth_beta;\n"
@@ -301,7 +301,10 @@ mod tests {
             }
         );
         let u = Upstream::parse("https://LLM.corp.example:8443/anthropic/").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.prefix.as_str()), ("llm.corp.example", 8443, "/anthropic"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.prefix.as_str()),
+            ("llm.corp.example", 8443, "/anthropic")
+        );
         assert_eq!(u.url(), "https://llm.corp.example:8443/anthropic");
         assert_eq!(u.script_line(), "broker llm.corp.example 8443 /anthropic");
         for bad in [
@@ -323,14 +326,20 @@ mod tests {
             secret: Secret::new("sk-ant-api03-abc_DEF-123"),
         };
         let conf = credential_conf(&key).unwrap();
-        assert!(conf.contains("x-api-key \"sk-ant-api03-abc_DEF-123\""), "{conf}");
+        assert!(
+            conf.contains("x-api-key \"sk-ant-api03-abc_DEF-123\""),
+            "{conf}"
+        );
         assert!(conf.contains("Authorization \"\""), "{conf}");
         let tok = Credential {
             kind: CredentialKind::OauthToken,
             secret: Secret::new("sk-ant-oat01-xyz"),
         };
         let conf = credential_conf(&tok).unwrap();
-        assert!(conf.contains("Authorization \"Bearer sk-ant-oat01-xyz\""), "{conf}");
+        assert!(
+            conf.contains("Authorization \"Bearer sk-ant-oat01-xyz\""),
+            "{conf}"
+        );
         assert!(conf.contains("x-api-key \"\""), "{conf}");
         for bad in ["a\"b", "a b", "a;b", "a$b", "a\\b", "a\nb", ""] {
             let c = Credential {
@@ -351,7 +360,9 @@ mod tests {
         assert_eq!(s.requests, 3);
         assert_eq!(s.last_status, Some(200));
         assert!(s.running);
-        let none = parse_stats("requests 0\nlast_status -\nlast_time -\nbytes_in 0\nbytes_out 0\nrunning no\n");
+        let none = parse_stats(
+            "requests 0\nlast_status -\nlast_time -\nbytes_in 0\nbytes_out 0\nrunning no\n",
+        );
         assert_eq!(none.last_status, None);
         assert!(!none.running);
     }

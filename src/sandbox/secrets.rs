@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::config::{SecretSource, SecretsConfig};
-pub use crate::sandbox::broker::{Credential, CredentialKind};
 use crate::error::{Error, Result};
+pub use crate::sandbox::broker::{Credential, CredentialKind};
 
 /// A secret value. Its Debug and Display never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -185,10 +185,13 @@ pub async fn resolve_all(config: &SecretsConfig) -> Result<SessionSecrets> {
             };
             match resolve(&from_env("ANTHROPIC_API_KEY"), "ANTHROPIC_API_KEY").await {
                 Ok(k) => Some(key(k)),
-                Err(_) => resolve(&from_env("CLAUDE_CODE_OAUTH_TOKEN"), "CLAUDE_CODE_OAUTH_TOKEN")
-                    .await
-                    .ok()
-                    .map(token),
+                Err(_) => resolve(
+                    &from_env("CLAUDE_CODE_OAUTH_TOKEN"),
+                    "CLAUDE_CODE_OAUTH_TOKEN",
+                )
+                .await
+                .ok()
+                .map(token),
             }
         }
     };

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::backend::{Backend, BackendError, ExecSpec, LabelFilter, NetworkSpec};
 use crate::image::{self, BuildOptions, BuildProgress, Recipe};
-use crate::sandbox::firewall::{self, Allowlist, SessionAllow};
 use crate::sandbox::broker::{self, CredentialKind};
+use crate::sandbox::firewall::{self, Allowlist, SessionAllow};
 use crate::sandbox::secrets::{self, SessionSecrets};
 
 /// What a long operation reports as it goes.
@@ -711,13 +711,11 @@ impl<B: Backend> Ops<B> {
 /// A setup token works only through the broker: with the firewall off there is none.
 fn check_credential(firewall: FirewallMode, secrets: &SessionSecrets) -> Result<()> {
     match (&secrets.credential, firewall) {
-        (Some(c), FirewallMode::Off) if c.kind == CredentialKind::OauthToken => {
-            Err(Error::usage(
-                "a setup token (claude_code_oauth_token) is held by the credential broker, which \
+        (Some(c), FirewallMode::Off) if c.kind == CredentialKind::OauthToken => Err(Error::usage(
+            "a setup token (claude_code_oauth_token) is held by the credential broker, which \
                  runs in the firewall's network holder; with firewall mode \"off\" use an API key \
                  or `cctui login`",
-            ))
-        }
+        )),
         _ => Ok(()),
     }
 }

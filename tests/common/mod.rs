@@ -397,7 +397,10 @@ pub async fn start_tls_server(
     spec.cmd = vec![
         "sh".into(),
         "-c".into(),
-        format!("sh /usr/local/bin/mkcert.sh /tmp/tls {} && exec {cmd}", names.join(" ")),
+        format!(
+            "sh /usr/local/bin/mkcert.sh /tmp/tls {} && exec {cmd}",
+            names.join(" ")
+        ),
     ];
     spec.network = cctui::backend::NetworkAttach::Network {
         name: net.to_string(),
