@@ -780,3 +780,151 @@ async fn an_allowed_address_opens_only_the_allowed_names() {
     );
     ops.remove(name, false).await.unwrap();
 }
+
+/// Promise 2 for the proxy and the broker: kill the proxy, kill the broker, remove the proxy's
+/// rules from the host side. Each time egress stays blocked (by name and to the broker), and
+/// the session shows degraded; a restart brings both back.
+#[tokio::test]
+async fn the_proxy_and_the_broker_fail_closed() {
+    let prefix = unique("fwfault");
+    let b = engine().await;
+    let _c = Cleanup::new(&prefix);
+    let net = test_network(&b, &prefix).await;
+    start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["good.test"],
+        &["good.test"],
+        "python3 /usr/local/bin/names.py /tmp/tls",
+    )
+    .await;
+    let (_api, ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["api.fake.test"],
+        &["api.fake.test"],
+        "python3 /usr/local/bin/fake_api.py 443 0 /tmp/tls",
+    )
+    .await;
+    let keys = TempFolder::new(&format!("{prefix}-keys"), 0);
+    let (key, ca_file) = (keys.path.join("key"), keys.path.join("ca.pem"));
+    std::fs::write(&key, "sk-ant-api03-fault-test-canary-not-a-key\n").unwrap();
+    std::fs::write(&ca_file, ca).unwrap();
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(&prefix, &["good.test"], Some(&net), |ops| {
+        ops.config.firewall.verify_interval_secs = 10;
+        ops.config.broker.upstream = "https://api.fake.test".into();
+        ops.config.broker.extra_ca_certs = vec![ca_file.clone()];
+        ops.config.secrets.anthropic_api_key = Some(cctui::config::SecretSource {
+            file: Some(key.clone()),
+            ..Default::default()
+        });
+    })
+    .await;
+    let (ops, name) = (ops, name.as_str());
+    ops.create(plan, |_| {}).await.unwrap();
+
+    let by_name = || curl(ops, name, "https://good.test/");
+    let brokered = || {
+        curl(
+            ops,
+            name,
+            "-H 'content-type: application/json' -d '{\"max_tokens\":5,\"messages\":[]}' \
+             http://127.0.0.1:15480/v1/messages",
+        )
+    };
+    let works = |(rc, out): (i32, String), what: &str| {
+        assert!(rc == 0 && out.contains(what), "expected {what}: {out}");
+    };
+    let blocked = |(rc, out): (i32, String)| {
+        assert_ne!(rc, 0, "egress got through: {out}");
+    };
+    let bref = &b;
+    let holder_exec = |user: &str, script: &str| {
+        let (user, script) = (user.to_string(), script.to_string());
+        async move {
+            let b = bref;
+            let h = ops.running_holder(name).await.unwrap();
+            b.exec(
+                &h,
+                &ExecSpec {
+                    cmd: vec!["sh".into(), "-c".into(), script],
+                    user: Some(user),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let wait_degraded = |what: &'static str, secs: u64| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = ops.find(name).await.unwrap();
+            if !s.holder.as_ref().unwrap().state.is_running() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the holder did not fail closed after: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let report = cctui::app::firewall_report(ops, name).await.unwrap();
+        assert_eq!(
+            report.status.label(),
+            "degraded",
+            "{what}: {:?}",
+            report.status
+        );
+    };
+    works(by_name().await, "sni=good.test");
+    works(brokered().await, "msg_fake");
+
+    // 1. Every process of the proxy's uid killed: names are blocked at once, and the holder
+    //    fails closed (its last word says why).
+    holder_exec("64997:64997", "kill -KILL -1").await;
+    blocked(by_name().await);
+    let holder = ops.find(name).await.unwrap().holder.unwrap().id;
+    wait_degraded("the proxy was killed", 10).await;
+    blocked(by_name().await);
+    blocked(brokered().await);
+    let last = container_logs(&holder);
+    assert!(last.contains("proxy died"), "{last}");
+    ops.restart(name, |_| {}).await.unwrap();
+    works(by_name().await, "sni=good.test");
+    works(brokered().await, "msg_fake");
+
+    // 2. The broker killed: nothing reaches the upstream, and the holder fails closed.
+    holder_exec("64996:64996", "kill -KILL -1").await;
+    blocked(brokered().await);
+    wait_degraded("the broker was killed", 10).await;
+    blocked(brokered().await);
+    blocked(by_name().await);
+    let last = container_logs(&holder);
+    assert!(last.contains("broker died"), "{last}");
+    ops.restart(name, |_| {}).await.unwrap();
+    works(by_name().await, "sni=good.test");
+
+    // 3. The proxy's redirects removed from the host side: the agent's connections to the
+    //    allowed address are not proxied, and only the proxy's uid may make them directly.
+    let flush = holder_exec(
+        "0:0",
+        "iptables-$(cat /run/cctui/backend) -w 5 -t nat -F CCTUI-PROXY",
+    )
+    .await;
+    assert_eq!(flush.exit_code, 0, "{}", flush.stderr_text());
+    blocked(by_name().await);
+    let h = ops.running_holder(name).await.unwrap();
+    let v = cctui::sandbox::firewall::verify(&b, &h).await.unwrap();
+    assert!(
+        v.as_ref().is_err_and(|why| why.contains("proxy-rules")),
+        "{v:?}"
+    );
+    wait_degraded("the proxy's rules were removed", 40).await;
+    blocked(by_name().await);
+    ops.remove(name, false).await.unwrap();
+}
