@@ -139,16 +139,37 @@ fn check_secrets(config: &Config, checks: &mut Vec<Check>) {
             ));
         }
     }
-    let source = match &config.secrets.anthropic_api_key {
-        Some(s) if s.env.is_some() => format!("env {}", s.env.as_deref().unwrap_or_default()),
-        Some(s) if s.file.is_some() => "a file".to_string(),
-        Some(_) => "a command".to_string(),
-        None => "ANTHROPIC_API_KEY if set, else Claude's login".to_string(),
+    let describe = |s: &crate::config::SecretSource| {
+        if let Some(v) = &s.env {
+            format!("env {v}")
+        } else if s.file.is_some() {
+            "a file".to_string()
+        } else {
+            "a command".to_string()
+        }
+    };
+    let source = match (
+        &config.secrets.anthropic_api_key,
+        &config.secrets.claude_code_oauth_token,
+    ) {
+        (Some(s), _) => format!("api key from {}", describe(s)),
+        (None, Some(s)) => format!("setup token from {}", describe(s)),
+        (None, None) => {
+            "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN if set, else Claude's login".into()
+        }
+    };
+    let held = if config.firewall.mode == crate::config::FirewallMode::On {
+        format!(
+            "held by the credential broker in the network holder, forwarded to {}",
+            config.broker.upstream
+        )
+    } else {
+        "firewall off: a tmpfs file in the agent's container, via apiKeyHelper".into()
     };
     checks.push(Check::new(
         Level::Ok,
         "api key",
-        format!("from {source}; delivered as a tmpfs file via apiKeyHelper"),
+        format!("{source}; {held}"),
         None,
     ));
 }

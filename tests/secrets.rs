@@ -1,6 +1,11 @@
-//! Promise 6 on the real engine: secrets at run time only. A canary key (never a real one)
-//! reaches `claude` as a file on a tmpfs, readable by the agent's user alone, through the
-//! `apiKeyHelper` of root-owned managed settings, and appears in none of: `docker inspect` of
+//! Promises 6 and 7 on the real engine: secrets at run time only, and the agent never holds
+//! your key. With the firewall on, a canary key (never a real one), and then a canary setup
+//! token, is held by the credential broker in the network holder, on a tmpfs only the
+//! broker's uid reads; the agent gets a placeholder from the `apiKeyHelper` of root-owned
+//! managed settings, finds the canary in no file, environment or command line, and the fake
+//! upstream receives exactly the canary. (With the firewall off, there is no broker: the key is
+//! a file on the agent's tmpfs, readable by the agent's user alone.) The canary appears in
+//! none of: `docker inspect` of
 //! the session's containers, images, volumes and network, `docker history`, the image's
 //! layers, the build cache, any host process's argv or environment at any moment of a start,
 //! any process's environment inside the containers, the containers' logs, cctui's own log, the
@@ -1110,6 +1115,7 @@ fn every_scanner_finds_a_planted_canary() {
     );
     assert!(leaks_live.found("/proc/*/environ and cmdline in", 0));
     let _ = planter.kill();
+    let _ = planter.wait();
     let environ = scan_container_environ(&mut leaks, &container, "0:0");
     assert!(!environ.is_empty());
     assert!(leaks.found("/proc/*/environ and cmdline in", 5));

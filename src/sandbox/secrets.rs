@@ -1,6 +1,7 @@
-//! Secrets: resolved on the host at each start, held only in memory, and delivered to the
-//! container as files on a tmpfs through exec stdin. Never in an image, an env var, argv, a
-//! label or a log.
+//! Secrets: resolved on the host at each start, held only in memory, and delivered through
+//! exec stdin: the credential (API key or setup token) to the broker in the network holder
+//! (see `broker`), extra secrets as files on the agent's tmpfs. Never in an image, an env var,
+//! argv, a label or a log.
 
 use std::collections::BTreeMap;
 use std::fmt;
