@@ -568,7 +568,15 @@ async fn bench_name_proxy_and_broker() {
             .await
             .unwrap();
         let t = Instant::now();
-        ops.create(&plan, |_| {}).await.unwrap();
+        ops.create(&plan, |p| {
+            if let Progress::Note(n) = p {
+                if n.starts_with("credential broker ready") {
+                    println!("  {n}");
+                }
+            }
+        })
+        .await
+        .unwrap();
         let start_ms = t.elapsed().as_secs_f64() * 1e3;
         let id = ops.running_agent(&name).await.unwrap();
         let user = format!("{UID}:{UID}");

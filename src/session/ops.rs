@@ -283,9 +283,14 @@ impl<B: Backend> Ops<B> {
         let started = Instant::now();
         firewall::apply(&self.backend, holder, list).await?;
         if let Some(credential) = &secrets.credential {
+            let t = Instant::now();
             let ca = self.broker_extra_ca()?;
             broker::install(&self.backend, holder, credential, ca).await?;
             tracing::info!(holder, "credential broker started");
+            progress(Progress::Note(format!(
+                "credential broker ready in {:.2} s (upstream certificate verified)",
+                t.elapsed().as_secs_f64()
+            )));
         }
         match firewall::verify(&self.backend, holder).await? {
             Ok(()) => {

@@ -216,6 +216,15 @@ fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme)
                     .any(|s| s.starts_with("no-new-privileges"))
             )),
         ]));
+        if let Some(b) = state.firewall.get(name).and_then(|r| r.broker.as_ref()) {
+            lines.push(Line::from(vec![
+                Span::styled("key      ", theme.title()),
+                Span::raw(format!(
+                    "held by the broker in the network holder ({}); the agent has a placeholder",
+                    b.upstream.as_deref().unwrap_or("?")
+                )),
+            ]));
+        }
         lines.push(Line::styled("mounts", theme.title()));
         for m in &d.mounts {
             lines.push(Line::raw(format!(
