@@ -142,8 +142,8 @@ pub fn credential_conf(c: &Credential) -> Result<String> {
     })
 }
 
-/// Puts the credential on the broker's tmpfs (as the broker's uid, through stdin) and
-/// (re)starts the broker, which first checks the upstream's certificate. `extra_ca` is PEM
+/// Puts the credential on the broker's tmpfs (through stdin, written there as the broker's
+/// uid) and (re)starts the broker, which first checks the upstream's certificate. `extra_ca` is PEM
 /// trusted for the upstream besides the holder's store. Errors name the step.
 pub async fn install<B: Backend>(
     backend: &B,
@@ -152,34 +152,15 @@ pub async fn install<B: Backend>(
     extra_ca: Vec<u8>,
 ) -> Result<()> {
     let conf = credential_conf(credential)?;
-    let script = format!(
-        "umask 077; cat > {BROKER_DIR}/credential.conf.tmp && mv -f {BROKER_DIR}/credential.conf.tmp \
-         {BROKER_DIR}/credential.conf"
-    );
-    let out = backend
-        .exec(
-            holder,
-            &ExecSpec {
-                cmd: vec!["sh".into(), "-c".into(), script],
-                user: Some(format!("{BROKER_UID}:{BROKER_UID}")),
-                stdin: Some(conf.into_bytes()),
-                ..Default::default()
-            },
-        )
-        .await?;
-    if out.exit_code != 0 {
-        return Err(Error::other(format!(
-            "credential broker setup failed at step credential: {}",
-            out.stderr_text().trim()
-        )));
-    }
+    let mut stdin = format!("credential {}\n{conf}", conf.lines().count()).into_bytes();
+    stdin.extend_from_slice(&extra_ca);
     let out = backend
         .exec(
             holder,
             &ExecSpec {
                 cmd: vec!["cctui-fw".into(), "broker".into()],
                 user: Some("0:0".into()),
-                stdin: Some(extra_ca),
+                stdin: Some(stdin),
                 ..Default::default()
             },
         )
