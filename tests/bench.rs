@@ -496,7 +496,7 @@ async fn bench_name_proxy_and_broker() {
     let _c = Cleanup::new(&prefix);
     let b = engine().await;
     let net = test_network(&b, &prefix).await;
-    start_tls_server(
+    let (names, _) = start_tls_server(
         &b,
         &prefix,
         &net,
@@ -514,6 +514,11 @@ async fn bench_name_proxy_and_broker() {
         "python3 /usr/local/bin/fake_api.py 443 0 /tmp/tls",
     )
     .await;
+    // Timed requests go to the address (no name lookup in the figure), with the name as SNI.
+    let good = format!(
+        "--resolve good.test:443:{} https://good.test",
+        ip_on(&net, &names)
+    );
     let keys = TempFolder::new(&format!("{prefix}-keys"), 0);
     let (key, ca_file) = (keys.path.join("key"), keys.path.join("ca.pem"));
     std::fs::write(&key, "sk-ant-api03-bench-not-a-key\n").unwrap();
@@ -580,13 +585,14 @@ async fn bench_name_proxy_and_broker() {
         let start_ms = t.elapsed().as_secs_f64() * 1e3;
         let id = ops.running_agent(&name).await.unwrap();
         let user = format!("{UID}:{UID}");
-        curl_ms(&b, &id, &user, "https://good.test/", 10).await; // warm up
-        let tls = curl_ms(&b, &id, &user, "https://good.test/", 100).await;
+        // Warm up (this also resolves the name, which allows its address).
+        curl_ms(&b, &id, &user, "https://good.test/", 10).await;
+        let tls = curl_ms(&b, &id, &user, &format!("{good}/"), 100).await;
         let bulk = exec_sh(
             &b,
             &id,
             &user,
-            "curl -sS -k -o /dev/null -w '%{speed_download}' https://good.test/bulk/300000000",
+            &format!("curl -sS -k -o /dev/null -w '%{{speed_download}}' {good}/bulk/300000000"),
         )
         .await;
         let mbps = bulk.trim().parse::<f64>().expect("bulk transfer") / 1e6;
