@@ -3,9 +3,13 @@
 // no request leaves the machine and no real key is needed. Replies are picked by a word in
 // the prompt; the "slow" one streams for minutes so that a session shows as working.
 //
-//   node demo-api.js PORT
+//   node demo-api.js PORT [TLS_PORT CERT KEY]
+// With TLS_PORT it also serves HTTPS there: the sessions' credential broker only forwards over
+// verified TLS (take.sh makes a throwaway CA for it).
 "use strict";
 const http = require("http");
+const https = require("https");
+const fs = require("fs");
 
 const REPLIES = [
   {
@@ -47,7 +51,7 @@ function sse(res, event, data) {
   res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   let body = "";
   req.on("data", (d) => (body += d));
   req.on("end", () => {
@@ -97,6 +101,11 @@ const server = http.createServer((req, res) => {
     };
     next();
   });
-});
+};
 const port = Number(process.argv[2] || 8080);
-server.listen(port, "0.0.0.0", () => console.log(`demo api on ${port}`));
+http.createServer(handler).listen(port, "0.0.0.0", () => console.log(`demo api on ${port}`));
+if (process.argv[3]) {
+  const tls = { cert: fs.readFileSync(process.argv[4]), key: fs.readFileSync(process.argv[5]) };
+  const tlsPort = Number(process.argv[3]);
+  https.createServer(tls, handler).listen(tlsPort, "0.0.0.0", () => console.log(`demo api on ${tlsPort} (TLS)`));
+}

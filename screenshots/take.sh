@@ -166,9 +166,20 @@ fi
 cas=()
 for f in /usr/local/share/ca-certificates/*.crt; do [[ -f $f ]] && cas+=("\"$f\""); done
 ca_list=$(IFS=,; echo "${cas[*]:-}")
-# A fake key: the sessions' claude only ever talks to demo-api.js.
+# A fake key: the sessions' claude only ever talks to demo-api.js (through each session's
+# credential broker, which forwards only over verified TLS: a throwaway CA for demo-api.test).
 printf 'sk-ant-api03-demo-not-a-real-key\n' >"$work/secrets/anthropic_api_key"
 chmod 600 "$work/secrets/anthropic_api_key"
+mkdir -p "$work/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/tls/ca.key" -out "$work/tls/ca.pem" \
+  -days 1 -subj "/CN=cctui screenshots CA" -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$work/tls/key.pem" -out "$work/tls/req.csr" \
+  -subj "/CN=demo-api.test" 2>/dev/null
+printf 'subjectAltName=DNS:demo-api.test\nextendedKeyUsage=serverAuth\n' >"$work/tls/ext"
+openssl x509 -req -in "$work/tls/req.csr" -CA "$work/tls/ca.pem" -CAkey "$work/tls/ca.key" \
+  -CAcreateserial -out "$work/tls/cert.pem" -days 1 -extfile "$work/tls/ext" 2>/dev/null
+chmod 0644 "$work/tls/cert.pem" "$work/tls/key.pem"
 
 write_config() { # file, firewall mode, trust_workspace
   cat >"$1" <<EOF
@@ -198,6 +209,10 @@ allow = ["demo-api.test:8080"]
 
 [secrets]
 anthropic_api_key = { file = "$work/secrets/anthropic_api_key" }
+
+[broker]
+upstream = "https://demo-api.test:8443"
+extra_ca_certs = ["$work/tls/ca.pem"]
 EOF
 }
 write_config "$work/config/config.toml" on true
@@ -216,7 +231,8 @@ log "fake Messages API ($API on $NET, from $base)"
 docker network create --internal --label cctui-shots=1 "$NET" >/dev/null
 docker run -d --name "$API" --label cctui-shots=1 --network "$NET" --network-alias demo-api.test \
   --user "$AGENT_UID:$AGENT_UID" --read-only --cap-drop ALL --security-opt no-new-privileges \
-  --memory 256m -v "$here/demo-api.js:/demo-api.js:ro" --entrypoint node "$base" /demo-api.js 8080 >/dev/null
+  --memory 256m -v "$here/demo-api.js:/demo-api.js:ro" -v "$work/tls:/tls:ro" \
+  --entrypoint node "$base" /demo-api.js 8080 8443 /tls/cert.pem /tls/key.pem >/dev/null
 
 # --- sessions --------------------------------------------------------------------------------------
 # Each session's own network, made here first as --internal (cctui uses a network of that name

@@ -485,12 +485,17 @@ async fn fw(ops: &Ops<DockerBackend>, command: FwCommand) -> Result<ExitCode> {
                     println!("  why: {why}");
                 }
                 println!(
-                    "rejected: {} packets, {} names refused",
-                    status.counters.rejected_packets, status.counters.refused_names
+                    "rejected: {} packets, {} names refused, {} connections refused by name",
+                    status.counters.rejected_packets,
+                    status.counters.refused_names,
+                    status.counters.refused_by_name
                 );
+                for line in crate::sandbox::broker::report_lines(status.broker.as_ref()) {
+                    println!("{line}");
+                }
                 println!("allowlist ({} rules):", status.allowlist.rules.len());
                 for r in &status.allowlist.rules {
-                    println!("  {r}");
+                    println!("  {r:<40} {}", firewall::checks_text(r));
                 }
             }
             Ok(

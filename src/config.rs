@@ -18,6 +18,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub firewall: FirewallConfig,
     pub secrets: SecretsConfig,
+    pub broker: BrokerConfig,
     pub ui: UiConfig,
     pub keys: BTreeMap<String, String>,
     /// Where this config came from; None for built-in defaults.
@@ -132,7 +133,29 @@ pub struct SecretSource {
 #[serde(default, deny_unknown_fields)]
 pub struct SecretsConfig {
     pub anthropic_api_key: Option<SecretSource>,
+    /// A long-lived token from `claude setup-token` (Claude Code's `CLAUDE_CODE_OAUTH_TOKEN`).
+    pub claude_code_oauth_token: Option<SecretSource>,
     pub extra: BTreeMap<String, SecretSource>,
+}
+
+/// The credential broker in the network holder: where it forwards claude's API requests.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// `https://NAME[:PORT][/PATH]`: the Anthropic API, or an LLM gateway in front of it.
+    pub upstream: String,
+    /// CA certificates (PEM files on the host) trusted for the upstream only, besides the
+    /// system store and `image.extra_ca_certs`.
+    pub extra_ca_certs: Vec<PathBuf>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            upstream: "https://api.anthropic.com".into(),
+            extra_ca_certs: Vec::new(),
+        }
+    }
 }
 
 impl SecretsConfig {
@@ -140,6 +163,7 @@ impl SecretsConfig {
     pub fn env_var_names(&self) -> Vec<String> {
         self.anthropic_api_key
             .iter()
+            .chain(self.claude_code_oauth_token.iter())
             .chain(self.extra.values())
             .filter_map(|s| s.env.clone())
             .flat_map(|name| [format!("{name}_FILE"), name])
@@ -268,6 +292,20 @@ impl Config {
             if let Err(e) = src.check() {
                 return fail("secrets.anthropic_api_key", e);
             }
+        }
+        if let Some(src) = &self.secrets.claude_code_oauth_token {
+            if let Err(e) = src.check() {
+                return fail("secrets.claude_code_oauth_token", e);
+            }
+            if self.secrets.anthropic_api_key.is_some() {
+                return fail(
+                    "secrets.claude_code_oauth_token",
+                    "set either anthropic_api_key or claude_code_oauth_token, not both".into(),
+                );
+            }
+        }
+        if let Err(e) = crate::sandbox::broker::Upstream::parse(&self.broker.upstream) {
+            return fail("broker.upstream", e);
         }
         for (name, src) in &self.secrets.extra {
             if let Err(e) = src.check() {

@@ -142,17 +142,34 @@ fn check_secrets(config: &Config, checks: &mut Vec<Check>) {
     }
 }
 
-/// Where the API key comes from. A configured source is resolved as `cctui new` would (a
-/// command runs, with its timeout), and the check says whether it gave a key, never the key.
+/// Where the credential comes from and where it is held. A configured source is resolved as
+/// `cctui new` would (a command runs, with its timeout), and the check says whether it gave a
+/// value, never the value.
 pub async fn check_api_key(config: &Config) -> Check {
-    let Some(src) = &config.secrets.anthropic_api_key else {
-        return Check::new(
-            Level::Ok,
-            "api key",
-            "from ANTHROPIC_API_KEY if set, else Claude's login; \
-             delivered as a tmpfs file via apiKeyHelper",
-            None,
-        );
+    let held = if config.firewall.mode == crate::config::FirewallMode::On {
+        format!(
+            "held by the credential broker in the network holder, forwarded to {}",
+            config.broker.upstream
+        )
+    } else {
+        "firewall off: a tmpfs file in the agent's container, via apiKeyHelper".into()
+    };
+    let (what, key, src) = match (
+        &config.secrets.anthropic_api_key,
+        &config.secrets.claude_code_oauth_token,
+    ) {
+        (Some(s), _) => ("api key", "secrets.anthropic_api_key", s),
+        (None, Some(s)) => ("setup token", "secrets.claude_code_oauth_token", s),
+        (None, None) => {
+            return Check::new(
+                Level::Ok,
+                "api key",
+                format!(
+                    "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN if set, else Claude's login; {held}"
+                ),
+                None,
+            )
+        }
     };
     let source = match (&src.env, &src.file, &src.command) {
         (Some(var), _, _) => format!("env {var}"),
@@ -160,9 +177,9 @@ pub async fn check_api_key(config: &Config) -> Check {
         (_, _, Some(command)) => format!("command `{command}`"),
         _ => "nothing".to_string(),
     };
-    match secrets::resolve(src, "secrets.anthropic_api_key").await {
-        Ok(key) => {
-            let shape = if secrets::looks_like_key(key.expose()) {
+    match secrets::resolve(src, key).await {
+        Ok(value) => {
+            let shape = if secrets::looks_like_key(value.expose()) {
                 "a key"
             } else {
                 "a value (not shaped like an Anthropic key, sk-ant-...)"
@@ -170,9 +187,7 @@ pub async fn check_api_key(config: &Config) -> Check {
             Check::new(
                 Level::Ok,
                 "api key",
-                format!(
-                    "{source} gives {shape}, not shown; delivered as a tmpfs file via apiKeyHelper"
-                ),
+                format!("{what} from {source} gives {shape}, not shown; {held}"),
                 None,
             )
         }
@@ -180,11 +195,10 @@ pub async fn check_api_key(config: &Config) -> Check {
             Level::Fail,
             "api key",
             e.to_string(),
-            Some(
-                "fix secrets.anthropic_api_key (the command, file or variable, or timeout_secs); \
-                 `cctui new` fails the same way"
-                    .into(),
-            ),
+            Some(format!(
+                "fix {key} (the command, file or variable, or timeout_secs); `cctui new` fails \
+                 the same way"
+            )),
         ),
     }
 }

@@ -292,6 +292,14 @@ impl SessionPlan {
             "CCTUI_FW_VERIFY_INTERVAL={}",
             self.verify_interval_secs.max(10)
         )];
+        // The credential broker's tmpfs: only its uid can read what is written there.
+        spec.tmpfs = BTreeMap::from([(
+            crate::sandbox::broker::BROKER_DIR.to_string(),
+            format!(
+                "rw,nosuid,nodev,noexec,size=1m,mode=0700,uid={0},gid={0}",
+                crate::sandbox::broker::BROKER_UID
+            ),
+        )]);
         spec.pids_limit = Some(128);
         spec.memory_bytes = Some(128 << 20);
         spec.sysctls = BTreeMap::from([

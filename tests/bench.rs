@@ -476,3 +476,187 @@ async fn bench_terminal() {
     let (code, _, _) = cctui(&cfg.path, &["rm", &name]);
     assert_eq!(code, 0);
 }
+
+/// Averages of curl's timings over `n` runs in the container: prints "connect appconnect
+/// starttransfer total" in ms. Panics if any run fails, so that no figure times a refusal.
+async fn curl_ms(b: &DockerBackend, id: &str, user: &str, args: &str, n: u32) -> [f64; 4] {
+    let script = format!(
+        "for i in $(seq {n}); do curl -sS -k -o /dev/null --max-time 10 \
+         -w '%{{time_connect}} %{{time_appconnect}} %{{time_starttransfer}} %{{time_total}} %{{http_code}}\\n' \
+         {args} || echo fail; done"
+    );
+    let out = exec_sh(b, id, user, &script).await;
+    let mut sum = [0.0f64; 4];
+    let mut count = 0;
+    for line in out.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            f.len() == 5 && f[4] == "200",
+            "a timed request failed: {line:?} in\n{out}"
+        );
+        for (i, v) in f[..4].iter().enumerate() {
+            sum[i] += v.parse::<f64>().unwrap() * 1e3;
+        }
+        count += 1;
+    }
+    assert_eq!(count, n, "{out}");
+    sum.map(|s| s / n as f64)
+}
+
+/// The name-checking proxy and the credential broker against going direct (firewall off):
+/// TCP connect + TLS handshake, bulk throughput, time to the first SSE byte, and the start.
+#[tokio::test]
+#[ignore]
+async fn bench_name_proxy_and_broker() {
+    let prefix = unique("bnp");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+    let net = test_network(&b, &prefix).await;
+    let (names, _) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["good.test"],
+        &["good.test"],
+        "python3 /usr/local/bin/names.py /tmp/tls",
+    )
+    .await;
+    let (_api, ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["api.fake.test"],
+        &["api.fake.test"],
+        "python3 /usr/local/bin/fake_api.py 443 0 /tmp/tls",
+    )
+    .await;
+    // Timed requests go to the address (no name lookup in the figure), with the name as SNI.
+    let good = format!(
+        "--resolve good.test:443:{} https://good.test",
+        ip_on(&net, &names)
+    );
+    let keys = TempFolder::new(&format!("{prefix}-keys"), 0);
+    let (key, ca_file) = (keys.path.join("key"), keys.path.join("ca.pem"));
+    std::fs::write(&key, "sk-ant-api03-bench-not-a-key\n").unwrap();
+    std::fs::write(&ca_file, ca).unwrap();
+    let sse = "-N -H 'content-type: application/json' \
+               -d '{\"model\":\"m\",\"max_tokens\":5,\"stream\":true,\"messages\":[]}'";
+
+    struct Row {
+        label: &'static str,
+        start_ms: f64,
+        tls: [f64; 4],
+        mbps: f64,
+        sse: [f64; 4],
+    }
+    let mut rows = Vec::new();
+    for (label, on, with_key) in [
+        ("direct (firewall off)", false, false),
+        ("firewall on, no key", true, false),
+        ("through proxy + broker", true, true),
+    ] {
+        let tag = format!("{}{}", on as u8, with_key as u8);
+        let cfg = TempFolder::new(&format!("{prefix}-{tag}-cfg"), 0);
+        let project = TempFolder::new(&format!("{prefix}-{tag}"), UID);
+        let mut ops: Ops<DockerBackend> = small_ops(&cfg.path).await;
+        ops.config.firewall.presets = vec![];
+        ops.config.firewall.allow = vec!["good.test".into(), "api.fake.test".into()];
+        ops.config.firewall.mode = if on {
+            cctui::config::FirewallMode::On
+        } else {
+            cctui::config::FirewallMode::Off
+        };
+        ops.config.broker.upstream = "https://api.fake.test".into();
+        ops.config.broker.extra_ca_certs = vec![ca_file.clone()];
+        if with_key {
+            ops.config.secrets.anthropic_api_key = Some(cctui::config::SecretSource {
+                file: Some(key.clone()),
+                ..Default::default()
+            });
+        }
+        let name = format!("{prefix}-{tag}");
+        let plan = plan_session(
+            &ops.config,
+            &project.path,
+            Some(&name),
+            &[],
+            std::slice::from_ref(&net),
+        )
+        .unwrap();
+        let mut vols = Cleanup::new(&format!("{prefix}-v{tag}"));
+        vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
+        ops.ensure_images(&plan, Default::default(), &mut |_| {})
+            .await
+            .unwrap();
+        let t = Instant::now();
+        ops.create(&plan, |p| {
+            if let Progress::Note(n) = p {
+                if n.starts_with("credential broker ready") {
+                    println!("  {n}");
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let start_ms = t.elapsed().as_secs_f64() * 1e3;
+        let id = ops.running_agent(&name).await.unwrap();
+        let user = format!("{UID}:{UID}");
+        // Warm up (this also resolves the name, which allows its address).
+        curl_ms(&b, &id, &user, "https://good.test/", 10).await;
+        let tls = curl_ms(&b, &id, &user, &format!("{good}/"), 100).await;
+        let bulk = exec_sh(
+            &b,
+            &id,
+            &user,
+            &format!("curl -sS -k -o /dev/null -w '%{{speed_download}}' {good}/bulk/300000000"),
+        )
+        .await;
+        let mbps = bulk.trim().parse::<f64>().expect("bulk transfer") / 1e6;
+        let sse = if with_key {
+            curl_ms(
+                &b,
+                &id,
+                &user,
+                &format!("{sse} http://127.0.0.1:15480/v1/messages"),
+                50,
+            )
+            .await
+        } else if !on {
+            curl_ms(
+                &b,
+                &id,
+                &user,
+                &format!("{sse} https://api.fake.test/v1/messages"),
+                50,
+            )
+            .await
+        } else {
+            [f64::NAN; 4]
+        };
+        rows.push(Row {
+            label,
+            start_ms,
+            tls,
+            mbps,
+            sse,
+        });
+        ops.remove(&name, false).await.unwrap();
+    }
+    println!("\n== name-checking proxy and credential broker (small recipe, warm images) ==");
+    for r in &rows {
+        println!(
+            "{:<24} new -> running {:>5.0} ms | TLS to good.test: connect {:.2} ms, connect+handshake {:.2} ms | bulk {:.0} MB/s | SSE first byte {:.2} ms (total {:.2} ms)",
+            r.label, r.start_ms, r.tls[0], r.tls[1], r.mbps, r.sse[2], r.sse[3]
+        );
+    }
+    let (d, p) = (&rows[0], &rows[2]);
+    println!(
+        "added by the proxy: {:.2} ms per connect+handshake; throughput {:.0}% of direct; \
+         added by the broker to the first SSE byte: {:.2} ms; the broker adds {:.0} ms to a \
+         start (vs firewall on without a key)",
+        p.tls[1] - d.tls[1],
+        100.0 * p.mbps / d.mbps,
+        p.sse[2] - d.sse[2],
+        p.start_ms - rows[1].start_ms
+    );
+}

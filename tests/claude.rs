@@ -1,6 +1,8 @@
-//! The real `claude` (full recipe) in a session behind the firewall, talking to a small fake
-//! Messages API on the project's own test network. The dashboard must show it go from
-//! waiting (the workspace trust dialog) to idle, to working on a prompt, and back to idle.
+//! The real `claude` (full recipe) in a session behind the firewall, talking through the
+//! credential broker to a small fake Messages API served over TLS (a throwaway test CA) on
+//! the project's own test network. The agent holds only a placeholder; the fake API must
+//! receive exactly the key. The dashboard must show claude go from waiting (the workspace
+//! trust dialog) to idle, to working on a prompt, and back to idle.
 
 mod common;
 
@@ -25,23 +27,32 @@ async fn real_claude_goes_waiting_idle_working_idle_in_the_dashboard() {
     let _c = Cleanup::new(&prefix);
     let b = engine().await;
 
-    // The fake API on the project's own network, under a name the firewall allows.
+    // The fake API on the project's own network, over TLS with a CA made for this test. The
+    // agent is not allowed to reach it: only the broker is, as the broker's upstream.
     let net = test_network(&b, &prefix).await;
-    let cmd = ["python3", "/usr/local/bin/fake_api.py", "8080", "0.6"];
-    let api_id = start_server(&b, &prefix, &net, "fakeapi.test", &cmd).await;
+    let (api_id, ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["api.fake.test"],
+        &["api.fake.test"],
+        "python3 /usr/local/bin/fake_api.py 443 0.6 /tmp/tls",
+    )
+    .await;
 
     // A config folder with no recipe override: the full recipe, real Claude Code.
     let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
     let project = TempFolder::new(&prefix, 1000);
     let key_file = cfg.path.join("key");
-    std::fs::write(&key_file, format!("sk-ant-api03-testonly-{}", run_id())).unwrap();
+    let key = format!("sk-ant-api03-testonly-{}", run_id());
+    std::fs::write(&key_file, &key).unwrap();
+    let ca_file = cfg.path.join("upstream-ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
     let mut config = test_config();
     config.firewall.presets = vec![];
-    config.firewall.allow = vec!["fakeapi.test:8080".into()];
-    config.session.env.insert(
-        "ANTHROPIC_BASE_URL".into(),
-        "http://fakeapi.test:8080".into(),
-    );
+    config.firewall.allow = vec![];
+    config.broker.upstream = "https://api.fake.test".into();
+    config.broker.extra_ca_certs = vec![ca_file];
     config.session.trust_workspace = false;
     config.secrets.anthropic_api_key = Some(SecretSource {
         file: Some(key_file),
@@ -113,4 +124,34 @@ async fn real_claude_goes_waiting_idle_working_idle_in_the_dashboard() {
     eprintln!("after the turn:\n{}", app.screen());
     let api_log = docker(&["logs", &api_id]);
     assert!(api_log.contains("POST /v1/messages"), "{api_log}");
+    // Every request the upstream saw carried exactly the key, which the agent never had.
+    let auth: Vec<&str> = api_log
+        .lines()
+        .filter_map(|l| l.strip_prefix("api auth "))
+        .filter(|l| !l.starts_with("x-api-key=- authorization=-")) // the broker's TLS check
+        .collect();
+    assert!(!auth.is_empty(), "{api_log}");
+    for line in &auth {
+        assert!(
+            line.starts_with(&format!("x-api-key={key} authorization=-")),
+            "{line}"
+        );
+    }
+    let agent = format!("cctui-{name}");
+    let found = std::process::Command::new("docker")
+        .args(["exec", "-i", &agent, "sh", "-c", "read -r k; grep -rlF -e \"$k\" / --exclude-dir=proc --exclude-dir=sys 2>/dev/null; true"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(format!("{key}\n").as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&found.stdout).trim().is_empty(),
+        "the agent holds the key: {}",
+        String::from_utf8_lossy(&found.stdout)
+    );
 }

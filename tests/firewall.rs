@@ -859,3 +859,360 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
     assert_eq!(cut.stdout_text().trim(), "closed");
     ops.remove(name, false).await.unwrap();
 }
+
+/// `curl` from the agent: prints "rc=N" and then whatever came back.
+async fn curl(ops: &Ops<DockerBackend>, name: &str, args: &str) -> (i32, String) {
+    let out = sh(
+        ops,
+        name,
+        None,
+        &format!("curl -sS -k --max-time 5 {args} 2>&1; echo \"rc=$?\""),
+    )
+    .await
+    .stdout_text();
+    let rc = out
+        .rsplit_once("rc=")
+        .and_then(|(_, rc)| rc.trim().parse().ok())
+        .unwrap_or(-1);
+    (rc, out)
+}
+
+/// Promise 9: an allowed address opens only the allowed names. One host serves two names from
+/// one address; only one is allowed. Asking that address for the other name is refused, by
+/// SNI and by Host, and so is a connection that names nothing; the allowed name works by name
+/// and through its address; and the proxy connects to the name, never to the address the
+/// agent picked.
+#[tokio::test]
+async fn an_allowed_address_opens_only_the_allowed_names() {
+    let prefix = unique("fwname");
+    let b = engine().await;
+    let _c = Cleanup::new(&prefix);
+    let net = test_network(&b, &prefix).await;
+    let (names_id, _ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["good.test", "other.test"],
+        &["good.test", "other.test"],
+        "python3 /usr/local/bin/names.py /tmp/tls",
+    )
+    .await;
+    let decoy = start_server(
+        &b,
+        &prefix,
+        &net,
+        "decoy.test",
+        &["python3", "/usr/local/bin/listen.py", "443"],
+    )
+    .await;
+    let ip = ip_on(&net, &names_id);
+    let decoy_ip = ip_on(&net, &decoy);
+
+    // Positive control: the host does serve the other name to whoever asks it directly.
+    let direct = b
+        .exec(
+            &names_id,
+            &ExecSpec {
+                cmd: vec![
+                    "python3".into(),
+                    "-c".into(),
+                    "import ssl,socket\nc=ssl.create_default_context(cafile='/tmp/tls/ca.pem')\n\
+                     s=c.wrap_socket(socket.create_connection(('127.0.0.1',443)),server_hostname='other.test')\n\
+                     s.sendall(b'GET / HTTP/1.1\\r\\nHost: other.test\\r\\nConnection: close\\r\\n\\r\\n')\n\
+                     print(s.makefile('rb').read().decode())"
+                        .into(),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        direct.stdout_text().contains("served https sni=other.test"),
+        "{}{}",
+        direct.stdout_text(),
+        direct.stderr_text()
+    );
+    let control_lines = container_logs(&names_id).len();
+
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(
+        &prefix,
+        &["good.test:443,80", "decoy.test"],
+        Some(&net),
+        |_| {},
+    )
+    .await;
+    let (ops, name) = (ops, name.as_str());
+    ops.create(plan, |_| {}).await.unwrap();
+
+    // The allowed name, by name (TLS and HTTP) and through its address.
+    let (rc, out) = curl(ops, name, "https://good.test/").await;
+    assert!(
+        rc == 0 && out.contains("served https sni=good.test host=good.test"),
+        "{out}"
+    );
+    let (rc, out) = curl(ops, name, "http://good.test/").await;
+    assert!(
+        rc == 0 && out.contains("served http sni=- host=good.test"),
+        "{out}"
+    );
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--resolve good.test:443:{ip} https://good.test/"),
+    )
+    .await;
+    assert!(rc == 0 && out.contains("sni=good.test"), "{out}");
+    let (rc, out) = curl(ops, name, &format!("-H 'Host: good.test' http://{ip}/")).await;
+    assert!(rc == 0 && out.contains("host=good.test"), "{out}");
+
+    // The other name, at the allowed address: refused by SNI, and by Host.
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--resolve other.test:443:{ip} https://other.test/"),
+    )
+    .await;
+    assert_ne!(rc, 0, "SNI other.test got through: {out}");
+    let (rc, out) = curl(ops, name, &format!("-H 'Host: other.test' http://{ip}/")).await;
+    assert_ne!(rc, 0, "Host other.test got through: {out}");
+    // An absolute URI naming the other host, with the allowed Host header: refused too.
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--request-target http://other.test/ -H 'Host: good.test' http://{ip}/"),
+    )
+    .await;
+    assert!(rc != 0 || !out.contains("host=other.test"), "{out}");
+    // No name at all, on a port whose rule needs one.
+    let (rc, out) = curl(ops, name, &format!("https://{ip}/")).await;
+    assert_ne!(rc, 0, "a TLS connection without SNI got through: {out}");
+    // The proxy connects to the name, not to the address the agent picked: the decoy's
+    // address, asked for good.test, reaches the names host.
+    sh(ops, name, None, "getent hosts decoy.test").await;
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--resolve good.test:443:{decoy_ip} https://good.test/"),
+    )
+    .await;
+    assert!(
+        rc == 0 && out.contains("served https sni=good.test"),
+        "{out}"
+    );
+    // QUIC (UDP 443) to the allowed name stays blocked.
+    sh(
+        ops,
+        name,
+        None,
+        "echo quic | nc -u -w 1 good.test 443; true",
+    )
+    .await;
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let served = container_logs(&names_id)[control_lines..].to_string();
+    assert!(served.contains("sni=good.test"), "{served}");
+    assert!(
+        !served.contains("sni=other.test") && !served.contains("host=other.test"),
+        "the other name was served through the filter: {served}"
+    );
+    let decoy_log = container_logs(&decoy);
+    assert!(
+        !decoy_log.contains("tcp 443"),
+        "the decoy was reached: {decoy_log}"
+    );
+
+    // Visible: refusals by name, with kind, name and port; counted.
+    let holder = ops.running_holder(name).await.unwrap();
+    let mut log = Vec::new();
+    for _ in 0..30 {
+        log = cctui::sandbox::firewall::blocked_log(&b, &holder, 200)
+            .await
+            .unwrap();
+        if log.iter().any(|e| e.kind == "udp" && e.port == Some(443)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let has = |kind: &str, dest: &str, port: u16| {
+        log.iter()
+            .any(|e| e.kind == kind && e.destination == dest && e.port == Some(port))
+    };
+    assert!(has("sni", "other.test", 443), "{log:?}");
+    assert!(has("host", "other.test", 80), "{log:?}");
+    assert!(has("sni", "-", 443), "{log:?}");
+    assert!(
+        log.iter().any(|e| e.kind == "udp" && e.port == Some(443)),
+        "{log:?}"
+    );
+    let counters = cctui::sandbox::firewall::counters(&b, &holder)
+        .await
+        .unwrap();
+    assert!(counters.refused_by_name >= 3, "{counters:?}");
+    let report = cctui::app::firewall_report(ops, name).await.unwrap();
+    assert_eq!(report.status.label(), "verified", "{:?}", report.status);
+    let json = serde_json::to_value(&report).unwrap();
+    let good = json["allowlist"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "good.test:80,443")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(good["checks"][0]["checked"], "host", "{good}");
+    assert_eq!(good["checks"][1]["checked"], "sni", "{good}");
+    assert_eq!(
+        cctui::sandbox::firewall::verify(&b, &holder).await.unwrap(),
+        Ok(())
+    );
+    ops.remove(name, false).await.unwrap();
+}
+
+/// Promise 2 for the proxy and the broker: kill the proxy, kill the broker, remove the proxy's
+/// rules from the host side. Each time egress stays blocked (by name and to the broker), and
+/// the session shows degraded; a restart brings both back.
+#[tokio::test]
+async fn the_proxy_and_the_broker_fail_closed() {
+    let prefix = unique("fwfault");
+    let b = engine().await;
+    let _c = Cleanup::new(&prefix);
+    let net = test_network(&b, &prefix).await;
+    start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["good.test"],
+        &["good.test"],
+        "python3 /usr/local/bin/names.py /tmp/tls",
+    )
+    .await;
+    let (_api, ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["api.fake.test"],
+        &["api.fake.test"],
+        "python3 /usr/local/bin/fake_api.py 443 0 /tmp/tls",
+    )
+    .await;
+    let keys = TempFolder::new(&format!("{prefix}-keys"), 0);
+    let (key, ca_file) = (keys.path.join("key"), keys.path.join("ca.pem"));
+    std::fs::write(&key, "sk-ant-api03-fault-test-canary-not-a-key\n").unwrap();
+    std::fs::write(&ca_file, ca).unwrap();
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(&prefix, &["good.test"], Some(&net), |ops| {
+        ops.config.firewall.verify_interval_secs = 10;
+        ops.config.broker.upstream = "https://api.fake.test".into();
+        ops.config.broker.extra_ca_certs = vec![ca_file.clone()];
+        ops.config.secrets.anthropic_api_key = Some(cctui::config::SecretSource {
+            file: Some(key.clone()),
+            ..Default::default()
+        });
+    })
+    .await;
+    let (ops, name) = (ops, name.as_str());
+    ops.create(plan, |_| {}).await.unwrap();
+
+    let by_name = || curl(ops, name, "https://good.test/");
+    let brokered = || {
+        curl(
+            ops,
+            name,
+            "-H 'content-type: application/json' -d '{\"max_tokens\":5,\"messages\":[]}' \
+             http://127.0.0.1:15480/v1/messages",
+        )
+    };
+    let works = |(rc, out): (i32, String), what: &str| {
+        assert!(rc == 0 && out.contains(what), "expected {what}: {out}");
+    };
+    let blocked = |(rc, out): (i32, String)| {
+        assert_ne!(rc, 0, "egress got through: {out}");
+    };
+    let bref = &b;
+    let holder_exec = |user: &str, script: &str| {
+        let (user, script) = (user.to_string(), script.to_string());
+        async move {
+            let b = bref;
+            let h = ops.running_holder(name).await.unwrap();
+            b.exec(
+                &h,
+                &ExecSpec {
+                    cmd: vec!["sh".into(), "-c".into(), script],
+                    user: Some(user),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let wait_degraded = |what: &'static str, secs: u64| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = ops.find(name).await.unwrap();
+            if !s.holder.as_ref().unwrap().state.is_running() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the holder did not fail closed after: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let report = cctui::app::firewall_report(ops, name).await.unwrap();
+        assert_eq!(
+            report.status.label(),
+            "degraded",
+            "{what}: {:?}",
+            report.status
+        );
+    };
+    works(by_name().await, "sni=good.test");
+    works(brokered().await, "msg_fake");
+
+    // 1. Every process of the proxy's uid killed: names are blocked at once, and the holder
+    //    fails closed (its last word says why).
+    holder_exec("64997:64997", "kill -KILL -1").await;
+    blocked(by_name().await);
+    let holder = ops.find(name).await.unwrap().holder.unwrap().id;
+    wait_degraded("the proxy was killed", 10).await;
+    blocked(by_name().await);
+    blocked(brokered().await);
+    let last = container_logs(&holder);
+    assert!(last.contains("proxy died"), "{last}");
+    ops.restart(name, |_| {}).await.unwrap();
+    works(by_name().await, "sni=good.test");
+    works(brokered().await, "msg_fake");
+
+    // 2. The broker killed: nothing reaches the upstream, and the holder fails closed.
+    holder_exec("64996:64996", "kill -KILL -1").await;
+    blocked(brokered().await);
+    wait_degraded("the broker was killed", 10).await;
+    blocked(brokered().await);
+    blocked(by_name().await);
+    let last = container_logs(&holder);
+    assert!(last.contains("broker died"), "{last}");
+    ops.restart(name, |_| {}).await.unwrap();
+    works(by_name().await, "sni=good.test");
+
+    // 3. The proxy's redirects removed from the host side: the agent's connections to the
+    //    allowed address are not proxied, and only the proxy's uid may make them directly.
+    let flush = holder_exec(
+        "0:0",
+        "iptables-$(cat /run/cctui/backend) -w 5 -t nat -F CCTUI-PROXY",
+    )
+    .await;
+    assert_eq!(flush.exit_code, 0, "{}", flush.stderr_text());
+    blocked(by_name().await);
+    let h = ops.running_holder(name).await.unwrap();
+    let v = cctui::sandbox::firewall::verify(&b, &h).await.unwrap();
+    assert!(
+        v.as_ref().is_err_and(|why| why.contains("proxy-rules")),
+        "{v:?}"
+    );
+    wait_degraded("the proxy's rules were removed", 40).await;
+    blocked(by_name().await);
+    ops.remove(name, false).await.unwrap();
+}

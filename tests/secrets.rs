@@ -1,6 +1,11 @@
-//! Promise 6 on the real engine: secrets at run time only. A canary key (never a real one)
-//! reaches `claude` as a file on a tmpfs, readable by the agent's user alone, through the
-//! `apiKeyHelper` of root-owned managed settings, and appears in none of: `docker inspect` of
+//! Promises 6 and 7 on the real engine: secrets at run time only, and the agent never holds
+//! your key. With the firewall on, a canary key (never a real one), and then a canary setup
+//! token, is held by the credential broker in the network holder, on a tmpfs only the
+//! broker's uid reads; the agent gets a placeholder from the `apiKeyHelper` of root-owned
+//! managed settings, finds the canary in no file, environment or command line, and the fake
+//! upstream receives exactly the canary. (With the firewall off, there is no broker: the key is
+//! a file on the agent's tmpfs, readable by the agent's user alone.) The canary appears in
+//! none of: `docker inspect` of
 //! the session's containers, images, volumes and network, `docker history`, the image's
 //! layers, the build cache, any host process's argv or environment at any moment of a start,
 //! any process's environment inside the containers, the containers' logs, cctui's own log, the
@@ -588,20 +593,94 @@ fn scan_logs(leaks: &mut Leaks, containers: &[&str]) -> String {
     first.unwrap_or_default()
 }
 
-/// Every process's environment inside a container, as `user` (root has no CAP_SYS_PTRACE
-/// there, so each uid only sees its own). Returns the text read.
-fn scan_container_environ(leaks: &mut Leaks, container: &str, user: &str) -> String {
+/// One process a scan read inside a container.
+#[derive(Debug)]
+struct ProcSeen {
+    #[allow(dead_code)] // shown in failure messages
+    pid: u32,
+    cmdline: String,
+    environ: String,
+    /// The scanning shell itself (its environment is the exec's, not a running process's).
+    is_scanner: bool,
+}
+
+/// Every process's environment and command line inside a container, as `user` (root has no
+/// CAP_SYS_PTRACE there, so each uid only sees its own). Returns what was read, per process.
+fn scan_container_environ(leaks: &mut Leaks, container: &str, user: &str) -> Vec<ProcSeen> {
     let out = sh_in(
         container,
         user,
-        "for f in /proc/[0-9]*/environ; do cat \"$f\" 2>/dev/null; printf '\\n'; done; true",
+        "echo \"self $$\"; for d in /proc/[0-9]*; do p=${d#/proc/}; \
+         e=$(tr '\\0' '\\n' < $d/environ 2>/dev/null) || continue; \
+         printf '\\036%s\\037%s\\037%s' \"$p\" \"$(tr '\\0' ' ' < $d/cmdline 2>/dev/null)\" \"$e\"; done; true",
     );
     assert_eq!(out.code, 0, "{container} as {user}: {}", out.stderr);
     leaks.check(
-        &format!("/proc/*/environ in {container} as {user}"),
+        &format!("/proc/*/environ and cmdline in {container} as {user}"),
         &out.stdout,
     );
+    let me: u32 = out
+        .stdout
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("self "))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the scanner's pid");
     out.stdout
+        .split('\u{1e}')
+        .skip(1)
+        .filter_map(|rec| {
+            let mut f = rec.splitn(3, '\u{1f}');
+            let pid: u32 = f.next()?.parse().ok()?;
+            Some(ProcSeen {
+                pid,
+                cmdline: f.next()?.to_string(),
+                environ: f.next().unwrap_or_default().to_string(),
+                is_scanner: pid == me,
+            })
+        })
+        .collect()
+}
+
+/// Searches every file of the container's filesystem (tmpfs mounts included; /proc, /sys
+/// and /dev left out) that `user` can read for `needle`, which travels on stdin, never in an
+/// argv. Returns the paths that hold it and the number of files read.
+fn search_container_fs(container: &str, user: &str, needle: &str) -> (Vec<String>, usize) {
+    let script = "read -r n; find / -xdev -type f 2>/dev/null | wc -l >&2; \
+        for m in / $(awk '$3 == \"tmpfs\" { print $2 }' /proc/mounts); do \
+          case $m in /dev*|/proc*|/sys*) continue ;; esac; \
+          grep -rlF --no-messages -e \"$n\" \"$m\" --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; \
+        done | sort -u; true";
+    let mut child = Command::new("docker")
+        .args(["exec", "-i", "-u", user, container, "sh", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{needle}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files: usize = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    let hits = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .filter(|l| !l.is_empty())
+        .collect();
+    (hits, files)
 }
 
 /// The whole image list (the build cache of the classic builder): inspect and history of
@@ -985,9 +1064,68 @@ fn every_scanner_finds_a_planted_canary() {
     scan_logs(&mut leaks, &[&container]);
     assert!(leaks.found("docker logs", 5));
     assert!(!leaks.found("docker logs", 4));
+    // A running process's environment, planted only there (through stdin, so in no argv,
+    // no container config, and not in the environment an exec inherits): the scanner must
+    // find it in that process, and not in itself.
+    let live = control("live");
+    let mut planter = Command::new("docker")
+        .args([
+            "exec",
+            "-i",
+            &container,
+            "sh",
+            "-c",
+            "read -r v; CTL_LIVE=\"$v\" exec sleep 300",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = planter.stdin.take().unwrap();
+        stdin.write_all(format!("{live}\n").as_bytes()).unwrap();
+        // Kept open: the planted process lives as long as the exec.
+        std::mem::forget(stdin);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut leaks_live = Leaks::new(&[live.as_str(), c_cenv.as_str()]);
+    let procs = loop {
+        let procs = scan_container_environ(&mut leaks_live, &container, "0:0");
+        if procs.iter().any(|p| p.cmdline.starts_with("sleep 300")) {
+            break procs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the planted process never ran: {procs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let planted = procs
+        .iter()
+        .find(|p| p.cmdline.starts_with("sleep 300"))
+        .unwrap();
+    assert!(planted.environ.contains(&live), "{planted:?}");
+    assert!(
+        procs
+            .iter()
+            .filter(|p| p.environ.contains(&live))
+            .all(|p| !p.is_scanner),
+        "the scanner found the live canary in itself"
+    );
+    assert!(
+        procs
+            .iter()
+            .any(|p| p.is_scanner && !p.environ.contains(&live)),
+        "the scanner did not see itself: {procs:?}"
+    );
+    assert!(leaks_live.found("/proc/*/environ and cmdline in", 0));
+    let _ = planter.kill();
+    let _ = planter.wait();
     let environ = scan_container_environ(&mut leaks, &container, "0:0");
     assert!(!environ.is_empty());
-    assert!(leaks.found("/proc/*/environ in", 5));
+    assert!(leaks.found("/proc/*/environ and cmdline in", 5));
     scan_docker_stream(&mut leaks, "docker export", &["export", &container]);
     assert!(leaks.found("docker export", 6), "a file in the container");
     scan_events(&mut leaks, started, &container);
@@ -1006,10 +1144,136 @@ fn every_scanner_finds_a_planted_canary() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The key from a command source, with the firewall on: nowhere but the agent's tmpfs
+// The key from a command source, with the firewall on: held by the broker, never the agent
+
+/// A fake Anthropic API over TLS, with a throwaway CA, on a test network of the test `name`:
+/// the broker's upstream. Returns (network, fake API container, config TOML for the broker).
+fn fake_upstream(name: &str, keys: &Path) -> (String, String, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let b = engine().await;
+        let net = test_network(&b, name).await;
+        let (id, ca) = start_tls_server(
+            &b,
+            name,
+            &net,
+            &["api.fake.test"],
+            &["api.fake.test"],
+            "python3 /usr/local/bin/fake_api.py 443 0 /tmp/tls",
+        )
+        .await;
+        let ca_path = keys.join("upstream-ca.pem");
+        std::fs::write(&ca_path, ca).unwrap();
+        let toml = format!(
+            "[broker]\nupstream = \"https://api.fake.test\"\nextra_ca_certs = [{:?}]\n",
+            ca_path.display().to_string()
+        );
+        (net, id, toml)
+    })
+}
+
+/// What the fake upstream saw of credentials, one line per request ("x-api-key=K
+/// authorization=A beta=B").
+fn upstream_auth(api: &str) -> Vec<String> {
+    let out = dk(&["logs", api]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("api auth "))
+        .map(String::from)
+        .collect()
+}
+
+/// A request from the agent to the broker that carries its own (fake) credentials, which the
+/// broker must drop. Returns curl's output.
+fn request_through_broker(agent: &str, user: &str) -> String {
+    let out = sh_in(
+        agent,
+        user,
+        "curl -sS --max-time 10 -H 'x-api-key: agent-sent-this-key' \
+         -H 'Authorization: Bearer agent-sent-this-token' -H 'content-type: application/json' \
+         -d '{\"model\":\"m\",\"max_tokens\":5,\"messages\":[]}' \
+         http://127.0.0.1:15480/v1/messages 2>&1",
+    );
+    assert_eq!(
+        out.code, 0,
+        "through the broker: {}{}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+/// The agent's side of the promise: the needle is in no file the agent (or root in its
+/// container) can read, tmpfs included, nor in any process's environment or command line.
+fn assert_agent_never_holds(agent: &str, user: &str, needle: &str) {
+    for who in [user, "0:0"] {
+        let (hits, files) = search_container_fs(agent, who, needle);
+        assert!(files > 1000, "the search read only {files} files as {who}");
+        assert!(
+            hits.is_empty(),
+            "as {who}, these files hold the credential: {hits:?}"
+        );
+        let mut leaks = Leaks::new(&[needle]);
+        let procs = scan_container_environ(&mut leaks, agent, who);
+        // As the agent, claude's processes are read too; root without CAP_SYS_PTRACE sees
+        // only its own.
+        assert!(
+            who != user
+                || procs
+                    .iter()
+                    .any(|p| !p.is_scanner && p.cmdline.contains("claude")),
+            "{procs:?}"
+        );
+        leaks.assert_none();
+    }
+    // Positive control of the search: a file the agent can read, planted with the needle's
+    // shape, is found.
+    let ctl = control("fsctl");
+    let w = sh_in(agent, user, &format!("echo {ctl} > /tmp/ctl-planted"));
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    let (hits, _) = search_container_fs(agent, user, &ctl);
+    assert_eq!(hits, vec!["/tmp/ctl-planted".to_string()]);
+    sh_in(agent, user, "rm -f /tmp/ctl-planted");
+}
+
+/// The holder's side: the broker's tmpfs holds the credential, readable by the broker's uid
+/// only (root in the holder has no CAP_DAC_OVERRIDE).
+fn assert_only_the_broker_reads(holder: &str, needle: &str) {
+    let file = "/run/cctui-broker/credential.conf";
+    let stat = sh_in(
+        holder,
+        "64996:64996",
+        &format!("stat -c '%u %a' /run/cctui-broker {file}"),
+    );
+    let mounts = sh_in(
+        holder,
+        "64996:64996",
+        "grep cctui-broker /proc/mounts; ls -la /run/cctui-broker",
+    );
+    assert_eq!(
+        stat.stdout.trim(),
+        "64996 700\n64996 600",
+        "{}{}",
+        stat.stderr,
+        mounts.stdout
+    );
+    let read = sh_in(holder, "64996:64996", &format!("cat {file}"));
+    assert!(
+        read.stdout.contains(needle),
+        "the broker's file lacks the credential"
+    );
+    for other in ["0:0", "64997:64997", "1234:1234"] {
+        let r = sh_in(holder, other, &format!("cat {file}"));
+        assert_ne!(r.code, 0, "{other} read the broker's credential");
+        assert!(!r.stdout.contains(needle));
+    }
+}
 
 #[test]
-fn a_command_sourced_key_reaches_only_the_agents_tmpfs() {
+fn a_command_sourced_key_is_held_by_the_broker_and_never_by_the_agent() {
     assert_env_has_no_keys();
     let t0 = Instant::now();
     let started = SystemTime::now();
@@ -1028,21 +1292,20 @@ fn a_command_sourced_key_reaches_only_the_agents_tmpfs() {
     let gh_path = keys.path.join("gh-token");
     write_secret(&key_path, &key1);
     write_secret(&gh_path, &gh);
-    let cfg = config_folder(
-        &name,
-        &format!(
-            "{FIREWALL_ON}[secrets]\nanthropic_api_key = {{ command = {:?} }}\n\
-             [secrets.extra]\nGH_TOKEN = {{ file = {:?} }}\n",
-            format!("sleep 0.3; cat '{}'", key_path.display()),
-            gh_path.display().to_string()
-        ),
+    let (net, api, broker_toml) = fake_upstream(&name, &keys.path);
+    let secrets_toml = format!(
+        "[secrets]\nanthropic_api_key = {{ command = {:?} }}\n\
+         [secrets.extra]\nGH_TOKEN = {{ file = {:?} }}\n",
+        format!("sleep 0.3; cat '{}'", key_path.display()),
+        gh_path.display().to_string()
     );
+    let cfg = config_folder(&name, &format!("{FIREWALL_ON}{broker_toml}{secrets_toml}"));
     let needles = [key1.as_str(), gh.as_str()];
     let p = project.path.to_str().unwrap();
 
     // `cctui new`, every host process sampled all along.
     let (out, procs) = run_sampled(
-        cctui_command(&cfg.path, &["new", p, "--name", &name]),
+        cctui_command(&cfg.path, &["new", p, "--name", &name, "--network", &net]),
         &needles,
         false,
     );
@@ -1066,16 +1329,44 @@ fn a_command_sourced_key_reaches_only_the_agents_tmpfs() {
     let user = container_user(&agent);
     assert_eq!(user, format!("{UID}:{UID}"));
 
-    // The helper prints the key to the agent; the file is 0400 and the agent's alone.
+    // The helper prints a placeholder; the key is held by the broker in the holder, and the
+    // agent can find it nowhere.
     let helper = sh_in(&agent, &user, HELPER);
     assert_eq!(helper.code, 0, "{}", helper.stderr);
-    assert_eq!(helper.stdout.trim(), key1);
-    for other in ["0:0", "4242:4242"] {
-        let r = sh_in(&agent, other, HELPER);
-        assert_ne!(r.code, 0, "{other} ran the helper: {}", r.stdout);
-        assert!(!r.stdout.contains(&key1));
-    }
-    assert_only_the_agent_reads(&agent, &user, KEY_FILE, &key1);
+    assert_eq!(helper.stdout.trim(), cctui::sandbox::broker::PLACEHOLDER);
+    assert!(!helper.stdout.contains(&key1));
+    assert_only_the_agent_reads(&agent, &user, KEY_FILE, cctui::sandbox::broker::PLACEHOLDER);
+    assert_agent_never_holds(&agent, &user, &key1);
+    assert_only_the_broker_reads(&holder, &key1);
+    // The upstream receives exactly the key, and none of what the agent sent.
+    let reply = request_through_broker(&agent, &user);
+    assert!(reply.contains("msg_fake"), "{reply}");
+    let seen = upstream_auth(&api);
+    let last = seen
+        .last()
+        .unwrap_or_else(|| panic!("the upstream saw nothing: {seen:?}"));
+    assert_eq!(
+        last,
+        &format!("x-api-key={key1} authorization=- beta=-"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|l| !l.contains("agent-sent-this")),
+        "{seen:?}"
+    );
+    // The broker's traffic is visible.
+    let report = cli(&cfg.path, &["fw", "status", &name, "--json"]);
+    assert_eq!(report.code, 0, "{}{}", report.stdout, report.stderr);
+    let json: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    assert!(
+        json["broker"]["requests"].as_u64().unwrap_or(0) >= 1,
+        "{json}"
+    );
+    assert_eq!(json["broker"]["last_status"], 200, "{json}");
+    assert!(
+        json["broker"]["bytes_out"].as_u64().unwrap_or(0) > 100,
+        "{json}"
+    );
     let dir = sh_in(&agent, &user, "stat -c '%u %a' /run/cctui/secrets");
     assert_eq!(dir.stdout.trim(), format!("{UID} 700"));
     // The extra secret: a file alike, and in no environment variable.
@@ -1088,6 +1379,11 @@ fn a_command_sourced_key_reaches_only_the_agents_tmpfs() {
     );
     // Managed settings.
     let managed = assert_managed_settings(&agent, &user, true);
+    let settings: serde_json::Value = serde_json::from_str(&managed).unwrap();
+    assert_eq!(
+        settings["env"]["ANTHROPIC_BASE_URL"], "http://127.0.0.1:15480",
+        "{settings}"
+    );
 
     // Everything the engine shows of the session.
     let mut leaks = Leaks::new(&needles);
@@ -1110,9 +1406,22 @@ fn a_command_sourced_key_reaches_only_the_agents_tmpfs() {
     assert!(saved > 10 << 20, "{saved} bytes");
     // Environments inside the containers, as root and as the agent.
     let env_agent = scan_container_environ(&mut leaks, &agent, &user);
-    assert!(env_agent.contains(&format!("CCTUI_SESSION={name}")));
-    for var in ["GH_TOKEN=", "ANTHROPIC_API_KEY="] {
-        assert!(!env_agent.contains(var), "{var} in the agent's environment");
+    // claude's own environment was read, not just the scanner's.
+    let claude = env_agent
+        .iter()
+        .find(|p| !p.is_scanner && p.cmdline.contains("/usr/local/bin/claude"))
+        .unwrap_or_else(|| panic!("claude's process was not read: {env_agent:?}"));
+    assert!(
+        claude.environ.contains(&format!("CCTUI_SESSION={name}")),
+        "{claude:?}"
+    );
+    for p in &env_agent {
+        for var in ["GH_TOKEN=", "ANTHROPIC_API_KEY="] {
+            assert!(
+                !p.environ.contains(var),
+                "{var} in the environment of {p:?}"
+            );
+        }
     }
     assert!(!scan_container_environ(&mut leaks, &agent, "0:0").is_empty());
     assert!(!scan_container_environ(&mut leaks, &holder, "0:0").is_empty());
@@ -1188,12 +1497,21 @@ fn a_command_sourced_key_reaches_only_the_agents_tmpfs() {
     procs.assert_clean(&all);
     assert!(procs.children.iter().any(|c| c.contains("sleep 0.3")));
     let helper = sh_in(&agent, &user, HELPER);
-    assert_eq!(helper.stdout.trim(), key2);
+    assert_eq!(helper.stdout.trim(), cctui::sandbox::broker::PLACEHOLDER);
     let files = secret_files(&agent, &user);
     assert_eq!(files.len(), 2, "{:?}", files.keys());
-    assert_eq!(files["anthropic_api_key"].trim(), key2);
-    assert!(files.values().all(|v| !v.contains(&key1)), "the old key");
-    assert_only_the_agent_reads(&agent, &user, KEY_FILE, &key2);
+    assert!(files
+        .values()
+        .all(|v| !v.contains(&key1) && !v.contains(&key2)));
+    assert_agent_never_holds(&agent, &user, &key2);
+    assert_only_the_broker_reads(&holder, &key2);
+    request_through_broker(&agent, &user);
+    let seen = upstream_auth(&api);
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!("x-api-key={key2} authorization=- beta=-"),
+        "{seen:?}"
+    );
     let mut leaks = Leaks::new(&all);
     scan_inspect(&mut leaks, &[&agent, &holder], &volumes);
     scan_logs(&mut leaks, &[&agent, &holder]);
@@ -1203,6 +1521,57 @@ fn a_command_sourced_key_reaches_only_the_agents_tmpfs() {
         format!("{}{}", start.stdout, start.stderr),
     );
     leaks.check_tree(&cfg.path);
+    leaks.assert_none();
+
+    // A setup token instead (Claude subscriptions): held the same way, sent as a Bearer
+    // token with the OAuth beta flag, and nowhere in the agent.
+    let token = format!(
+        "sk-ant-oat01-{}",
+        canary("oauth").trim_start_matches("sk-ant-api03-")
+    );
+    let token_path = keys.path.join("setup-token");
+    write_secret(&token_path, &token);
+    assert_eq!(cli(&cfg.path, &["stop", &name]).code, 0);
+    let with_token = format!(
+        "[secrets]\nclaude_code_oauth_token = {{ file = {:?} }}\n",
+        token_path.display().to_string()
+    );
+    std::fs::write(
+        cfg.path.join("config.toml"),
+        std::fs::read_to_string(cfg.path.join("config.toml"))
+            .unwrap()
+            .replace(&secrets_toml, &with_token),
+    )
+    .unwrap();
+    let (start, procs) = run_sampled(
+        cctui_command(&cfg.path, &["start", &name]),
+        &[&token],
+        false,
+    );
+    assert_eq!(start.code, 0, "{}{}", start.stdout, start.stderr);
+    procs.assert_clean(&[&token]);
+    assert_eq!(
+        sh_in(&agent, &user, HELPER).stdout.trim(),
+        cctui::sandbox::broker::PLACEHOLDER
+    );
+    assert_agent_never_holds(&agent, &user, &token);
+    assert_only_the_broker_reads(&holder, &token);
+    request_through_broker(&agent, &user);
+    let seen = upstream_auth(&api);
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!("x-api-key=- authorization=Bearer {token} beta=oauth-2025-04-20"),
+        "{seen:?}"
+    );
+    let mut leaks = Leaks::new(&[&token]);
+    scan_inspect(&mut leaks, &[&agent, &holder], &volumes);
+    scan_logs(&mut leaks, &[&agent, &holder]);
+    leaks.check(
+        "cctui start output",
+        format!("{}{}", start.stdout, start.stderr),
+    );
+    leaks.check_tree(&cfg.path);
+    leaks.check_tree(&project.path);
     leaks.assert_none();
 
     let rm = cli(&cfg.path, &["rm", &name]);

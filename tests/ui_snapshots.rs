@@ -410,7 +410,9 @@ fn firewall_report(name: &str) -> FirewallReport {
             rejected_packets: 17,
             rejected_bytes: 1020,
             refused_names: 5,
+            refused_by_name: 0,
         },
+        broker: None,
         recent: vec![
             blocked(1, "dns", "telemetry.example.com", None),
             blocked(5, "tcp", "93.184.216.34", Some(80)),
@@ -420,7 +422,14 @@ fn firewall_report(name: &str) -> FirewallReport {
             blocked(3600, "icmp", "1.1.1.1", None),
         ],
     });
-    FirewallReport::of(session, Allowlist { rules }, reading)
+    FirewallReport::of(
+        session,
+        Allowlist {
+            rules,
+            broker_upstream: None,
+        },
+        reading,
+    )
 }
 
 fn details(state: &State, name: &str) -> ContainerDetails {

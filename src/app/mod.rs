@@ -60,6 +60,8 @@ pub struct FirewallReport {
     pub allowlist: Allowlist,
     pub counters: Counters,
     pub recent: Vec<Blocked>,
+    /// The credential broker's traffic, where the holder runs one.
+    pub broker: Option<crate::sandbox::broker::BrokerStats>,
 }
 
 /// What a running holder says about its firewall.
@@ -68,6 +70,7 @@ pub struct HolderReading {
     pub status: FirewallStatus,
     pub counters: Counters,
     pub recent: Vec<Blocked>,
+    pub broker: Option<crate::sandbox::broker::BrokerStats>,
 }
 
 impl FirewallReport {
@@ -87,6 +90,7 @@ impl FirewallReport {
             allowlist,
             counters: Counters::default(),
             recent: Vec::new(),
+            broker: None,
         };
         if session.firewall == FirewallMode::Off {
             report.status = FirewallStatus::Off;
@@ -98,6 +102,7 @@ impl FirewallReport {
                 report.status = r.status;
                 report.counters = r.counters;
                 report.recent = r.recent;
+                report.broker = r.broker;
             }
             (Some(_), None) => {}
             (None, _) if agent_running => {
@@ -122,11 +127,15 @@ pub async fn firewall_report<B: Backend>(ops: &Ops<B>, name: &str) -> Result<Fir
     let session = ops.find(name).await?;
     let allowlist = ops.allowlist(std::path::Path::new(&session.project), name)?;
     let reading = match running_holder(&session) {
-        Some(h) if session.firewall == FirewallMode::On => Some(HolderReading {
-            status: firewall::last_verification(&ops.backend, &h.id).await?,
-            counters: firewall::counters(&ops.backend, &h.id).await?,
-            recent: firewall::blocked_log(&ops.backend, &h.id, 50).await?,
-        }),
+        Some(h) if session.firewall == FirewallMode::On => {
+            let stats = crate::sandbox::broker::stats(&ops.backend, &h.id).await?;
+            Some(HolderReading {
+                status: firewall::last_verification(&ops.backend, &h.id).await?,
+                counters: firewall::counters(&ops.backend, &h.id).await?,
+                recent: firewall::blocked_log(&ops.backend, &h.id, 50).await?,
+                broker: (stats.running || stats.requests > 0).then_some(stats),
+            })
+        }
         _ => None,
     };
     Ok(FirewallReport::of(&session, allowlist, reading))

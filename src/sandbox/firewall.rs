@@ -24,10 +24,100 @@ pub enum Target {
     Cidr(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Rule {
     pub target: Target,
     pub ports: Vec<u16>,
+    /// Ports of a name rule marked `/tls` (checked by SNI), beyond the default 443.
+    pub tls: Vec<u16>,
+    /// Ports of a name rule marked `/http` (checked by Host), beyond the default 80.
+    pub http: Vec<u16>,
+}
+
+/// How the holder checks a rule's port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Check {
+    /// By the TLS ClientHello's server name, through the proxy.
+    Sni,
+    /// By the HTTP Host header, through the proxy.
+    Host,
+    /// By address only: CIDR rules, and ports that carry no name (SSH, databases).
+    Address,
+}
+
+impl Check {
+    pub fn label(self) -> &'static str {
+        match self {
+            Check::Sni => "by name (TLS SNI)",
+            Check::Host => "by name (HTTP Host)",
+            Check::Address => "by address",
+        }
+    }
+}
+
+impl Rule {
+    /// How `port` of this rule is checked.
+    pub fn check(&self, port: u16) -> Check {
+        if matches!(self.target, Target::Cidr(_)) {
+            Check::Address
+        } else if self.tls.contains(&port) {
+            Check::Sni
+        } else if self.http.contains(&port) {
+            Check::Host
+        } else if port == 443 {
+            Check::Sni
+        } else if port == 80 {
+            Check::Host
+        } else {
+            Check::Address
+        }
+    }
+
+    /// Each port with how it is checked.
+    pub fn checks(&self) -> Vec<(u16, Check)> {
+        self.ports.iter().map(|p| (*p, self.check(*p))).collect()
+    }
+
+    /// `22,443/tls` as the holder's script reads it: only non-default marks are written.
+    fn port_list(&self) -> String {
+        let ports: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| {
+                if self.tls.contains(p) {
+                    format!("{p}/tls")
+                } else if self.http.contains(p) {
+                    format!("{p}/http")
+                } else {
+                    p.to_string()
+                }
+            })
+            .collect();
+        ports.join(",")
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(Serialize)]
+        struct PortCheck {
+            port: u16,
+            checked: Check,
+        }
+        let checks: Vec<PortCheck> = self
+            .checks()
+            .into_iter()
+            .map(|(port, checked)| PortCheck { port, checked })
+            .collect();
+        let mut st = s.serialize_struct("Rule", 4)?;
+        st.serialize_field("rule", &self.to_string())?;
+        st.serialize_field("target", &self.target)?;
+        st.serialize_field("ports", &self.ports)?;
+        st.serialize_field("checks", &checks)?;
+        st.end()
+    }
 }
 
 impl std::fmt::Display for Rule {
@@ -36,16 +126,24 @@ impl std::fmt::Display for Rule {
             Target::Domain(d) | Target::Cidr(d) => write!(f, "{d}")?,
             Target::Wildcard(d) => write!(f, "*.{d}")?,
         }
-        if self.ports != [443] {
-            let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
-            write!(f, ":{}", ports.join(","))?;
+        if self.ports != [443] || !self.tls.is_empty() || !self.http.is_empty() {
+            write!(f, ":{}", self.port_list())?;
         }
         Ok(())
     }
 }
 
+/// How a rule's ports are checked, in words: "443 by name (TLS SNI), 22 by address".
+pub fn checks_text(rule: &Rule) -> String {
+    rule.checks()
+        .iter()
+        .map(|(p, c)| format!("{p} {}", c.label()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The same rules `cctui-fw apply` enforces, so that a rule accepted here is applied there.
-fn valid_domain(d: &str) -> bool {
+pub fn valid_domain(d: &str) -> bool {
     !d.is_empty()
         && d.len() <= 253
         && d.split('.').all(|label| {
@@ -81,23 +179,46 @@ pub fn parse_rule(text: &str) -> Result<Rule> {
             "a rule is a name, not a URL; write `{name}` (add `:PORT` for another port than 443)"
         )));
     }
+    let mut tls = Vec::new();
+    let mut http = Vec::new();
     let (host, ports) = match text.rsplit_once(':') {
         Some((h, p)) => {
             let mut ports = Vec::new();
-            for p in p.split(',').map(str::trim) {
-                match p.parse::<u64>() {
-                    Ok(n) => ports.push(
-                        u16::try_from(n)
-                            .map_err(|_| bad(&format!("port {n} is out of range (1 to 65535)")))?,
-                    ),
-                    Err(_) => return Err(bad("ports are numbers, e.g. `:443` or `:22,443`")),
+            for item in p.split(',') {
+                let item = item.trim();
+                let (num, mark) = match item.split_once('/') {
+                    Some((n, m)) => (n, Some(m)),
+                    None => (item, None),
+                };
+                let port = match num.parse::<u64>() {
+                    Ok(n) => u16::try_from(n)
+                        .map_err(|_| bad(&format!("port {n} is out of range (1 to 65535)")))?,
+                    Err(_) => return Err(bad(
+                        "ports are numbers, e.g. `:443` or `:22,443`, optionally marked `/tls` or `/http`",
+                    )),
+                };
+                match mark {
+                    None => {}
+                    // A mark that says what the port's default already is changes nothing.
+                    Some("tls") if port != 443 => tls.push(port),
+                    Some("http") if port != 80 => http.push(port),
+                    Some("tls") | Some("http") => {}
+                    Some(m) => {
+                        return Err(bad(&format!(
+                            "`/{m}` is not a check; mark a port `/tls` or `/http`"
+                        )))
+                    }
                 }
+                ports.push(port);
             }
             if ports.contains(&0) {
                 return Err(bad("port 0 is not a port"));
             }
             if ports.len() > MAX_PORTS {
                 return Err(bad("at most 15 ports per rule"));
+            }
+            if tls.iter().any(|p| http.contains(p)) {
+                return Err(bad("a port is marked both `/tls` and `/http`"));
             }
             (h, ports)
         }
@@ -117,6 +238,12 @@ pub fn parse_rule(text: &str) -> Result<Rule> {
         if !valid_cidr(&host) {
             return Err(bad("not an IPv4 address or CIDR"));
         }
+        if !tls.is_empty() || !http.is_empty() {
+            return Err(bad(
+                "CIDR rules name no host, so they are checked by address: `/tls` and `/http` \
+                 apply to name rules",
+            ));
+        }
         Target::Cidr(if host.contains('/') {
             host
         } else {
@@ -131,7 +258,16 @@ pub fn parse_rule(text: &str) -> Result<Rule> {
     let mut ports = ports;
     ports.sort_unstable();
     ports.dedup();
-    Ok(Rule { target, ports })
+    tls.sort_unstable();
+    tls.dedup();
+    http.sort_unstable();
+    http.dedup();
+    Ok(Rule {
+        target,
+        ports,
+        tls,
+        http,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,6 +325,8 @@ impl SessionAllow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Allowlist {
     pub rules: Vec<Rule>,
+    /// The credential broker's upstream: reachable by the broker's uid only, never the agent.
+    pub broker_upstream: Option<crate::sandbox::broker::Upstream>,
 }
 
 impl Allowlist {
@@ -212,20 +350,30 @@ impl Allowlist {
             .collect::<Result<Vec<_>>>()?;
         rules.sort();
         rules.dedup();
-        Ok(Allowlist { rules })
+        let broker_upstream = Some(
+            crate::sandbox::broker::Upstream::parse(&config.broker.upstream)
+                .map_err(|e| Error::usage(format!("broker.upstream: {e}")))?,
+        );
+        Ok(Allowlist {
+            rules,
+            broker_upstream,
+        })
     }
 
     /// The text `cctui-fw apply` reads on stdin.
     pub fn script_input(&self) -> String {
         let mut out = String::from("# cctui allowlist\n");
         for r in &self.rules {
-            let ports: Vec<String> = r.ports.iter().map(u16::to_string).collect();
             let (kind, value) = match &r.target {
                 Target::Domain(d) => ("domain", d),
                 Target::Wildcard(d) => ("wildcard", d),
                 Target::Cidr(c) => ("cidr", c),
             };
-            out.push_str(&format!("{kind} {value} {}\n", ports.join(",")));
+            out.push_str(&format!("{kind} {value} {}\n", r.port_list()));
+        }
+        if let Some(b) = &self.broker_upstream {
+            out.push_str(&b.script_line());
+            out.push('\n');
         }
         out
     }
@@ -344,6 +492,8 @@ pub struct Counters {
     pub rejected_packets: u64,
     pub rejected_bytes: u64,
     pub refused_names: u64,
+    /// Connections the proxy refused for their TLS SNI or HTTP Host (or for carrying none).
+    pub refused_by_name: u64,
 }
 
 pub async fn counters<B: Backend>(backend: &B, holder: &str) -> Result<Counters> {
@@ -360,6 +510,7 @@ pub async fn counters<B: Backend>(backend: &B, holder: &str) -> Result<Counters>
             "rejected_packets" => c.rejected_packets = v,
             "rejected_bytes" => c.rejected_bytes = v,
             "refused_names" => c.refused_names = v,
+            "refused_by_name" => c.refused_by_name = v,
             _ => {}
         }
     }
@@ -370,7 +521,8 @@ pub async fn counters<B: Backend>(backend: &B, holder: &str) -> Result<Counters>
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Blocked {
     pub time: i64,
-    /// "dns", "tcp", "udp" or "icmp".
+    /// "dns" (a refused name), "sni" or "host" (a connection refused by name; destination "-"
+    /// when it carried none), or "tcp", "udp", "icmp" (a rejected packet).
     pub kind: String,
     pub destination: String,
     pub port: Option<u16>,
@@ -436,15 +588,36 @@ mod tests {
             parse_rule("API.example.com").unwrap(),
             Rule {
                 target: Target::Domain("api.example.com".into()),
-                ports: vec![443]
+                ports: vec![443],
+                tls: vec![],
+                http: vec![],
             }
         );
         assert_eq!(
             parse_rule("*.github.com:443,22").unwrap(),
             Rule {
                 target: Target::Wildcard("github.com".into()),
-                ports: vec![22, 443]
+                ports: vec![22, 443],
+                tls: vec![],
+                http: vec![],
             }
+        );
+        let marked = parse_rule("x.test:8443/tls,8080/http,22,80,443/tls").unwrap();
+        assert_eq!(marked.ports, vec![22, 80, 443, 8080, 8443]);
+        assert_eq!(
+            marked.checks(),
+            vec![
+                (22, Check::Address),
+                (80, Check::Host),
+                (443, Check::Sni),
+                (8080, Check::Host),
+                (8443, Check::Sni)
+            ]
+        );
+        assert_eq!(marked.to_string(), "x.test:22,80,443,8080/http,8443/tls");
+        assert_eq!(
+            parse_rule("10.0.0.0/8:443").unwrap().check(443),
+            Check::Address
         );
         assert_eq!(
             parse_rule("10.1.2.3").unwrap().target,
@@ -458,6 +631,9 @@ mod tests {
             "x.com:http",
             "x.com:0",
             "-x.com",
+            "10.0.0.0/8:8443/tls",
+            "x.com:8443/udp",
+            "x.com:81/tls,81/http",
         ] {
             assert!(parse_rule(bad).is_err(), "{bad}");
         }
@@ -507,7 +683,12 @@ mod tests {
 
     #[test]
     fn rules_print_as_they_are_written() {
-        for text in ["a.com", "*.b.com:22,443", "10.0.0.0/8:5432"] {
+        for text in [
+            "a.com",
+            "*.b.com:22,443",
+            "10.0.0.0/8:5432",
+            "c.com:443,8443/tls",
+        ] {
             assert_eq!(parse_rule(text).unwrap().to_string(), text);
         }
     }

@@ -1,6 +1,7 @@
-//! Secrets: resolved on the host at each start, held only in memory, and delivered to the
-//! container as files on a tmpfs through exec stdin. Never in an image, an env var, argv, a
-//! label or a log.
+//! Secrets: resolved on the host at each start, held only in memory, and delivered through
+//! exec stdin: the credential (API key or setup token) to the broker in the network holder
+//! (see `broker`), extra secrets as files on the agent's tmpfs. Never in an image, an env var,
+//! argv, a label or a log.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use crate::config::{SecretSource, SecretsConfig};
 use crate::error::{Error, Result};
+pub use crate::sandbox::broker::{Credential, CredentialKind};
 
 /// A secret value. Its Debug and Display never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -32,7 +34,12 @@ impl fmt::Debug for Secret {
 
 /// Environment variables that hold keys. cctui takes them out of its own environment at start
 /// (see `take_key_env`) so that no process it starts inherits them.
-pub const KEY_ENV_VARS: &[&str] = &["ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE"];
+pub const KEY_ENV_VARS: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_API_KEY_FILE",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN_FILE",
+];
 
 static TAKEN_ENV: OnceLock<BTreeMap<String, String>> = OnceLock::new();
 
@@ -146,25 +153,47 @@ pub async fn resolve(source: &SecretSource, what: &str) -> Result<Secret> {
     )))
 }
 
-/// The secrets for one session start: the API key (if any) and the extra ones, by file name.
+/// The secrets for one session start: the credential (if any) and the extra ones, by file
+/// name.
 #[derive(Debug, Default)]
 pub struct SessionSecrets {
-    pub api_key: Option<Secret>,
+    pub credential: Option<Credential>,
     pub extra: BTreeMap<String, Secret>,
 }
 
-/// Resolves every configured secret. With no key source configured, `ANTHROPIC_API_KEY` (or
-/// `ANTHROPIC_API_KEY_FILE`) is used when set, as Claude Code itself does; none at all means
-/// the session uses Claude's own login.
+/// Resolves every configured secret. With no credential source configured,
+/// `ANTHROPIC_API_KEY` (or `ANTHROPIC_API_KEY_FILE`) is used when set, as Claude Code itself
+/// does, then `CLAUDE_CODE_OAUTH_TOKEN` (or its `_FILE`); none at all means the session uses
+/// Claude's own login.
 pub async fn resolve_all(config: &SecretsConfig) -> Result<SessionSecrets> {
-    let api_key = match &config.anthropic_api_key {
-        Some(src) => Some(resolve(src, "secrets.anthropic_api_key").await?),
-        None => {
-            let default = SecretSource {
-                env: Some("ANTHROPIC_API_KEY".into()),
+    let key = |secret| Credential {
+        kind: CredentialKind::ApiKey,
+        secret,
+    };
+    let token = |secret| Credential {
+        kind: CredentialKind::OauthToken,
+        secret,
+    };
+    let credential = match (&config.anthropic_api_key, &config.claude_code_oauth_token) {
+        (Some(src), _) => Some(key(resolve(src, "secrets.anthropic_api_key").await?)),
+        (None, Some(src)) => Some(token(
+            resolve(src, "secrets.claude_code_oauth_token").await?,
+        )),
+        (None, None) => {
+            let from_env = |var: &str| SecretSource {
+                env: Some(var.into()),
                 ..Default::default()
             };
-            resolve(&default, "ANTHROPIC_API_KEY").await.ok()
+            match resolve(&from_env("ANTHROPIC_API_KEY"), "ANTHROPIC_API_KEY").await {
+                Ok(k) => Some(key(k)),
+                Err(_) => resolve(
+                    &from_env("CLAUDE_CODE_OAUTH_TOKEN"),
+                    "CLAUDE_CODE_OAUTH_TOKEN",
+                )
+                .await
+                .ok()
+                .map(token),
+            }
         }
     };
     let mut extra = BTreeMap::new();
@@ -174,7 +203,7 @@ pub async fn resolve_all(config: &SecretsConfig) -> Result<SessionSecrets> {
             resolve(src, &format!("secrets.extra.{name}")).await?,
         );
     }
-    Ok(SessionSecrets { api_key, extra })
+    Ok(SessionSecrets { credential, extra })
 }
 
 /// `.env`-style files under `folder` (not descending into dependencies) that hold values that

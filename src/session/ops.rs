@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::backend::{Backend, BackendError, ExecSpec, LabelFilter, NetworkSpec};
 use crate::image::{self, BuildOptions, BuildProgress, Recipe};
+use crate::sandbox::broker::{self, CredentialKind};
 use crate::sandbox::firewall::{self, Allowlist, SessionAllow};
 use crate::sandbox::secrets::{self, SessionSecrets};
 
@@ -172,6 +173,7 @@ impl<B: Backend> Ops<B> {
             FirewallMode::Off => None,
         };
         let secrets = secrets::resolve_all(&self.config.secrets).await?;
+        check_credential(plan.firewall, &secrets)?;
         let (agent_image, net_image) = self
             .ensure_images(plan, BuildOptions::default(), &mut progress)
             .await?;
@@ -243,7 +245,7 @@ impl<B: Backend> Ops<B> {
                     self.backend.connect_network(user_net, &holder, &[]).await?;
                 }
                 self.backend.start_container(&holder).await?;
-                self.secure(&holder, list, progress).await?;
+                self.secure(&holder, list, secrets, progress).await?;
                 NetworkAttach::Container(holder)
             }
             _ => NetworkAttach::Network {
@@ -263,22 +265,34 @@ impl<B: Backend> Ops<B> {
             }
         }
         self.backend.start_container(&agent).await?;
-        self.prepare_agent(&agent, &plan.project.path, secrets)
+        self.prepare_agent(&agent, &plan.project.path, secrets, !direct)
             .await?;
         tracing::info!(session = %plan.name, project = %plan.project.path.display(), "session created and running");
         progress(Progress::Note(format!("session {} is running", plan.name)));
         Ok(())
     }
 
-    /// Applies and verifies the allowlist in a holder. Any failure is an error: fail closed.
+    /// Applies and verifies the allowlist in a holder, and hands the credential (if any) to
+    /// its broker. Any failure is an error: fail closed.
     async fn secure(
         &self,
         holder: &str,
         list: &Allowlist,
+        secrets: &SessionSecrets,
         progress: &mut impl FnMut(Progress),
     ) -> Result<()> {
         let started = Instant::now();
         firewall::apply(&self.backend, holder, list).await?;
+        if let Some(credential) = &secrets.credential {
+            let t = Instant::now();
+            let ca = self.broker_extra_ca()?;
+            broker::install(&self.backend, holder, credential, ca).await?;
+            tracing::info!(holder, "credential broker started");
+            progress(Progress::Note(format!(
+                "credential broker ready in {:.2} s (upstream certificate verified)",
+                t.elapsed().as_secs_f64()
+            )));
+        }
         match firewall::verify(&self.backend, holder).await? {
             Ok(()) => {
                 tracing::info!(
@@ -299,17 +313,34 @@ impl<B: Backend> Ops<B> {
         }
     }
 
+    /// `broker.extra_ca_certs`, read on the host, concatenated.
+    fn broker_extra_ca(&self) -> Result<Vec<u8>> {
+        let mut pem = Vec::new();
+        for path in &self.config.broker.extra_ca_certs {
+            let path = crate::image::expand_home(path);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                Error::usage(format!("broker.extra_ca_certs: {}: {e}", path.display()))
+            })?;
+            pem.extend_from_slice(&bytes);
+            pem.push(b'\n');
+        }
+        Ok(pem)
+    }
+
     /// Writes the session's settings and secrets into the agent's tmpfs, seeds Claude's
-    /// config, then lets `claude` start.
+    /// config, then lets `claude` start. With `brokered`, the holder's broker holds the
+    /// credential: the agent gets a placeholder and the broker's address.
     async fn prepare_agent(
         &self,
         agent: &str,
         project: &std::path::Path,
         secrets: &SessionSecrets,
+        brokered: bool,
     ) -> Result<()> {
         let details = self.backend.inspect_container(agent).await?;
         let agent_user = details.user.clone();
-        let managed = managed_settings(secrets.api_key.is_some());
+        let has_key = secrets.credential.is_some();
+        let managed = managed_settings(has_key, brokered && has_key);
         let settings = format!("{MANAGED_SETTINGS_DIR}/managed-settings.json");
         let bytes = managed.to_string().into_bytes();
         self.write_file(
@@ -321,10 +352,13 @@ impl<B: Backend> Ops<B> {
             "writing managed settings",
         )
         .await?;
-        let files = secrets
-            .api_key
-            .iter()
-            .map(|k| ("anthropic_api_key".to_string(), k))
+        let placeholder = secrets::Secret::new(broker::PLACEHOLDER);
+        let key_file = secrets.credential.as_ref().map(|c| {
+            let value = if brokered { &placeholder } else { &c.secret };
+            ("anthropic_api_key".to_string(), value)
+        });
+        let files = key_file
+            .into_iter()
             .chain(secrets.extra.iter().map(|(n, s)| (n.clone(), s)));
         for (name, secret) in files {
             let path = format!("{SECRETS_DIR}/{name}");
@@ -332,7 +366,7 @@ impl<B: Backend> Ops<B> {
             self.write_file(agent, &agent_user, &path, "0400", bytes, "writing a secret")
                 .await?;
         }
-        self.seed_claude_json(agent, &agent_user, project, secrets.api_key.is_some())
+        self.seed_claude_json(agent, &agent_user, project, has_key)
             .await?;
         self.exec_checked(
             agent,
@@ -483,6 +517,7 @@ impl<B: Backend> Ops<B> {
             return Ok(());
         }
         let secrets = secrets::resolve_all(&self.config.secrets).await?;
+        check_credential(session.firewall, &secrets)?;
         if session.firewall == FirewallMode::On {
             let holder = session.holder.as_ref().ok_or_else(|| {
                 Error::other(format!(
@@ -494,7 +529,10 @@ impl<B: Backend> Ops<B> {
             if !holder.state.is_running() {
                 self.backend.start_container(&holder.id).await?;
             }
-            if let Err(e) = self.secure(&holder.id, &list, &mut progress).await {
+            if let Err(e) = self
+                .secure(&holder.id, &list, &secrets, &mut progress)
+                .await
+            {
                 let _ = self
                     .backend
                     .stop_container(&holder.id, Duration::ZERO)
@@ -504,7 +542,11 @@ impl<B: Backend> Ops<B> {
         }
         self.backend.start_container(&agent.id).await?;
         let project = PathBuf::from(&session.project);
-        if let Err(e) = self.prepare_agent(&agent.id, &project, &secrets).await {
+        let brokered = session.firewall == FirewallMode::On;
+        if let Err(e) = self
+            .prepare_agent(&agent.id, &project, &secrets, brokered)
+            .await
+        {
             let _ = self.backend.stop_container(&agent.id, Duration::ZERO).await;
             return Err(e);
         }
@@ -672,10 +714,23 @@ impl<B: Backend> Ops<B> {
     }
 }
 
+/// A setup token works only through the broker: with the firewall off there is none.
+fn check_credential(firewall: FirewallMode, secrets: &SessionSecrets) -> Result<()> {
+    match (&secrets.credential, firewall) {
+        (Some(c), FirewallMode::Off) if c.kind == CredentialKind::OauthToken => Err(Error::usage(
+            "a setup token (claude_code_oauth_token) is held by the credential broker, which \
+                 runs in the firewall's network holder; with firewall mode \"off\" use an API key \
+                 or `cctui login`",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Claude Code's managed settings for a session: root-owned, so the agent cannot change them.
-/// The key comes from `apiKeyHelper`; hooks print invisible markers on claude's tty that tell
-/// the dashboard when claude waits, works, or finishes a turn.
-pub fn managed_settings(has_key: bool) -> serde_json::Value {
+/// The key comes from `apiKeyHelper` (a placeholder when `brokered`: the broker at
+/// `ANTHROPIC_BASE_URL` adds the real one); hooks print invisible markers on claude's tty that
+/// tell the dashboard when claude waits, works, or finishes a turn.
+pub fn managed_settings(has_key: bool, brokered: bool) -> serde_json::Value {
     use crate::term::hook::HookEvent;
     let hook = |event: HookEvent| serde_json::json!([{ "hooks": [{ "type": "command", "command": event.shell_command() }] }]);
     let mut settings = serde_json::json!({
@@ -688,6 +743,9 @@ pub fn managed_settings(has_key: bool) -> serde_json::Value {
     });
     if has_key {
         settings["apiKeyHelper"] = "/usr/local/bin/cctui-api-key".into();
+    }
+    if brokered {
+        settings["env"] = serde_json::json!({ "ANTHROPIC_BASE_URL": broker::base_url() });
     }
     settings
 }

@@ -119,10 +119,19 @@ fn firewall(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Th
         FirewallStatus::Unknown => {}
     }
     if let Some(r) = state.firewall.get(name) {
+        let by_name = match r.counters.refused_by_name {
+            0 => String::new(),
+            n => format!(" · refused by SNI/Host: {n}"),
+        };
         lines.push(Line::raw(format!(
-            "rejected: {} packets · refused names: {}",
+            "rejected: {} packets · refused names: {}{by_name}",
             r.counters.rejected_packets, r.counters.refused_names
         )));
+        if r.broker.is_some() {
+            for l in crate::sandbox::broker::report_lines(r.broker.as_ref()) {
+                lines.push(Line::raw(l));
+            }
+        }
         let heading = if row.firewall == FirewallStatus::Off {
             format!(
                 "allowlist ({} rules, NOT enforced: the firewall is off):",
@@ -195,6 +204,15 @@ fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme)
                     .any(|s| s.starts_with("no-new-privileges"))
             )),
         ]));
+        if let Some(b) = state.firewall.get(name).and_then(|r| r.broker.as_ref()) {
+            lines.push(Line::from(vec![
+                Span::styled("key      ", theme.title()),
+                Span::raw(format!(
+                    "held by the broker in the network holder ({}); the agent has a placeholder",
+                    b.upstream.as_deref().unwrap_or("?")
+                )),
+            ]));
+        }
         lines.push(Line::styled("mounts", theme.title()));
         for m in &d.mounts {
             lines.push(Line::raw(format!(

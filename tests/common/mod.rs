@@ -281,10 +281,13 @@ pub async fn server_image(b: &DockerBackend) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers");
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let (dockerfile, listen, api) = (read("Dockerfile"), read("listen.py"), read("fake_api.py"));
+    let (names, mkcert) = (read("names.py"), read("mkcert.sh"));
     let files = [
         ("Dockerfile", dockerfile.as_str()),
         ("listen.py", &listen),
         ("fake_api.py", &api),
+        ("names.py", &names),
+        ("mkcert.sh", &mkcert),
     ];
     test_image(b, "cctui-test-servers", &files).await
 }
@@ -389,4 +392,74 @@ pub fn ls_entry(config_dir: &Path, name: &str) -> serde_json::Value {
         .collect();
     assert_eq!(mine.len(), 1, "{name} listed {} times: {json}", mine.len());
     mine[0].clone()
+}
+
+/// Starts a test server on `net` under `alias` (and the further `aliases`) that first makes a
+/// throwaway CA and a certificate for `names` (mkcert.sh, in /tmp/tls), then runs `cmd`.
+/// Returns its id and the CA's PEM.
+pub async fn start_tls_server(
+    b: &DockerBackend,
+    prefix: &str,
+    net: &str,
+    aliases: &[&str],
+    names: &[&str],
+    cmd: &str,
+) -> (String, String) {
+    let mut spec = cctui::backend::ContainerSpec::hardened(
+        format!("{prefix}-{}", aliases[0]),
+        server_image(b).await,
+    );
+    spec.labels = owned_by(prefix);
+    spec.cap_add = vec!["NET_BIND_SERVICE".into()];
+    spec.cmd = vec![
+        "sh".into(),
+        "-c".into(),
+        format!(
+            "sh /usr/local/bin/mkcert.sh /tmp/tls {} && exec {cmd}",
+            names.join(" ")
+        ),
+    ];
+    spec.network = cctui::backend::NetworkAttach::Network {
+        name: net.to_string(),
+        aliases: aliases.iter().map(|s| s.to_string()).collect(),
+    };
+    let id = b.create_container(&spec).await.unwrap();
+    b.start_container(&id).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = b
+            .exec(
+                &id,
+                &cctui::backend::ExecSpec {
+                    cmd: vec!["cat".into(), "/tmp/tls/ca.pem".into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let pem = out.stdout_text();
+        if out.exit_code == 0 && pem.contains("END CERTIFICATE") {
+            // Give the server a moment to bind after writing its certificates.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return (id, pem);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the TLS test server made no CA: {}",
+            out.stderr_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The IPv4 address of container `id` on network `net`.
+pub fn ip_on(net: &str, id: &str) -> String {
+    docker(&[
+        "inspect",
+        "-f",
+        &format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"),
+        id,
+    ])
+    .trim()
+    .to_string()
 }
