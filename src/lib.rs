@@ -19,3 +19,4 @@ pub mod session;
 pub mod term;
 pub mod tui;
 pub mod ui;
+pub mod workspace;
