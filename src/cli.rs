@@ -691,6 +691,9 @@ fn print_table(sessions: &[Session]) {
             },
             s.project
         );
+        if crate::workspace::host_git_exposed(s) {
+            println!("  ✖ host git exposed: made with --in-place; its agent can write the repository's .git");
+        }
     }
 }
 

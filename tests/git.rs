@@ -635,3 +635,141 @@ async fn with_changes_arrive_intact_and_a_failed_import_changes_nothing() {
     assert!(ops.remove(&name2, false).await.is_err());
     ops.remove_with(&name2, false, true).await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Changes tab, drawn from plain data (no engine needed)
+// ---------------------------------------------------------------------------------------------
+
+fn sample_view() -> cctui::workspace::review::ChangesView {
+    use cctui::workspace::review::{classify, ChangesView, Commit, FileChange};
+    let file = |status, path: &str, added, removed, uncommitted| FileChange {
+        status,
+        path: path.to_string(),
+        added,
+        removed,
+        uncommitted,
+    };
+    ChangesView {
+        session: "webapp".into(),
+        branch: "cctui/webapp".into(),
+        base: "3b0d15c18902".into(),
+        commits: vec![
+            Commit {
+                short: "76dba86".into(),
+                author: "Claude (cctui session webapp)".into(),
+                subject: "Validate the signup form on the server too".into(),
+            },
+            Commit {
+                short: "20daf12".into(),
+                author: "Claude (cctui session webapp)".into(),
+                subject: "Add a failing test for empty e-mail addresses".into(),
+            },
+        ],
+        files: vec![
+            file('M', "src/signup.py", Some(12), Some(3), false),
+            file('A', "tests/test_signup.py", Some(24), Some(0), false),
+            file('M', "README.md", Some(2), Some(1), true),
+            file('A', "static/logo.png", None, None, true),
+        ],
+        selected: 0,
+        diff: classify(
+            "diff --git a/src/signup.py b/src/signup.py\nindex 1111111..2222222 100644\n\
+             --- a/src/signup.py\n+++ b/src/signup.py\n@@ -10,7 +10,16 @@ def signup(form):\n\
+             \x20    user = User(form.name)\n-    save(user)\n-    return ok()\n-\n\
+             +    if not form.email:\n+        return error(\"an e-mail address is needed\")\n\
+             +    if \"@\" not in form.email:\n+        return error(\"that is not an e-mail address\")\n\
+             +    save(user)\n+    return ok()\n\x20\n\x20def login(form):\n",
+        ),
+        uncommitted: 2,
+        tip: "8d6c93533c51c9ab8ef1d37c7ca0145f9cf2c7e8".into(),
+    }
+}
+
+fn render_changes(
+    view: &cctui::workspace::review::ChangesView,
+    w: u16,
+    h: u16,
+    color: bool,
+) -> ratatui::buffer::Buffer {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|frame| {
+            let area = frame.area();
+            cctui::ui::changes::draw(frame, area, view, &cctui::ui::theme::Theme { color })
+        })
+        .unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    use ratatui::buffer::CellWidth;
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        for x in 0..buf.area.width {
+            let cell = &buf[(x, y)];
+            if skip == 0 {
+                line.push_str(cell.symbol());
+            }
+            skip = skip.max(cell.cell_width() as usize).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn changes_tab_snapshots() {
+    let view = sample_view();
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+        let buf = render_changes(&view, w, h, true);
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(format!("changes at {w}x{h}"));
+        settings.bind(|| insta::assert_snapshot!(format!("changes_{w}x{h}"), buffer_text(&buf)));
+    }
+    let empty = cctui::workspace::review::ChangesView {
+        files: vec![],
+        commits: vec![],
+        diff: vec![],
+        uncommitted: 0,
+        ..sample_view()
+    };
+    let text = buffer_text(&render_changes(&empty, 80, 24, true));
+    assert!(text.contains("No changes against the base yet."), "{text}");
+}
+
+#[test]
+fn changes_tab_colours_added_and_removed_lines() {
+    use ratatui::style::Color;
+    let view = sample_view();
+    let buf = render_changes(&view, 120, 40, true);
+    let row_of = |needle: &str| {
+        (0..buf.area.height)
+            .find(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, *y)].symbol().to_string())
+                    .collect::<String>()
+                    .starts_with(needle)
+            })
+            .unwrap_or_else(|| panic!("no row starts with {needle}"))
+    };
+    assert_eq!(buf[(0, row_of("+    if not form.email"))].fg, Color::Green);
+    assert_eq!(buf[(0, row_of("-    save(user)"))].fg, Color::Red);
+    // Without colour, the +/- and the * for uncommitted files still say it all.
+    let plain = render_changes(&view, 120, 40, false);
+    for y in 0..plain.area.height {
+        for x in 0..plain.area.width {
+            assert_eq!(plain[(x, y)].fg, Color::Reset, "colour at {x},{y}");
+        }
+    }
+    let text = buffer_text(&plain);
+    assert!(
+        text.contains("2 uncommitted (*)") && text.contains("binary"),
+        "{text}"
+    );
+}
