@@ -773,3 +773,42 @@ fn changes_tab_colours_added_and_removed_lines() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn in_place_is_a_choice_with_a_red_badge_and_doctor_sees_what_changed_in_git() {
+    setup();
+    let name = unique("gitinpl");
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    write_cli_config(&cfg.path, FIREWALL_OFF);
+    write_git_recipe(&cfg.path);
+    let project = project_repo(&name, &[("README", "hello\n")]);
+    let _g = guards(&[&name], &project.path);
+    let path = project.path.canonicalize().unwrap();
+    let p = path.display().to_string();
+    cli_ok(&cfg.path, &["new", &p, "--name", &name, "--in-place"]);
+    let ls = cli_ok(&cfg.path, &["ls"]);
+    assert!(ls.contains("host git exposed"), "{ls}");
+    let (code, out, _) = cli(&cfg.path, &["doctor"]);
+    assert!(!out.contains("FAIL host git"), "{code} {out}");
+    // The agent can write the host's .git here: that is the risk the badge names.
+    let mut ops = small_ops(&cfg.path).await;
+    ops.config = config_off();
+    agent(
+        &ops,
+        &name,
+        &format!("printf '#!/bin/sh\\necho pwned\\n' > {p}/.git/hooks/post-checkout && git -C {p} config core.fsmonitor 'echo pwned'"),
+    )
+    .await;
+    let (code, out, _) = cli(&cfg.path, &["doctor"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL host git")
+            && out.contains(".git/hooks/post-checkout (new)")
+            && out.contains(".git/config (changed)"),
+        "{out}"
+    );
+    // cctui itself runs no git in a repository an in-place session can write.
+    let (code, _, err) = cli(&cfg.path, &["diff", &name]);
+    assert_eq!(code, 2, "{err}");
+    cli_ok(&cfg.path, &["rm", &name]);
+}
