@@ -48,6 +48,12 @@ pub enum Command {
         /// Join an existing Docker network, e.g. your compose app's (repeatable)
         #[arg(long = "network", value_name = "NET")]
         networks: Vec<String>,
+        /// Bring your uncommitted and untracked files into the session's repository
+        #[arg(long, conflicts_with = "in_place")]
+        with_changes: bool,
+        /// Mount a git repository's folder itself (the agent can then write its .git)
+        #[arg(long)]
+        in_place: bool,
     },
     /// List sessions
     Ls {
@@ -69,6 +75,9 @@ pub enum Command {
         /// Do not ask before deleting volumes
         #[arg(long, short)]
         yes: bool,
+        /// Remove even with work not merged, applied or discarded (it is lost)
+        #[arg(long)]
+        force: bool,
     },
     /// Attach the terminal to the session's claude (detach: Ctrl-\)
     Attach { name: String },
@@ -128,6 +137,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectCommand,
     },
+    #[command(flatten)]
+    Git(crate::workspace::cli::GitCommand),
     /// Check the engine, images, config and tools
     Doctor,
     /// Print the default config (commented), or where the config file is
@@ -311,6 +322,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             name,
             profiles,
             networks,
+            with_changes,
+            in_place,
         } => {
             let path = path.unwrap_or_else(|| PathBuf::from("."));
             let project = crate::session::Project::at(&path)?;
@@ -324,13 +337,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
             }
             let project_config = ops.project_config(&project.path)?;
-            let plan = plan_session(
+            let mut plan = plan_session(
                 &project_config,
                 &path,
                 name.as_deref(),
                 &profiles,
                 &networks,
             )?;
+            crate::workspace::cli::choose(&mut plan, with_changes, in_place)?;
             let mut printer = ProgressPrinter::new();
             let session = ops.create(&plan, |p| printer.show(&p)).await?;
             printer.finish();
@@ -363,7 +377,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             ops.restart(&name, |p| printer.show(&p)).await?;
             printer.finish();
         }
-        Command::Rm { name, volumes, yes } => {
+        Command::Rm {
+            name,
+            volumes,
+            yes,
+            force,
+        } => {
             if volumes && !yes {
                 let (vols, _) = ops.volumes_of(&name).await?;
                 let question = format!(
@@ -375,7 +394,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     return Err(Error::usage("not removed"));
                 }
             }
-            let removed = ops.remove(&name, volumes).await?;
+            let removed = ops.remove_with(&name, volumes, force).await?;
             println!(
                 "removed {}{}",
                 removed.containers.join(", "),
@@ -466,6 +485,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             println!("logged out: {name}'s project has no stored Claude login");
         }
         Command::Fw { command } => return fw(&ops, command).await,
+        Command::Git(command) => return crate::workspace::cli::run(&ops, command).await,
         Command::Doctor | Command::Config { .. } | Command::Project { .. } => {
             unreachable!("handled above")
         }
@@ -680,6 +700,9 @@ fn print_table(sessions: &[Session]) {
             },
             s.project
         );
+        if crate::workspace::host_git_exposed(s) {
+            println!("  ✖ host git exposed: made with --in-place; its agent can write the repository's .git");
+        }
     }
 }
 

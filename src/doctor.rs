@@ -160,16 +160,14 @@ pub async fn check_api_key(config: &Config) -> Check {
     ) {
         (Some(s), _) => ("api key", "secrets.anthropic_api_key", s),
         (None, Some(s)) => ("setup token", "secrets.claude_code_oauth_token", s),
-        (None, None) => {
-            return Check::new(
-                Level::Ok,
-                "api key",
-                format!(
-                    "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN if set, else Claude's login; {held}"
-                ),
-                None,
-            )
-        }
+        (None, None) => return Check::new(
+            Level::Ok,
+            "api key",
+            format!(
+                "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN if set, else Claude's login; {held}"
+            ),
+            None,
+        ),
     };
     let source = match (&src.env, &src.file, &src.command) {
         (Some(var), _, _) => format!("env {var}"),
@@ -334,6 +332,7 @@ async fn check_guard_rails(backend: &DockerBackend, checks: &mut Vec<Check>) {
         .iter()
         .filter_map(|c| c.labels.get(crate::backend::labels::PROJECT).cloned())
         .collect();
+    check_host_git(&containers, checks);
     projects.sort();
     projects.dedup();
     for p in projects {
@@ -347,6 +346,60 @@ async fn check_guard_rails(backend: &DockerBackend, checks: &mut Vec<Check>) {
                 ),
                 Some("move the key out of the project folder; cctui delivers keys itself".into()),
             ));
+        }
+    }
+}
+
+/// In-place sessions of git repositories (`--in-place`): what changed in the repository's
+/// `.git` (config, hooks, attributes) since the session was made, read as files.
+fn check_host_git(containers: &[crate::backend::ContainerSummary], checks: &mut Vec<Check>) {
+    use crate::workspace::{fingerprint, label};
+    let mut seen = std::collections::BTreeSet::new();
+    for c in containers {
+        let exposed = c.labels.get(label::EXPOSED).map(String::as_str) == Some("1");
+        let Some(session) = c.labels.get(crate::backend::labels::SESSION) else {
+            continue;
+        };
+        if !exposed || !seen.insert(session.clone()) {
+            continue;
+        }
+        let project = c
+            .labels
+            .get(crate::backend::labels::PROJECT)
+            .cloned()
+            .unwrap_or_default();
+        match fingerprint::load(session) {
+            None => checks.push(Check::new(
+                Level::Warn,
+                "host git",
+                format!("{session}: {project}/.git is writable by the agent (--in-place) and was not fingerprinted"),
+                Some("check its config and hooks by hand before running git there".into()),
+            )),
+            Some(fp) => {
+                let changed = fingerprint::changes(&fp);
+                if changed.is_empty() {
+                    checks.push(Check::new(
+                        Level::Warn,
+                        "host git",
+                        format!("{session}: {project}/.git is writable by the agent (--in-place); its config and hooks are unchanged so far"),
+                        None,
+                    ));
+                } else {
+                    checks.push(Check::new(
+                        Level::Fail,
+                        "host git",
+                        format!(
+                            "{session}: {} changed in {project} while the agent could write it: {}",
+                            if changed.len() == 1 { "this file" } else { "these files" },
+                            changed.join(", ")
+                        ),
+                        Some(format!(
+                            "run no git in {project} until you have read them (`cat`, not git); \
+                             remove what you did not put there"
+                        )),
+                    ));
+                }
+            }
         }
     }
 }

@@ -20,3 +20,4 @@ pub mod session;
 pub mod term;
 pub mod tui;
 pub mod ui;
+pub mod workspace;

@@ -167,27 +167,39 @@ pub struct SessionPlan {
     pub nano_cpus: i64,
     pub pids_limit: i64,
     pub verify_interval_secs: u64,
+    /// A repository of its own (git projects) or the folder in place.
+    pub workspace: crate::workspace::WorkspacePlan,
+    /// The branch and base, chosen by `create` in the host's repository.
+    pub branch: Option<crate::workspace::BranchPlan>,
 }
 
 impl SessionPlan {
     pub fn labels(&self, role: &str) -> Labels {
-        with_test_label(Labels::from([
-            (labels::SESSION.to_string(), self.name.to_string()),
-            (
-                labels::PROJECT.to_string(),
-                self.project.path.display().to_string(),
-            ),
-            (labels::ROLE.to_string(), role.to_string()),
-            (labels::PROFILES.to_string(), self.profiles.join(",")),
-            (
-                labels::FIREWALL.to_string(),
-                match self.firewall {
-                    FirewallMode::On => "on".into(),
-                    FirewallMode::Off => "off".into(),
-                },
-            ),
-            (labels::NETWORKS.to_string(), self.networks.join(",")),
-        ]))
+        with_test_label(
+            Labels::from([
+                (labels::SESSION.to_string(), self.name.to_string()),
+                (
+                    labels::PROJECT.to_string(),
+                    self.project.path.display().to_string(),
+                ),
+                (labels::ROLE.to_string(), role.to_string()),
+                (labels::PROFILES.to_string(), self.profiles.join(",")),
+                (
+                    labels::FIREWALL.to_string(),
+                    match self.firewall {
+                        FirewallMode::On => "on".into(),
+                        FirewallMode::Off => "off".into(),
+                    },
+                ),
+                (labels::NETWORKS.to_string(), self.networks.join(",")),
+            ])
+            .into_iter()
+            .chain(crate::workspace::labels_for(
+                &self.workspace,
+                self.branch.as_ref(),
+            ))
+            .collect(),
+        )
     }
 
     /// The agent container: hardened, the project folder its only host path, claude its
@@ -222,14 +234,14 @@ impl SessionPlan {
         if !matches!(network, NetworkAttach::Container(_)) {
             spec.hostname = Some(self.name.to_string().replace(['_', '.'], "-"));
         }
-        // The same absolute path as on the host: paths claude prints are valid on the host too.
+        // The same absolute path as on the host: paths claude prints name the same files
+        // (in a git project, the session's own checkout of them, in its volume).
         spec.mounts = vec![
-            MountSpec {
-                kind: MountKind::Bind,
-                source: path.clone(),
-                target: path,
-                read_only: false,
-            },
+            crate::workspace::workspace_mount(
+                &self.workspace,
+                &self.project.path,
+                self.name.as_str(),
+            ),
             MountSpec {
                 kind: MountKind::Volume,
                 source: self.project.config_volume(),
@@ -353,7 +365,6 @@ pub fn plan_session(
     }
     Ok(SessionPlan {
         name,
-        project,
         ids,
         profiles,
         networks: all_networks,
@@ -364,6 +375,9 @@ pub fn plan_session(
         nano_cpus: (config.session.cpus * 1e9) as i64,
         pids_limit: config.session.pids_limit,
         verify_interval_secs: config.firewall.verify_interval_secs,
+        workspace: crate::workspace::WorkspacePlan::for_folder(&project.path),
+        branch: None,
+        project,
     })
 }
 

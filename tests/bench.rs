@@ -660,3 +660,181 @@ async fn bench_name_proxy_and_broker() {
         p.start_ms - rows[1].start_ms
     );
 }
+
+/// A repository of `files` files and `commits` commits, made with `git fast-import`, checked
+/// out, and owned by UID.
+fn big_repo(dir: &std::path::Path, files: usize, commits: usize) {
+    use std::io::Write;
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let mut stream = Vec::new();
+    for c in 0..commits {
+        writeln!(stream, "commit refs/heads/main").unwrap();
+        writeln!(
+            stream,
+            "committer Bench <bench@example.test> {} +0000",
+            1_700_000_000 + c
+        )
+        .unwrap();
+        let msg = format!("commit {c}");
+        writeln!(stream, "data {}\n{msg}", msg.len()).unwrap();
+        let range = if c == 0 {
+            0..files
+        } else {
+            (c % files)..(c % files + 1)
+        };
+        for f in range {
+            let body = format!("file {f}, version {c}\n{}\n", "x".repeat(200));
+            writeln!(stream, "M 644 inline src/d{}/f{f}.txt", f % 100).unwrap();
+            writeln!(stream, "data {}\n{body}", body.len()).unwrap();
+        }
+        writeln!(stream).unwrap();
+    }
+    let mut child = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&stream).unwrap();
+    assert!(child.wait().unwrap().success());
+    git(&["reset", "-q", "--hard", "main"]);
+    git(&["gc", "-q"]);
+    std::process::Command::new("chown")
+        .args(["-R", &format!("{UID}:{UID}")])
+        .arg(dir)
+        .status()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_git_sessions() {
+    use cctui::workspace::WorkspacePlan;
+    // Tests run as root in folders owned by UID: git needs to be told that is fine.
+    let global = std::env::temp_dir().join(format!("cctui-{}-bench-gitconfig", run_id()));
+    std::fs::write(
+        &global,
+        "[safe]\n\tdirectory = *\n[user]\n\tname = B\n\temail = b@b.test\n",
+    )
+    .unwrap();
+    // SAFETY: set before any session or git process is started.
+    unsafe { std::env::set_var("GIT_CONFIG_GLOBAL", &global) };
+    let (repo_name, inplace_name) = (unique("bgit"), unique("bgitip"));
+    let cfg = TempFolder::new(&format!("{repo_name}-cfg"), 0);
+    let project = TempFolder::new(&repo_name, UID);
+    let _c = [Cleanup::new(&repo_name), Cleanup::new(&inplace_name)];
+    let mut vols = Cleanup::new(&format!("{repo_name}-vols"));
+    vols.volumes = project_volumes(&project.path);
+    vols.volumes.push(cctui::workspace::work_volume(&repo_name));
+    let t = Instant::now();
+    big_repo(&project.path, 10_000, 5_000);
+    println!(
+        "made a repository of 10,000 files and 5,000 commits in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let recipe = cfg.path.join("recipe");
+    copy_dir(&small_recipe_dir().join("recipe"), &recipe);
+    let df = recipe.join("base.Dockerfile");
+    let text = std::fs::read_to_string(&df).unwrap();
+    std::fs::write(&df, text.replace(" procps", " procps git")).unwrap();
+    let mut ops = small_ops(&cfg.path).await;
+    ops.config.firewall.mode = cctui::config::FirewallMode::Off;
+    let path = project.path.canonicalize().unwrap();
+
+    // Warm the images first, so that both starts measure the start alone.
+    let mut plan = plan_session(&ops.config, &path, Some(&inplace_name), &[], &[]).unwrap();
+    plan.workspace = WorkspacePlan::in_place(&path);
+    ops.create(&plan, |_| {}).await.unwrap();
+    ops.remove(&inplace_name, false).await.unwrap();
+
+    let mut inplace = Vec::new();
+    let mut own = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        ops.create(&plan, |_| {}).await.unwrap();
+        inplace.push(t.elapsed().as_secs_f64());
+        ops.remove(&inplace_name, false).await.unwrap();
+
+        let repo_plan = plan_session(&ops.config, &path, Some(&repo_name), &[], &[]).unwrap();
+        let t = Instant::now();
+        let mut note = String::new();
+        ops.create(&repo_plan, |p| {
+            if let Progress::Note(n) = p {
+                if n.starts_with("checkout") {
+                    note = n;
+                }
+            }
+        })
+        .await
+        .unwrap();
+        own.push(t.elapsed().as_secs_f64());
+        println!("  {note}");
+        ops.remove_with(&repo_name, false, true).await.unwrap();
+    }
+    let fmt = |v: &[f64]| {
+        v.iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("cctui new, in place (s): {}", fmt(&inplace));
+    println!("cctui new, a repository of its own (s): {}", fmt(&own));
+
+    // Import plus diff of a 500-file change.
+    let repo_plan = plan_session(&ops.config, &path, Some(&repo_name), &[], &[]).unwrap();
+    ops.create(&repo_plan, |_| {}).await.unwrap();
+    let id = ops.running_agent(&repo_name).await.unwrap();
+    let user = ops.backend.inspect_container(&id).await.unwrap().user;
+    let p = path.display();
+    exec_sh(
+        &ops.backend,
+        &id,
+        &user,
+        &format!(
+            "cd {p} && for i in $(seq 0 499); do echo changed >> src/d$((i % 100))/f$i.txt; done \
+             && git commit -qam 'change 500 files' && for i in $(seq 500 549); do echo wip >> src/d$((i % 100))/f$i.txt; done"
+        ),
+    )
+    .await;
+    let rs = ops.repo_session(&repo_name).await.unwrap();
+    for round in ["first", "again (nothing new)"] {
+        let t = Instant::now();
+        let imported = ops.import(&repo_name, true).await.unwrap();
+        let import = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let text = cctui::workspace::review::diff_text(&rs.repo, &rs.base, imported.tip(), false)
+            .await
+            .unwrap();
+        let diff = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let view = cctui::workspace::review::changes_view(&rs, &imported, 0)
+            .await
+            .unwrap();
+        let tab = t.elapsed().as_secs_f64();
+        println!(
+            "import ({round}) {:.2} s + diff {:.2} s ({} lines, {} files) = {:.2} s; Changes view {:.2} s",
+            import,
+            diff,
+            text.lines().count(),
+            view.files.len(),
+            import + diff,
+            tab
+        );
+    }
+    ops.remove_with(&repo_name, false, true).await.unwrap();
+}

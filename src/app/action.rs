@@ -57,6 +57,10 @@ pub enum Action {
         job: u64,
         result: Result<String, String>,
     },
+    Changes {
+        session: String,
+        view: Result<crate::workspace::review::ChangesView, String>,
+    },
     /// Path completions for the new-session dialog.
     Completions(Vec<String>),
 }

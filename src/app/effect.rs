@@ -34,6 +34,8 @@ pub enum Effect {
         container: String,
     },
     LoadFirewall(String),
+    /// Import the session's work and compute its Changes view, on the host.
+    LoadChanges(String),
     LoadDetails {
         session: String,
         container: String,

@@ -229,6 +229,14 @@ impl<B: Backend> Runtime<B> {
                     let _ = tx.send(Action::Firewall { session, report });
                 });
             }
+            Effect::LoadChanges(session) => {
+                let ops = self.ops.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let view = ops.changes(&session, 0).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::Changes { session, view });
+                });
+            }
             Effect::LoadDetails { session, container } => {
                 let backend = self.ops.backend.clone();
                 let tx = self.tx.clone();

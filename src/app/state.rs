@@ -17,17 +17,25 @@ pub enum Tab {
     Terminal,
     Logs,
     Firewall,
+    Changes,
     Info,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Terminal, Tab::Logs, Tab::Firewall, Tab::Info];
+    pub const ALL: [Tab; 5] = [
+        Tab::Terminal,
+        Tab::Logs,
+        Tab::Firewall,
+        Tab::Changes,
+        Tab::Info,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             Tab::Terminal => "Terminal",
             Tab::Logs => "Logs",
             Tab::Firewall => "Firewall",
             Tab::Info => "Info",
+            Tab::Changes => "Changes",
         }
     }
 }
@@ -321,6 +329,8 @@ pub struct State {
     pub log_search: Option<String>,
     pub firewall: BTreeMap<String, FirewallReport>,
     pub details: BTreeMap<String, ContainerDetails>,
+    /// The Changes tab's data per session (computed by the host's git), or why not.
+    pub changes: BTreeMap<String, Result<crate::workspace::review::ChangesView, String>>,
     pub stats: Option<(String, Stats)>,
     pub terminals: BTreeMap<String, Terminal>,
     pub jobs: BTreeMap<u64, Job>,
@@ -353,6 +363,7 @@ impl State {
             log_search: None,
             firewall: BTreeMap::new(),
             details: BTreeMap::new(),
+            changes: BTreeMap::new(),
             stats: None,
             terminals: BTreeMap::new(),
             jobs: BTreeMap::new(),

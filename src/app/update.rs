@@ -109,6 +109,9 @@ fn update_inner(state: &mut State, action: Action) -> Vec<Effect> {
                 fx.push(Effect::LoadFirewall(session));
             }
         }
+        Action::Changes { session, view } => {
+            state.changes.insert(session, view);
+        }
         Action::Details { session, details } => {
             state.details.insert(session, *details);
         }
@@ -134,9 +137,19 @@ fn update_inner(state: &mut State, action: Action) -> Vec<Effect> {
                 for ev in hooks {
                     t.tracker.on_hook(ev, now);
                 }
+                let before = t.tracker.state();
                 t.tracker.on_screen(&text, now);
+                let turn_ended = before == crate::term::state::ClaudeState::Working
+                    && t.tracker.state() != before;
                 if t.tracker.became_waiting() && bell {
                     fx.push(Effect::Bell);
+                }
+                // The branch can only have moved while claude worked: reload then, not idly.
+                if turn_ended
+                    && state.tab == Tab::Changes
+                    && state.selected_name().as_deref() == Some(session.as_str())
+                {
+                    fx.push(Effect::LoadChanges(session.clone()));
                 }
             }
         }
@@ -356,6 +369,7 @@ fn on_selection(state: &mut State, fx: &mut Vec<Effect>) {
                 });
             }
         }
+        Tab::Changes => fx.push(Effect::LoadChanges(name)),
         Tab::Terminal => {}
     }
 }

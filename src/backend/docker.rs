@@ -191,11 +191,17 @@ fn to_mount(m: &MountSpec) -> Mount {
     Mount {
         typ: Some(match m.kind {
             MountKind::Bind => MountType::BIND,
-            MountKind::Volume => MountType::VOLUME,
+            MountKind::Volume | MountKind::VolumeNoCopy => MountType::VOLUME,
         }),
         source: Some(m.source.clone()),
         target: Some(m.target.clone()),
         read_only: Some(m.read_only),
+        volume_options: (m.kind == MountKind::VolumeNoCopy).then(|| {
+            bollard::models::MountVolumeOptions {
+                no_copy: Some(true),
+                ..Default::default()
+            }
+        }),
         ..Default::default()
     }
 }

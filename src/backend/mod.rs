@@ -114,6 +114,9 @@ pub struct ContainerDetails {
 pub enum MountKind {
     Bind,
     Volume,
+    /// A volume the engine never fills from the image at the mount point, nor gives that
+    /// folder's owner (a session's checkout, owned by the agent).
+    VolumeNoCopy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

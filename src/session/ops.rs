@@ -33,6 +33,8 @@ pub struct Removed {
     pub containers: Vec<String>,
     pub network: Option<String>,
     pub volumes: Vec<String>,
+    /// The session's own checkout volume (git projects).
+    pub work_volume: Option<String>,
 }
 
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -42,6 +44,8 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 struct Undo {
     containers: Vec<String>,
     network: Option<String>,
+    /// The session's own work volume (never a project's volume).
+    work_volume: Option<String>,
 }
 
 impl Undo {
@@ -54,6 +58,11 @@ impl Undo {
         if let Some(n) = &self.network {
             if let Err(e) = backend.remove_network(n).await {
                 tracing::warn!("cleanup: removing network {n}: {e}");
+            }
+        }
+        if let Some(v) = &self.work_volume {
+            if let Err(e) = backend.remove_volume(v).await {
+                tracing::warn!("cleanup: removing volume {v}: {e}");
             }
         }
     }
@@ -174,9 +183,41 @@ impl<B: Backend> Ops<B> {
         };
         let secrets = secrets::resolve_all(&self.config.secrets).await?;
         check_credential(plan.firewall, &secrets)?;
-        let (agent_image, net_image) = self
+        // A git project: the session's branch and the seed bundle, made in the host's
+        // repository before anything exists in the engine.
+        let work_volume = crate::workspace::work_volume(plan.name.as_str());
+        let mut plan = plan.clone();
+        let seed = match &plan.workspace {
+            crate::workspace::WorkspacePlan::Repo { root, with_changes } => {
+                if self.backend.inspect_volume(&work_volume).await?.is_some() {
+                    return Err(Error::usage(format!(
+                        "the volume {work_volume} of an earlier session named `{}` still \
+                         exists; choose another --name, or delete it with `docker volume rm \
+                         {work_volume}` if nothing in it is needed",
+                        plan.name
+                    )));
+                }
+                let seed = self
+                    .prepare_seed(plan.name.as_str(), root, *with_changes)
+                    .await?;
+                plan.branch = Some(seed.branch.clone());
+                Some(seed)
+            }
+            crate::workspace::WorkspacePlan::InPlace { .. } => None,
+        };
+        let plan = &plan;
+        let images = self
             .ensure_images(plan, BuildOptions::default(), &mut progress)
-            .await?;
+            .await;
+        let (agent_image, net_image) = match images {
+            Ok(i) => i,
+            Err(e) => {
+                if let Some(seed) = &seed {
+                    seed.undo().await;
+                }
+                return Err(e);
+            }
+        };
         for volume in [plan.project.config_volume(), plan.project.history_volume()] {
             if self.backend.inspect_volume(&volume).await?.is_none() {
                 self.backend
@@ -186,25 +227,49 @@ impl<B: Backend> Ops<B> {
         }
 
         let mut undo = Undo::default();
-        let result = self
-            .create_containers(
-                plan,
-                &agent_image,
-                net_image.as_deref(),
-                allowlist.as_ref(),
-                &secrets,
-                &mut undo,
-                &mut progress,
-            )
-            .await;
+        let mut result = Ok(());
+        if seed.is_some() {
+            let mut l = plan.project.volume_labels();
+            l.insert(labels::SESSION.to_string(), plan.name.to_string());
+            result = self.backend.create_volume(&work_volume, &l).await;
+            if result.is_ok() {
+                undo.work_volume = Some(work_volume.clone());
+            }
+        }
+        let result = match result {
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                self.create_containers(
+                    plan,
+                    &agent_image,
+                    net_image.as_deref(),
+                    allowlist.as_ref(),
+                    &secrets,
+                    seed.as_ref(),
+                    &mut undo,
+                    &mut progress,
+                )
+                .await
+            }
+        };
         match result {
-            Ok(()) => self.find(plan.name.as_str()).await,
+            Ok(()) => {
+                if let crate::workspace::WorkspacePlan::InPlace { git_exposed: true } =
+                    plan.workspace
+                {
+                    crate::workspace::fingerprint::record(plan.name.as_str(), &plan.project.path);
+                }
+                self.find(plan.name.as_str()).await
+            }
             Err(e) => {
                 tracing::warn!(session = %plan.name, "create failed, cleaning up: {e}");
                 progress(Progress::Note(format!(
-                    "start failed; removing what was made (volumes are kept): {e}"
+                    "start failed; removing what was made (project volumes are kept): {e}"
                 )));
                 undo.run(&self.backend).await;
+                if let Some(seed) = &seed {
+                    seed.undo().await;
+                }
                 Err(e)
             }
         }
@@ -218,6 +283,7 @@ impl<B: Backend> Ops<B> {
         net_image: Option<&str>,
         allowlist: Option<&Allowlist>,
         secrets: &SessionSecrets,
+        seed: Option<&crate::workspace::Seed>,
         undo: &mut Undo,
         progress: &mut impl FnMut(Progress),
     ) -> Result<()> {
@@ -253,6 +319,11 @@ impl<B: Backend> Ops<B> {
                 aliases: vec![],
             },
         };
+        if seed.is_some() {
+            let user = format!("{}:{}", plan.ids.uid, plan.ids.gid);
+            self.prepare_work_volume(plan.name.as_str(), agent_image, &user, &plan.labels("git"))
+                .await?;
+        }
         let direct = !matches!(agent_network, NetworkAttach::Container(_));
         let agent = self
             .backend
@@ -265,6 +336,20 @@ impl<B: Backend> Ops<B> {
             }
         }
         self.backend.start_container(&agent).await?;
+        if let (Some(seed), crate::workspace::WorkspacePlan::Repo { root, .. }) =
+            (seed, &plan.workspace)
+        {
+            let started = Instant::now();
+            let user = format!("{}:{}", plan.ids.uid, plan.ids.gid);
+            self.seed_checkout(&agent, &user, plan.name.as_str(), root, seed)
+                .await?;
+            progress(Progress::Note(format!(
+                "checkout of {} on branch {} ready in {:.2} s",
+                root.display(),
+                seed.branch.branch,
+                started.elapsed().as_secs_f64()
+            )));
+        }
         self.prepare_agent(&agent, &plan.project.path, secrets, !direct)
             .await?;
         tracing::info!(session = %plan.name, project = %plan.project.path.display(), "session created and running");
@@ -592,8 +677,19 @@ impl<B: Backend> Ops<B> {
     }
 
     /// Removes the session's containers and network; with `volumes`, also the project's
-    /// volumes, unless another session of the project still uses them.
+    /// volumes, unless another session of the project still uses them. A session whose own
+    /// repository holds work that is not merged, applied or discarded is refused.
     pub async fn remove(&self, name: &str, volumes: bool) -> Result<Removed> {
+        self.remove_with(name, volumes, false).await
+    }
+
+    /// `remove`; with `force`, also a session with unmerged work (its volume goes too).
+    pub async fn remove_with(&self, name: &str, volumes: bool, force: bool) -> Result<Removed> {
+        if !force {
+            if let Some(why) = self.unmerged_work(name).await? {
+                return Err(Error::usage(why));
+            }
+        }
         let session = self.find(name).await?;
         let (vols, others) = self.volumes_of(name).await?;
         if volumes && !others.is_empty() {
@@ -615,6 +711,19 @@ impl<B: Backend> Ops<B> {
             self.backend.remove_network(&network).await?;
             removed.network = Some(network);
         }
+        // The session's own checkout: its work was imported and checked above (or --force).
+        let _ = self
+            .backend
+            .remove_container(&crate::workspace::helper_container(name))
+            .await;
+        let work = crate::workspace::work_volume(name);
+        if crate::workspace::repo_session(&session).is_some()
+            && self.backend.inspect_volume(&work).await?.is_some()
+        {
+            self.backend.remove_volume(&work).await?;
+            removed.work_volume = Some(work);
+        }
+        crate::workspace::fingerprint::forget(name);
         if volumes {
             for v in vols {
                 if self.backend.inspect_volume(&v).await?.is_some() {

@@ -1,5 +1,6 @@
 //! Drawing: a pure function of the state. One file per panel.
 
+pub mod changes;
 mod dialogs;
 mod list;
 mod panels;

@@ -25,6 +25,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Tab::Logs => logs(frame, inner, state, name, theme),
         Tab::Firewall => firewall(frame, inner, state, name, theme),
         Tab::Info => info(frame, inner, state, name, theme),
+        Tab::Changes => match state.changes.get(name) {
+            Some(Ok(view)) => super::changes::draw(frame, inner, view, theme),
+            Some(Err(e)) => frame.render_widget(
+                Paragraph::new(e.clone())
+                    .wrap(Wrap { trim: true })
+                    .style(theme.dim()),
+                inner,
+            ),
+            None => frame.render_widget(
+                Paragraph::new("importing the session's work…").style(theme.dim()),
+                inner,
+            ),
+        },
     }
 }
 

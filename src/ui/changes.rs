@@ -1,0 +1,132 @@
+//! The Changes tab: a session's commits and its diff against its base, computed by the
+//! host's git (never the sandbox's), files first, then the diff of the selected file.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::theme::Theme;
+use crate::workspace::review::{ChangesView, LineKind};
+
+/// Draws `view` in `area`. Plain data in, nothing else read.
+pub fn draw(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) {
+    let width = area.width as usize;
+    let mut header = vec![
+        Span::styled(view.branch.clone(), theme.title()),
+        Span::raw(format!(
+            " from {} · {} commit{}",
+            view.base,
+            view.commits.len(),
+            if view.commits.len() == 1 { "" } else { "s" }
+        )),
+    ];
+    if view.uncommitted > 0 {
+        header.push(Span::styled(
+            format!(" · {} uncommitted (*)", view.uncommitted),
+            theme.accent(),
+        ));
+    }
+    if view.files.is_empty() {
+        let lines = vec![
+            Line::from(header),
+            Line::raw(""),
+            Line::styled("No changes against the base yet.", theme.dim()),
+        ];
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    }
+    // Commits and files share the top half at most; the diff gets the rest.
+    let budget = (area.height as usize).saturating_sub(2) / 2;
+    let commit_rows = view
+        .commits
+        .len()
+        .min(budget / 2)
+        .max(usize::from(!view.commits.is_empty()));
+    let file_rows = view
+        .files
+        .len()
+        .min(budget.saturating_sub(commit_rows).max(1));
+    let [head_area, commits_area, files_area, diff_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(commit_rows as u16),
+        Constraint::Length(file_rows as u16 + 1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(Line::from(header)), head_area);
+
+    let commits: Vec<Line> = view
+        .commits
+        .iter()
+        .take(commit_rows)
+        .map(|c| {
+            Line::from(vec![
+                Span::styled(format!("{} ", c.short), theme.accent()),
+                Span::raw(clip(&c.subject, width.saturating_sub(c.short.len() + 1))),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(commits), commits_area);
+
+    // The selected file stays in view.
+    let first = view
+        .selected
+        .saturating_sub(file_rows.saturating_sub(1))
+        .min(view.files.len().saturating_sub(file_rows));
+    let mut files = vec![Line::styled(
+        format!("files ({})", view.files.len()),
+        theme.dim(),
+    )];
+    for (i, f) in view.files.iter().enumerate().skip(first).take(file_rows) {
+        let counts = match (f.added, f.removed) {
+            (Some(a), Some(r)) => format!("+{a:<4} -{r:<4}"),
+            _ => format!("{:<11}", "binary"),
+        };
+        let status_style = match f.status {
+            'A' => theme.ok(),
+            'D' => theme.error(),
+            _ => theme.accent(),
+        };
+        let marker = if f.uncommitted { "*" } else { " " };
+        let mut line = Line::from(vec![
+            Span::raw(if i == view.selected { "▸ " } else { "  " }),
+            Span::styled(format!("{} ", f.status), status_style),
+            Span::raw(format!("{counts} {marker} ")),
+            Span::raw(clip(&f.path, width.saturating_sub(20))),
+        ]);
+        if i == view.selected {
+            line = line.style(theme.selected());
+        }
+        files.push(line);
+    }
+    frame.render_widget(Paragraph::new(files), files_area);
+
+    let diff: Vec<Line> = view
+        .diff
+        .iter()
+        .take(diff_area.height as usize)
+        .map(|l| {
+            let style = match l.kind {
+                LineKind::Added => theme.ok(),
+                LineKind::Removed => theme.error(),
+                LineKind::Hunk => theme.title(),
+                LineKind::Meta => theme.dim().add_modifier(Modifier::BOLD),
+                LineKind::Context => ratatui::style::Style::new(),
+            };
+            Line::styled(clip(&l.text.replace('\t', "    "), width), style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(diff), diff_area);
+}
+
+fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
