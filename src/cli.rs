@@ -371,7 +371,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             ops.start(&name, |p| printer.show(&p)).await?;
             printer.finish();
         }
-        Command::Stop { name } => ops.stop(&name).await?,
+        Command::Stop { name } => {
+            if ops.stop(&name).await? == crate::session::ops::Changed::Already {
+                eprintln!("{name} was not running");
+            }
+        }
         Command::Restart { name } => {
             let mut printer = ProgressPrinter::new();
             ops.restart(&name, |p| printer.show(&p)).await?;
@@ -665,7 +669,7 @@ fn ls_json(sessions: &[Session]) -> serde_json::Value {
                     "running": s.state().is_running(),
                     "exit_code": match s.state() { crate::backend::ContainerState::Exited(c) => Some(c), _ => None },
                     "profiles": s.profiles,
-                    "firewall": match s.firewall { crate::config::FirewallMode::On => "on", crate::config::FirewallMode::Off => "off" },
+                    "firewall": s.firewall.as_str(),
                     "container": s.agent.as_ref().map(|a| a.name.clone()),
                     "image": s.agent.as_ref().map(|a| a.image.clone()),
                     "created": s.agent.as_ref().map(|a| a.created),
@@ -689,9 +693,11 @@ fn print_table(sessions: &[Session]) {
             "{:<20} {:<12} {:<8} {:<16} {}",
             s.name,
             state_word(s),
-            match s.firewall {
-                crate::config::FirewallMode::On => "on",
-                crate::config::FirewallMode::Off => "OFF",
+            // Off is shouted: egress is open.
+            if s.firewall == crate::config::FirewallMode::Off {
+                "OFF"
+            } else {
+                "on"
             },
             if s.profiles.is_empty() {
                 "-".to_string()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// The commented default config, shipped in the binary and written by `cctui config init`.
+/// The commented default config, shipped in the binary and printed by `cctui config`.
 pub const DEFAULT_CONFIG: &str = include_str!("../config/config.toml");
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -97,6 +97,24 @@ pub enum FirewallMode {
     #[default]
     On,
     Off,
+}
+
+impl FirewallMode {
+    /// The word used in labels, `ls`, JSON and the config: "on" or "off".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirewallMode::On => "on",
+            FirewallMode::Off => "off",
+        }
+    }
+
+    /// The mode a label names; anything but "off" is on, so a damaged label never reads open.
+    pub fn from_label(label: Option<&str>) -> FirewallMode {
+        match label {
+            Some("off") => FirewallMode::Off,
+            _ => FirewallMode::On,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

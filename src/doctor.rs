@@ -160,14 +160,16 @@ pub async fn check_api_key(config: &Config) -> Check {
     ) {
         (Some(s), _) => ("api key", "secrets.anthropic_api_key", s),
         (None, Some(s)) => ("setup token", "secrets.claude_code_oauth_token", s),
-        (None, None) => return Check::new(
-            Level::Ok,
-            "api key",
-            format!(
+        (None, None) => {
+            return Check::new(
+                Level::Ok,
+                "api key",
+                format!(
                 "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN if set, else Claude's login; {held}"
             ),
-            None,
-        ),
+                None,
+            )
+        }
     };
     let source = match (&src.env, &src.file, &src.command) {
         (Some(var), _, _) => format!("env {var}"),

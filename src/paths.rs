@@ -38,8 +38,3 @@ pub fn state_dir() -> PathBuf {
 pub fn log_file() -> PathBuf {
     state_dir().join("cctui.log")
 }
-
-/// Per-project settings, outside every repository: `config_dir()/projects/<slug>.toml`.
-pub fn project_settings_dir() -> PathBuf {
-    config_dir().join("projects")
-}

@@ -186,10 +186,7 @@ impl SessionPlan {
                 (labels::PROFILES.to_string(), self.profiles.join(",")),
                 (
                     labels::FIREWALL.to_string(),
-                    match self.firewall {
-                        FirewallMode::On => "on".into(),
-                        FirewallMode::Off => "off".into(),
-                    },
+                    self.firewall.as_str().to_string(),
                 ),
                 (labels::NETWORKS.to_string(), self.networks.join(",")),
             ])
@@ -422,10 +419,7 @@ pub fn group_sessions(containers: &[ContainerSummary]) -> Vec<Session> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            firewall: match c.labels.get(labels::FIREWALL).map(String::as_str) {
-                Some("off") => FirewallMode::Off,
-                _ => FirewallMode::On,
-            },
+            firewall: FirewallMode::from_label(c.labels.get(labels::FIREWALL).map(String::as_str)),
             agent: None,
             holder: None,
         });

@@ -171,3 +171,88 @@ fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
         ],
     );
 }
+
+/// SIGTERM and SIGHUP quit cctui in every mode, with the terminal restored (normal screen,
+/// cursor shown) and nothing sent to claude: no interrupt, no keys. The dashboard runs with
+/// `quit` rebound, so no key can stand in for the signal.
+#[test]
+fn a_signal_quits_in_every_mode_restores_the_terminal_and_sends_claude_nothing() {
+    let name = unique("signal");
+    let s = session(&name);
+    let cfg = &s.cfg;
+    let config = cfg.path.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}[keys]\nquit = \"Q\"\n")).unwrap();
+    let container = format!("cctui-{name}");
+    let received = || {
+        let logs = docker(&["logs", &container]);
+        logs.matches("interrupted").count() + logs.matches("you said").count()
+    };
+    let before = received();
+    for (mode, signal) in [
+        ("dashboard", "TERM"),
+        ("dashboard", "HUP"),
+        ("pane", "TERM"),
+        ("pane", "HUP"),
+        ("full screen", "TERM"),
+        ("full screen", "HUP"),
+        ("attach", "TERM"),
+        ("attach", "HUP"),
+    ] {
+        let args: &[&str] = if mode == "attach" {
+            &["attach", &name]
+        } else {
+            &[]
+        };
+        let mut app = PtyApp::cctui(&cfg.path, args, 30, 120);
+        match mode {
+            "dashboard" => {
+                app.wait_for(&name, WAIT);
+            }
+            "pane" => {
+                app.wait_for(&name, WAIT);
+                app.send(b"\r");
+                app.wait_for("typing into claude", WAIT);
+            }
+            "full screen" => {
+                app.wait_for(&name, WAIT);
+                app.send(b"f");
+                app.wait_until("full screen", WAIT, |s| !s.contains("Sessions"));
+            }
+            _ => {
+                app.wait_for("fake claude", WAIT);
+            }
+        }
+        let pid = app.child.process_id().expect("a pid").to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(
+            app.wait_exit(Duration::from_secs(5)),
+            "SIG{signal} did not quit cctui in {mode} mode; the screen:\n{}",
+            app.screen()
+        );
+        // Whatever the last bytes were, the terminal is back to normal.
+        std::thread::sleep(Duration::from_millis(200));
+        let parser = app.parser.lock().unwrap();
+        let screen = parser.screen();
+        assert!(
+            !screen.alternate_screen(),
+            "SIG{signal} in {mode} mode left the alternate screen on"
+        );
+        assert!(
+            !screen.hide_cursor(),
+            "SIG{signal} in {mode} mode left the cursor hidden"
+        );
+    }
+    // Give the container's log a moment, then check claude was sent nothing.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        received(),
+        before,
+        "claude received input from a signal: {}",
+        docker(&["logs", &container])
+    );
+}

@@ -14,6 +14,8 @@ pub enum Action {
     Mouse(MouseEvent),
     Paste(String),
     Resize(u16, u16),
+    /// SIGTERM or SIGHUP: restore the terminal and quit, whatever has the keyboard.
+    Signal,
     /// Animation while jobs run; never sent while idle.
     Tick,
     Sessions(Vec<Session>),

@@ -64,6 +64,7 @@ pub enum Effect {
         nudge: bool,
     },
     OpenTmux {
+        job: u64,
         session: String,
         window: bool,
     },

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod effect;
 pub mod keymap;
+pub mod layout;
 pub mod runtime;
 pub mod state;
 pub mod update;

@@ -18,7 +18,7 @@ use super::state::State;
 use super::update::{update, PANEL_REFRESH};
 use crate::backend::{labels, Backend, LabelFilter};
 use crate::image::BuildOptions;
-use crate::session::ops::{Ops, Progress};
+use crate::session::ops::{Changed, Ops, Progress};
 use crate::session::plan_session;
 
 const FRAME: Duration = Duration::from_millis(16);
@@ -165,16 +165,9 @@ impl<B: Backend> Runtime<B> {
                 _ = term.recv() => {}
                 _ = hup.recv() => {}
             }
-            let quit = crossterm::event::KeyEvent::new(
-                crossterm::event::KeyCode::Char('c'),
-                crossterm::event::KeyModifiers::CONTROL,
-            );
-            // Leave any attached terminal first, then quit.
-            let _ = tx.send(Action::Key(crossterm::event::KeyEvent::new(
-                crossterm::event::KeyCode::Esc,
-                crossterm::event::KeyModifiers::NONE,
-            )));
-            let _ = tx.send(Action::Key(quit));
+            // Not a key: a key would go to claude in the pane or full screen, and a rebound
+            // quit key would never come.
+            let _ = tx.send(Action::Signal);
         }));
     }
 
@@ -289,11 +282,17 @@ impl<B: Backend> Runtime<B> {
                     let _ = backend.resize_tty(&container, rows, cols).await;
                 });
             }
-            Effect::OpenTmux { session, window } => {
+            Effect::OpenTmux {
+                job,
+                session,
+                window,
+            } => {
                 let tx = self.tx.clone();
+                let engine = self.ops.backend.host().to_string();
+                let config = self.ops.config.source.clone();
                 tokio::spawn(async move {
-                    let result = open_tmux(&session, window).await;
-                    let _ = tx.send(Action::JobDone { job: 0, result });
+                    let result = open_tmux(&session, window, &engine, config.as_deref()).await;
+                    let _ = tx.send(Action::JobDone { job, result });
                 });
             }
             Effect::CompletePath(prefix) => {
@@ -396,14 +395,14 @@ impl<B: Backend> Runtime<B> {
             };
             let result: Result<String, crate::error::Error> = async {
                 match op {
-                    Op::Start => ops
-                        .start(&session, progress)
-                        .await
-                        .map(|_| format!("{session} started")),
-                    Op::Stop => ops
-                        .stop(&session)
-                        .await
-                        .map(|_| format!("{session} stopped")),
+                    Op::Start => ops.start(&session, progress).await.map(|c| match c {
+                        Changed::Done => format!("{session} started"),
+                        Changed::Already => format!("{session} is already running"),
+                    }),
+                    Op::Stop => ops.stop(&session).await.map(|c| match c {
+                        Changed::Done => format!("{session} stopped"),
+                        Changed::Already => format!("{session} was not running"),
+                    }),
                     Op::Restart => ops
                         .restart(&session, progress)
                         .await
@@ -501,16 +500,32 @@ pub fn complete_dirs(prefix: &str) -> Vec<String> {
 }
 
 /// Opens `cctui attach NAME` in a new tmux pane or window. Only inside tmux.
-async fn open_tmux(session: &str, window: bool) -> Result<String, String> {
+/// The pane runs with this dashboard's engine and config (and its folders, when they were
+/// moved), not whatever the tmux server's environment says.
+async fn open_tmux(
+    session: &str,
+    window: bool,
+    engine: &str,
+    config: Option<&std::path::Path>,
+) -> Result<String, String> {
     if std::env::var_os("TMUX").is_none() {
         return Err("not inside tmux: t and T open sessions in tmux panes and windows".into());
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let command = format!(
-        "{} attach {}",
-        shell_quote(&exe.display().to_string()),
-        shell_quote(session)
-    );
+    let mut command = format!("env DOCKER_HOST={}", shell_quote(engine));
+    for var in ["CCTUI_CONFIG_DIR", "CCTUI_STATE_DIR"] {
+        if let Some(v) = std::env::var_os(var) {
+            command.push_str(&format!(" {var}={}", shell_quote(&v.to_string_lossy())));
+        }
+    }
+    command.push_str(&format!(" {}", shell_quote(&exe.display().to_string())));
+    if let Some(c) = config {
+        command.push_str(&format!(
+            " --config {}",
+            shell_quote(&c.display().to_string())
+        ));
+    }
+    command.push_str(&format!(" attach {}", shell_quote(session)));
     let mut cmd = tokio::process::Command::new("tmux");
     if window {
         cmd.args(["new-window", "-n", session, &command]);

@@ -438,7 +438,7 @@ impl State {
 
     /// The size of the terminal pane in the dashboard layout (rows, cols), inside borders.
     pub fn pane_size(&self) -> (u16, u16) {
-        crate::ui::terminal_pane_size(self.size)
+        super::layout::terminal_pane_size(self.size)
     }
 }
 

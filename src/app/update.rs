@@ -33,6 +33,10 @@ fn update_inner(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Resize(w, h) => {
             state.size = (w, h);
         }
+        Action::Signal => {
+            state.quit = true;
+            fx.push(Effect::Quit);
+        }
         Action::Tick => state.spinner = state.spinner.wrapping_add(1),
         Action::Sessions(list) => on_sessions(state, list, &mut fx),
         Action::Engine(ev) => {
@@ -383,6 +387,16 @@ fn select(state: &mut State, index: usize, fx: &mut Vec<Effect>) {
 }
 
 fn start_job(state: &mut State, session: &str, what: &str, op: Op, fx: &mut Vec<Effect>) {
+    let job = new_job(state, session, what);
+    fx.push(Effect::Run {
+        job,
+        session: session.to_string(),
+        op,
+    });
+}
+
+/// Registers a job, so that its result lands in the status line.
+fn new_job(state: &mut State, session: &str, what: &str) -> u64 {
     let job = state.next_job;
     state.next_job += 1;
     state.jobs.insert(
@@ -399,11 +413,7 @@ fn start_job(state: &mut State, session: &str, what: &str, op: Op, fx: &mut Vec<
         row.error = None;
     }
     state.status = None;
-    fx.push(Effect::Run {
-        job,
-        session: session.to_string(),
-        op,
-    });
+    job
 }
 
 /// The session on screen owns its tty's size: it is fitted to the pane (or the whole screen)
@@ -756,10 +766,27 @@ fn on_normal_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 KeyAction::Fullscreen if need_running(state) => {
                     state.mode = Mode::FullScreen(name);
                 }
-                KeyAction::TmuxPane | KeyAction::TmuxWindow => fx.push(Effect::OpenTmux {
-                    session: name,
-                    window: action == KeyAction::TmuxWindow,
-                }),
+                KeyAction::TmuxPane | KeyAction::TmuxWindow => {
+                    let window = action == KeyAction::TmuxWindow;
+                    let job = new_job(
+                        state,
+                        &name,
+                        if window {
+                            "opening a window"
+                        } else {
+                            "opening a pane"
+                        },
+                    );
+                    // The pane is not an operation on the session: its row stays as it is.
+                    if let Some(row) = state.rows.iter_mut().find(|r| r.name() == name) {
+                        row.busy = None;
+                    }
+                    fx.push(Effect::OpenTmux {
+                        job,
+                        session: name,
+                        window,
+                    })
+                }
                 _ => {}
             }
         }
@@ -826,5 +853,115 @@ fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
             NewField::Profiles => {}
         },
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::backend::{labels, ContainerSummary};
+    use crate::session::group_sessions;
+
+    fn running_session(name: &str) -> crate::session::Session {
+        let c = ContainerSummary {
+            id: format!("id-{name}"),
+            name: format!("cctui-{name}"),
+            image: "cctui-agent:test".into(),
+            labels: [
+                (labels::SESSION, name),
+                (labels::PROJECT, "/srv/p"),
+                (labels::ROLE, "agent"),
+                (labels::FIREWALL, "off"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            state: ContainerState::Running,
+            created: 0,
+            status: "Up 1 minute".into(),
+        };
+        group_sessions(&[c]).remove(0)
+    }
+
+    fn state_with(name: &str) -> State {
+        let settings = UiSettings {
+            log_lines: 100,
+            bell: false,
+            engine_host: "unix:///test.sock".into(),
+            profiles: vec![],
+            color: false,
+        };
+        let mut state = State::new(Keymap::default(), settings);
+        update(&mut state, Action::Sessions(vec![running_session(name)]));
+        state
+    }
+
+    fn key(c: char) -> Action {
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn a_signal_quits_from_the_pane_without_typing_into_claude() {
+        let mut state = state_with("web");
+        update(
+            &mut state,
+            Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert_eq!(state.mode, Mode::Focus);
+        let fx = update(&mut state, Action::Signal);
+        assert!(state.quit);
+        assert_eq!(fx, vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn the_first_list_attaches_every_running_session() {
+        let settings = UiSettings {
+            log_lines: 100,
+            bell: false,
+            engine_host: String::new(),
+            profiles: vec![],
+            color: false,
+        };
+        let mut state = State::new(Keymap::default(), settings);
+        let fx = update(&mut state, Action::Sessions(vec![running_session("web")]));
+        assert!(
+            fx.contains(&Effect::Attach {
+                session: "web".into(),
+                container: "id-web".into()
+            }),
+            "{fx:?}"
+        );
+    }
+
+    #[test]
+    fn a_tmux_pane_is_a_job_whose_result_reaches_the_status_line() {
+        let mut state = state_with("web");
+        let fx = update(&mut state, key('t'));
+        let Some(Effect::OpenTmux {
+            job,
+            session,
+            window,
+        }) = fx
+            .iter()
+            .find(|e| matches!(e, Effect::OpenTmux { .. }))
+            .cloned()
+        else {
+            panic!("t opens no pane: {fx:?}");
+        };
+        assert_eq!((session.as_str(), window), ("web", false));
+        assert!(state.jobs.contains_key(&job));
+        update(
+            &mut state,
+            Action::JobDone {
+                job,
+                result: Err("tmux: no server".into()),
+            },
+        );
+        let status = state.status.clone().expect("a status line");
+        assert!(
+            status.error && status.text.contains("no server"),
+            "{status:?}"
+        );
     }
 }

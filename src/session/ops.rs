@@ -27,6 +27,13 @@ pub struct Ops<B> {
     pub config_dir: PathBuf,
 }
 
+/// Whether an operation changed anything, or found the session already so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    Done,
+    Already,
+}
+
 /// What a remove did.
 #[derive(Debug, Default, PartialEq)]
 pub struct Removed {
@@ -589,7 +596,7 @@ impl<B: Backend> Ops<B> {
 
     /// Starts a stopped session: the holder first, its firewall applied and verified, then
     /// the agent. If anything fails the agent stays stopped.
-    pub async fn start(&self, name: &str, mut progress: impl FnMut(Progress)) -> Result<()> {
+    pub async fn start(&self, name: &str, mut progress: impl FnMut(Progress)) -> Result<Changed> {
         let session = self.find(name).await?;
         let agent = session.agent.as_ref().ok_or_else(|| {
             Error::other(format!(
@@ -599,7 +606,7 @@ impl<B: Backend> Ops<B> {
         })?;
         if agent.state.is_running() {
             progress(Progress::Note(format!("{name} is already running")));
-            return Ok(());
+            return Ok(Changed::Already);
         }
         let secrets = secrets::resolve_all(&self.config.secrets).await?;
         check_credential(session.firewall, &secrets)?;
@@ -637,24 +644,26 @@ impl<B: Backend> Ops<B> {
         }
         tracing::info!(session = name, "session started");
         progress(Progress::Note(format!("session {name} is running")));
-        Ok(())
+        Ok(Changed::Done)
     }
 
     /// Stops the agent, then its holder. The containers and volumes stay.
-    pub async fn stop(&self, name: &str) -> Result<()> {
+    pub async fn stop(&self, name: &str) -> Result<Changed> {
         let session = self.find(name).await?;
+        let mut changed = Changed::Already;
         for c in [&session.agent, &session.holder].into_iter().flatten() {
             if c.state.is_running() || matches!(c.state, ContainerState::Paused) {
                 match self.backend.stop_container(&c.id, STOP_GRACE).await {
-                    Ok(()) | Err(BackendError::NotFound(_)) => {}
+                    Ok(()) => changed = Changed::Done,
+                    Err(BackendError::NotFound(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
         }
-        Ok(())
+        Ok(changed)
     }
 
-    pub async fn restart(&self, name: &str, progress: impl FnMut(Progress)) -> Result<()> {
+    pub async fn restart(&self, name: &str, progress: impl FnMut(Progress)) -> Result<Changed> {
         self.stop(name).await?;
         self.start(name, progress).await
     }
@@ -808,6 +817,12 @@ impl<B: Backend> Ops<B> {
             return Err(Error::usage(format!(
                 "`{rule}` comes from the global config or a preset, not from this session; \
                  change it in config.toml"
+            )));
+        }
+        if deny && extra.allow.len() == before.allow.len() {
+            return Err(Error::usage(format!(
+                "`{rule}` is not a rule of session `{name}`, so nothing was removed; \
+                 see its rules with `cctui fw status {name}`"
             )));
         }
         extra.save(&self.config_dir, name)?;

@@ -186,11 +186,6 @@ impl TermScreen {
         }
         Some(screen.cursor_position())
     }
-
-    /// The emulator's screen, for anything not wrapped here.
-    pub fn vt(&self) -> &vt100::Screen {
-        self.parser.screen()
-    }
 }
 
 /// A vt100 colour as a ratatui colour: the 16 ANSI colours by name (so they follow the user's

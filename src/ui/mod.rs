@@ -6,55 +6,21 @@ mod list;
 mod panels;
 pub mod theme;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::app::layout::areas;
 use crate::app::state::{EngineHealth, Mode, State, Tab};
 use crate::term::screen::TermView;
 use crate::term::state::ClaudeState;
 use theme::Theme;
 
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 12;
+pub use crate::app::layout::{MIN_HEIGHT, MIN_WIDTH};
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
-
-struct Areas {
-    header: Rect,
-    list: Rect,
-    detail: Rect,
-    status: Rect,
-}
-
-fn areas(area: Rect) -> Areas {
-    let [header, body, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let list_width = (area.width * 2 / 5).clamp(34, 56).min(area.width / 2);
-    let [list, detail] =
-        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
-    Areas {
-        header,
-        list,
-        detail,
-        status,
-    }
-}
-
-/// The inner size (rows, cols) of the terminal pane for a terminal of `size` (cols, rows).
-pub fn terminal_pane_size(size: (u16, u16)) -> (u16, u16) {
-    let a = areas(Rect::new(0, 0, size.0, size.1));
-    (
-        a.detail.height.saturating_sub(2).max(1),
-        a.detail.width.saturating_sub(2).max(1),
-    )
-}
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let theme = Theme {
