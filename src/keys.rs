@@ -225,10 +225,14 @@ pub enum KeyAction {
     Search,
     Help,
     Quit,
+    Import,
+    Merge,
+    ApplyChanges,
+    Push,
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 20] = [
+    pub const ALL: [KeyAction; 24] = [
         KeyAction::Up,
         KeyAction::Down,
         KeyAction::Top,
@@ -247,6 +251,10 @@ impl KeyAction {
         KeyAction::TmuxPane,
         KeyAction::TmuxWindow,
         KeyAction::Search,
+        KeyAction::Import,
+        KeyAction::Merge,
+        KeyAction::ApplyChanges,
+        KeyAction::Push,
         KeyAction::Help,
         KeyAction::Quit,
     ];
@@ -273,6 +281,10 @@ impl KeyAction {
             KeyAction::Search => "search",
             KeyAction::Help => "help",
             KeyAction::Quit => "quit",
+            KeyAction::Import => "import",
+            KeyAction::Merge => "merge",
+            KeyAction::ApplyChanges => "apply_changes",
+            KeyAction::Push => "push",
         }
     }
 
@@ -282,7 +294,7 @@ impl KeyAction {
             KeyAction::Down => "select the session below",
             KeyAction::Top => "first session",
             KeyAction::Bottom => "last session",
-            KeyAction::NextTab => "next tab (terminal, logs, firewall, info)",
+            KeyAction::NextTab => "next tab (terminal, logs, firewall, changes, info)",
             KeyAction::PrevTab => "previous tab",
             KeyAction::New => "new session",
             KeyAction::Start => "start the session",
@@ -298,6 +310,10 @@ impl KeyAction {
             KeyAction::Search => "search the logs",
             KeyAction::Help => "this help",
             KeyAction::Quit => "quit (sessions keep running)",
+            KeyAction::Import => "import the session's work (cctui/NAME)",
+            KeyAction::Merge => "merge the session's branch into yours",
+            KeyAction::ApplyChanges => "apply its changes, uncommitted",
+            KeyAction::Push => "push its branch to your remote",
         }
     }
 
@@ -323,6 +339,10 @@ impl KeyAction {
             KeyAction::Search => &["/"],
             KeyAction::Help => &["?"],
             KeyAction::Quit => &["q", "ctrl-c"],
+            KeyAction::Import => &["i"],
+            KeyAction::Merge => &["m"],
+            KeyAction::ApplyChanges => &["A"],
+            KeyAction::Push => &["P"],
         }
     }
 }

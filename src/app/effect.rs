@@ -12,6 +12,11 @@ pub enum Op {
     },
     Rebuild,
     Allow(String),
+    /// The session's work, imported into the project's repository by the host's git.
+    Import,
+    Merge,
+    ApplyChanges,
+    Push,
     Create {
         path: String,
         name: Option<String>,

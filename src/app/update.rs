@@ -206,6 +206,12 @@ fn update_inner(state: &mut State, action: Action) -> Vec<Effect> {
                         error: true,
                     },
                 });
+                // The session's work may have moved (import, merge, apply): show it anew.
+                if state.tab == Tab::Changes
+                    && state.selected_name().as_deref() == Some(j.session.as_str())
+                {
+                    fx.push(Effect::LoadChanges(j.session.clone()));
+                }
             }
             fx.push(Effect::Refresh);
         }
@@ -752,6 +758,12 @@ fn on_normal_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 KeyAction::Stop => start_job(state, &name, "stopping", Op::Stop, fx),
                 KeyAction::Restart => start_job(state, &name, "restarting", Op::Restart, fx),
                 KeyAction::Rebuild => start_job(state, &name, "building", Op::Rebuild, fx),
+                KeyAction::Import => start_job(state, &name, "importing", Op::Import, fx),
+                KeyAction::Merge => start_job(state, &name, "merging", Op::Merge, fx),
+                KeyAction::ApplyChanges => {
+                    start_job(state, &name, "applying", Op::ApplyChanges, fx)
+                }
+                KeyAction::Push => start_job(state, &name, "pushing", Op::Push, fx),
                 KeyAction::Remove => state.mode = Mode::ConfirmRemove(name),
                 KeyAction::Allow => {
                     state.mode = Mode::Allow {
