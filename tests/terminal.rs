@@ -12,6 +12,15 @@ use common::*;
 const UID: u32 = 1234;
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The dashboard lists every session on the engine and fits the one it shows to its pane, so
+/// a dashboard opened by one test would resize another test's session: these tests take
+/// turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A running session named `name` (small recipe, firewall off), with everything that cleans
 /// it up when dropped: guards first, so the containers go before their volumes.
 struct Session {
@@ -41,6 +50,7 @@ fn session(name: &str) -> Session {
 
 #[test]
 fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
+    let _turn = take_turn();
     let name = unique("attach");
     let s = session(&name);
     let cfg = &s.cfg;
@@ -98,6 +108,7 @@ fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
 
 #[test]
 fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
+    let _turn = take_turn();
     let name = unique("keys");
     let s = session(&name);
     let cfg = &s.cfg;
@@ -177,6 +188,7 @@ fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
 /// `quit` rebound, so no key can stand in for the signal.
 #[test]
 fn a_signal_quits_in_every_mode_restores_the_terminal_and_sends_claude_nothing() {
+    let _turn = take_turn();
     let name = unique("signal");
     let s = session(&name);
     let cfg = &s.cfg;

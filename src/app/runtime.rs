@@ -437,9 +437,10 @@ impl<B: Backend> Runtime<B> {
                         .change_allowlist(&session, &rule, false)
                         .await
                         .map(|l| format!("allowed {rule} for {session} ({} rules)", l.rules.len())),
-                    Op::Import => ops.import(&session, true).await.map(|i| {
-                        format!("imported {session}: {} new commit(s)", i.new_commits)
-                    }),
+                    Op::Import => ops
+                        .import(&session, true)
+                        .await
+                        .map(|i| format!("imported {session}: {} new commit(s)", i.new_commits)),
                     Op::Merge => ops.merge(&session, false).await.map(|m| {
                         let left = if m.left_uncommitted {
                             "; its uncommitted changes are left out (A applies them)"
@@ -449,7 +450,9 @@ impl<B: Backend> Runtime<B> {
                         format!("merged {session} into {}{left}", m.into)
                     }),
                     Op::ApplyChanges => ops.apply(&session).await.map(|n| {
-                        format!("applied {n} file(s) of {session} to your working tree, uncommitted")
+                        format!(
+                            "applied {n} file(s) of {session} to your working tree, uncommitted"
+                        )
                     }),
                     Op::Push => ops
                         .push(&session, None)
