@@ -192,15 +192,15 @@ trust_workspace = $3
 # claude's API is demo-api.js. Whatever else it would fetch at startup (update checks, plugin
 # marketplaces, telemetry) is switched off or sent to a proxy that is not there.
 [session.env]
-ANTHROPIC_BASE_URL = "http://demo-api.test:8080"
+$( [[ $2 == off ]] && echo 'ANTHROPIC_BASE_URL = "http://demo-api.test:8080"  # no holder, no broker' )
 DISABLE_AUTOUPDATER = "1"
 CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL = "1"
 HTTPS_PROXY = "http://127.0.0.1:9"
 HTTP_PROXY = "http://127.0.0.1:9"
 https_proxy = "http://127.0.0.1:9"
 http_proxy = "http://127.0.0.1:9"
-NO_PROXY = "demo-api.test"
-no_proxy = "demo-api.test"
+NO_PROXY = "demo-api.test,127.0.0.1,localhost"
+no_proxy = "demo-api.test,127.0.0.1,localhost"
 
 [firewall]
 mode = "$2"
