@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use crate::backend::{Backend, DockerBackend, LogStream};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::prompt::confirm;
 use crate::image::{self, AgentIds, BuildOptions, BuildProgress};
 use crate::sandbox::firewall;
 use crate::session::ops::{Ops, Progress};
@@ -625,20 +626,6 @@ async fn docker_exec(ops: &Ops<DockerBackend>, id: &str, cmd: &[String]) -> Resu
     ))
 }
 
-fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            "refusing without confirmation on a terminal; pass --yes",
-        ));
-    }
-    eprint!("{question}");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Error::other(e.to_string()))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
 
 pub fn state_word(s: &Session) -> String {
     use crate::backend::ContainerState as S;

@@ -15,6 +15,7 @@ pub mod image;
 pub mod keys;
 pub mod paths;
 pub mod project;
+pub mod prompt;
 pub mod sandbox;
 pub mod session;
 pub mod term;

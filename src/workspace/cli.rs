@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::prompt::confirm;
 use crate::session::ops::Ops;
 
 use super::review::{self, LineKind};
@@ -177,20 +178,6 @@ pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            "refusing without confirmation on a terminal; pass --yes",
-        ));
-    }
-    eprint!("{question}");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Error::other(e.to_string()))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
 
 /// Prints `text`; on a terminal, coloured and through `$PAGER` (default `less -R`).
 fn page(text: &str) -> Result<()> {
