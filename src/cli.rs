@@ -12,8 +12,8 @@ use futures_util::StreamExt;
 use crate::backend::{Backend, DockerBackend, LogStream};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::prompt::confirm;
 use crate::image::{self, AgentIds, BuildOptions, BuildProgress};
+use crate::prompt::confirm;
 use crate::sandbox::firewall;
 use crate::session::ops::{Ops, Progress};
 use crate::session::{plan_session, Session};
@@ -625,7 +625,6 @@ async fn docker_exec(ops: &Ops<DockerBackend>, id: &str, cmd: &[String]) -> Resu
         status.code().unwrap_or(1).clamp(0, 255) as u8
     ))
 }
-
 
 pub fn state_word(s: &Session) -> String {
     use crate::backend::ContainerState as S;

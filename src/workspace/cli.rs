@@ -178,7 +178,6 @@ pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-
 /// Prints `text`; on a terminal, coloured and through `$PAGER` (default `less -R`).
 fn page(text: &str) -> Result<()> {
     if !std::io::stdout().is_terminal() {
