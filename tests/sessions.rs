@@ -566,22 +566,12 @@ fn cctui_in(
     env: &[(&str, &str)],
     args: &[&str],
 ) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cctui"))
-        .args(args)
-        .current_dir(cwd)
+    let mut cmd = cctui_cmd(config_dir, args);
+    cmd.current_dir(cwd)
         .env_remove("SUDO_UID")
         .env_remove("SUDO_GID")
-        .envs(env.iter().copied())
-        .env("CCTUI_CONFIG_DIR", config_dir)
-        .env("CCTUI_STATE_DIR", config_dir.join("state"))
-        .env("CCTUI_TEST_RUN", run_id())
-        .output()
-        .expect("running cctui");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .envs(env.iter().copied());
+    run_cmd(cmd)
 }
 
 #[tokio::test]

@@ -259,20 +259,29 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Runs the cctui binary with a private config folder; returns (exit code, stdout, stderr).
-pub fn cctui(config_dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cctui"))
-        .args(args)
+/// The cctui binary with a private config folder and this run's label, ready to run.
+pub fn cctui_cmd(config_dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cctui"));
+    cmd.args(args)
         .env("CCTUI_CONFIG_DIR", config_dir)
         .env("CCTUI_STATE_DIR", config_dir.join("state"))
-        .env("CCTUI_TEST_RUN", run_id())
-        .output()
-        .expect("running cctui");
+        .env("CCTUI_TEST_RUN", run_id());
+    cmd
+}
+
+/// Runs `cmd`; returns (exit code, stdout, stderr).
+pub fn run_cmd(mut cmd: std::process::Command) -> (i32, String, String) {
+    let out = cmd.output().expect("running cctui");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs the cctui binary with a private config folder; returns (exit code, stdout, stderr).
+pub fn cctui(config_dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run_cmd(cctui_cmd(config_dir, args))
 }
 
 /// Small servers for network tests (TCP/UDP listeners that log, a DNS server, a fake
