@@ -1,6 +1,7 @@
 //! Errors that reach the user, each with the exit code it maps to.
 
 use crate::backend::BackendError;
+use crate::config::allow::RuleError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,6 +31,13 @@ impl Error {
             Error::Backend(BackendError::Unreachable { .. }) => 3,
             _ => 1,
         }
+    }
+}
+
+/// A bad allowlist rule is the user's to fix: a usage error.
+impl From<RuleError> for Error {
+    fn from(e: RuleError) -> Self {
+        Error::Usage(e.to_string())
     }
 }
 

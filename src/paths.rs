@@ -1,7 +1,7 @@
 //! Where cctui keeps its files: XDG paths, with `CCTUI_CONFIG` / `--config` overriding the
 //! config file. Nothing here is ever mounted into a container.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "cctui")
@@ -18,7 +18,7 @@ pub fn config_dir() -> PathBuf {
 }
 
 /// The config file: `--config`, then `CCTUI_CONFIG`, then `config_dir()/config.toml`.
-pub fn config_file(flag: Option<&std::path::Path>) -> PathBuf {
+pub fn config_file(flag: Option<&Path>) -> PathBuf {
     flag.map(PathBuf::from)
         .or_else(|| std::env::var_os("CCTUI_CONFIG").map(PathBuf::from))
         .unwrap_or_else(|| config_dir().join("config.toml"))
@@ -37,4 +37,14 @@ pub fn state_dir() -> PathBuf {
 
 pub fn log_file() -> PathBuf {
     state_dir().join("cctui.log")
+}
+
+/// `~/x` with the user's home folder; any other path as it is.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match path.strip_prefix("~") {
+        Ok(rest) => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(rest))
+            .unwrap_or_else(|| path.to_path_buf()),
+        Err(_) => path.to_path_buf(),
+    }
 }

@@ -8,8 +8,9 @@
 use serde::Serialize;
 
 use crate::backend::{Backend, ExecSpec};
+pub use crate::config::Upstream;
 use crate::error::{Error, Result};
-use crate::sandbox::secrets::Secret;
+pub use crate::sandbox::secrets::{Credential, CredentialKind};
 
 /// The broker's uid in the holder (see config/recipe/net.Dockerfile).
 pub const BROKER_UID: u32 = 64996;
@@ -23,98 +24,6 @@ pub const PLACEHOLDER: &str = "cctui-placeholder-the-broker-in-the-network-holde
 /// The URL claude is pointed at (`ANTHROPIC_BASE_URL`).
 pub fn base_url() -> String {
     format!("http://127.0.0.1:{BROKER_PORT}")
-}
-
-/// The broker's upstream: `https://host[:port][/prefix]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Upstream {
-    pub host: String,
-    pub port: u16,
-    /// A path prefix (no trailing slash), e.g. `/anthropic` for a gateway; empty for none.
-    pub prefix: String,
-}
-
-impl Upstream {
-    pub fn parse(url: &str) -> std::result::Result<Upstream, String> {
-        let rest = url.trim().strip_prefix("https://").ok_or_else(|| {
-            format!("`{url}`: the upstream must be an https:// URL (the broker verifies its TLS)")
-        })?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| format!("`{url}`: `{p}` is not a port"))?,
-            ),
-            None => (authority, 443),
-        };
-        let host = host.to_ascii_lowercase();
-        if !crate::sandbox::firewall::valid_domain(&host) {
-            return Err(format!(
-                "`{url}`: `{host}` is not a host name (the broker checks the upstream's \
-                 certificate by name)"
-            ));
-        }
-        let prefix = path.trim_end_matches('/').to_string();
-        if !prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._~/-".contains(c))
-        {
-            return Err(format!(
-                "`{url}`: the path may use letters, digits and . _ ~ / - only"
-            ));
-        }
-        Ok(Upstream { host, port, prefix })
-    }
-
-    pub fn url(&self) -> String {
-        let port = if self.port == 443 {
-            String::new()
-        } else {
-            format!(":{}", self.port)
-        };
-        format!("https://{}{port}{}", self.host, self.prefix)
-    }
-
-    /// The line `cctui-fw apply` reads.
-    pub fn script_line(&self) -> String {
-        let mut line = format!("broker {} {}", self.host, self.port);
-        if !self.prefix.is_empty() {
-            line.push(' ');
-            line.push_str(&self.prefix);
-        }
-        line
-    }
-}
-
-/// Which kind of credential the broker adds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CredentialKind {
-    /// `x-api-key: KEY`.
-    ApiKey,
-    /// `Authorization: Bearer TOKEN` (a `claude setup-token` token), with the OAuth beta flag.
-    OauthToken,
-}
-
-impl CredentialKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            CredentialKind::ApiKey => "API key",
-            CredentialKind::OauthToken => "setup token",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Credential {
-    pub kind: CredentialKind,
-    pub secret: Secret,
 }
 
 /// The nginx directives that add the credential, for the broker's tmpfs. The value goes in a
@@ -270,35 +179,7 @@ pub fn where_held(firewall_on: bool, kind: Option<CredentialKind>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn upstreams_parse() {
-        assert_eq!(
-            Upstream::parse("https://api.anthropic.com").unwrap(),
-            Upstream {
-                host: "api.anthropic.com".into(),
-                port: 443,
-                prefix: String::new()
-            }
-        );
-        let u = Upstream::parse("https://LLM.corp.example:8443/anthropic/").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.prefix.as_str()),
-            ("llm.corp.example", 8443, "/anthropic")
-        );
-        assert_eq!(u.url(), "https://llm.corp.example:8443/anthropic");
-        assert_eq!(u.script_line(), "broker llm.corp.example 8443 /anthropic");
-        for bad in [
-            "http://api.anthropic.com",
-            "api.anthropic.com",
-            "https://10.0.0.1",
-            "https://x.com:0",
-            "https://x.com/a b",
-            "https://x.com/$x",
-        ] {
-            assert!(Upstream::parse(bad).is_err(), "{bad}");
-        }
-    }
+    use crate::sandbox::secrets::Secret;
 
     #[test]
     fn credentials_become_header_directives_and_odd_values_are_refused() {

@@ -9,9 +9,11 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::config::{SecretSource, SecretsConfig};
 use crate::error::{Error, Result};
-pub use crate::sandbox::broker::{Credential, CredentialKind};
+use crate::paths::expand_home;
 
 /// A secret value. Its Debug and Display never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,6 +32,31 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
     }
+}
+
+/// Which kind of credential the broker adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialKind {
+    /// `x-api-key: KEY`.
+    ApiKey,
+    /// `Authorization: Bearer TOKEN` (a `claude setup-token` token), with the OAuth beta flag.
+    OauthToken,
+}
+
+impl CredentialKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            CredentialKind::ApiKey => "API key",
+            CredentialKind::OauthToken => "setup token",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub kind: CredentialKind,
+    pub secret: Secret,
 }
 
 /// Environment variables that hold keys. cctui takes them out of its own environment at start
@@ -81,7 +108,7 @@ pub fn looks_like_key(value: &str) -> bool {
 }
 
 fn read_secret_file(path: &Path, what: &str) -> Result<Secret> {
-    let path = crate::image::expand_home(path);
+    let path = expand_home(path);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::usage(format!(
             "{what}: cannot read {}: {e}; fix the path or the file's permissions",

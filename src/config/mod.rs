@@ -2,13 +2,20 @@
 //! the line and the key.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod allow;
+mod diagnostic;
+mod upstream;
+
+use diagnostic::{line_of_key, line_of_value};
+pub use diagnostic::{parse_toml, ConfigError};
+pub use upstream::Upstream;
+
 /// The commented default config, shipped in the binary and printed by `cctui config`.
-pub const DEFAULT_CONFIG: &str = include_str!("../config/config.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/config.toml");
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -207,29 +214,6 @@ impl Default for UiConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub key: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(key) = &self.key {
-            write!(f, ": key `{key}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl Config {
     /// Reads `path` and checks every value, so that every command, `doctor` and the dashboard
     /// accept and refuse the same files. A missing file means the defaults only at the default
@@ -267,37 +251,47 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks that serde cannot express, reported against the key's line.
+    /// Checks that serde cannot express, reported against the key's line (or the line of
+    /// the value, for one entry of a list).
     fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
-        let fail = |key: &str, message: String| {
-            Err(ConfigError {
+        self.check_limits()
+            .and_then(|()| self.secrets.check())
+            .and_then(|()| self.check_broker())
+            .and_then(|()| self.check_keys())
+            .and_then(|()| self.firewall.check())
+            .map_err(|p| ConfigError {
                 file: path.to_path_buf(),
-                line: line_of_key(text, key),
-                key: Some(key.to_string()),
-                message,
+                line: match &p.value {
+                    Some(value) => line_of_value(text, &p.key, value),
+                    None => line_of_key(text, &p.key),
+                },
+                key: Some(p.key),
+                message: p.message,
             })
-        };
+    }
+
+    fn check_limits(&self) -> Result<(), Problem> {
         if let Err(e) = parse_memory(&self.session.memory) {
-            return fail("session.memory", e);
+            return Problem::at("session.memory", e);
         }
         if !(self.session.cpus > 0.0 && self.session.cpus <= 1024.0) {
-            return fail(
+            return Problem::at(
                 "session.cpus",
                 format!("must be a positive number, got {}", self.session.cpus),
             );
         }
         if self.session.pids_limit < 16 {
-            return fail("session.pids_limit", "must be at least 16".into());
+            return Problem::at("session.pids_limit", "must be at least 16".into());
         }
         if self.image.build_stall_secs == 0 {
-            return fail("image.build_stall_secs", "must be at least 1".into());
+            return Problem::at("image.build_stall_secs", "must be at least 1".into());
         }
         if self.engine.timeout_secs == 0 {
-            return fail("engine.timeout_secs", "must be at least 1".into());
+            return Problem::at("engine.timeout_secs", "must be at least 1".into());
         }
         for p in &self.session.profiles {
-            if !crate::config::KNOWN_PROFILES.contains(&p.as_str()) {
-                return fail(
+            if !KNOWN_PROFILES.contains(&p.as_str()) {
+                return Problem::at(
                     "session.profiles",
                     format!(
                         "unknown profile `{p}`; known: {}",
@@ -306,69 +300,108 @@ impl Config {
                 );
             }
         }
-        if let Some(src) = &self.secrets.anthropic_api_key {
-            if let Err(e) = src.check() {
-                return fail("secrets.anthropic_api_key", e);
-            }
+        Ok(())
+    }
+
+    fn check_broker(&self) -> Result<(), Problem> {
+        match Upstream::parse(&self.broker.upstream) {
+            Ok(_) => Ok(()),
+            Err(e) => Problem::at("broker.upstream", e),
         }
-        if let Some(src) = &self.secrets.claude_code_oauth_token {
-            if let Err(e) = src.check() {
-                return fail("secrets.claude_code_oauth_token", e);
-            }
-            if self.secrets.anthropic_api_key.is_some() {
-                return fail(
-                    "secrets.claude_code_oauth_token",
-                    "set either anthropic_api_key or claude_code_oauth_token, not both".into(),
-                );
-            }
-        }
-        if let Err(e) = crate::sandbox::broker::Upstream::parse(&self.broker.upstream) {
-            return fail("broker.upstream", e);
-        }
-        for (name, src) in &self.secrets.extra {
-            if let Err(e) = src.check() {
-                return fail(&format!("secrets.extra.{name}"), e);
-            }
-            if !is_secret_name(name) {
-                return fail(
-                    &format!("secrets.extra.{name}"),
-                    "secret names use A-Z, 0-9 and _ only".into(),
-                );
-            }
-        }
+    }
+
+    fn check_keys(&self) -> Result<(), Problem> {
         if let Err((key, e)) = crate::keys::bindings(&self.keys) {
-            return fail(&key, e);
+            return Problem::at(&key, e);
         }
         if let Err(e) = crate::keys::parse_key_spec(&self.ui.detach_key) {
-            return fail("ui.detach_key", e);
-        }
-        let presets = crate::sandbox::firewall::presets();
-        for p in &self.firewall.presets {
-            if !presets.contains_key(p) {
-                let known: Vec<&str> = presets.keys().map(String::as_str).collect();
-                return Err(ConfigError {
-                    file: path.to_path_buf(),
-                    line: line_of_value(text, "firewall.presets", p),
-                    key: Some("firewall.presets".into()),
-                    message: format!("unknown preset `{p}`; known: {}", known.join(", ")),
-                });
-            }
-        }
-        for rule in &self.firewall.allow {
-            if let Err(e) = crate::sandbox::firewall::parse_rule(rule) {
-                return Err(ConfigError {
-                    file: path.to_path_buf(),
-                    line: line_of_value(text, "firewall.allow", rule),
-                    key: Some("firewall.allow".into()),
-                    message: e.to_string(),
-                });
-            }
+            return Problem::at("ui.detach_key", e);
         }
         Ok(())
     }
 
     pub fn memory_bytes(&self) -> i64 {
         parse_memory(&self.session.memory).unwrap_or(4 << 30)
+    }
+}
+
+/// What a check found wrong: the dotted key, the value in a list when one entry is wrong,
+/// and why.
+struct Problem {
+    key: String,
+    value: Option<String>,
+    message: String,
+}
+
+impl Problem {
+    fn at<T>(key: &str, message: String) -> Result<T, Problem> {
+        Err(Problem {
+            key: key.to_string(),
+            value: None,
+            message,
+        })
+    }
+
+    fn in_list<T>(key: &str, value: &str, message: String) -> Result<T, Problem> {
+        Err(Problem {
+            key: key.to_string(),
+            value: Some(value.to_string()),
+            message,
+        })
+    }
+}
+
+impl SecretsConfig {
+    fn check(&self) -> Result<(), Problem> {
+        if let Some(src) = &self.anthropic_api_key {
+            if let Err(e) = src.check() {
+                return Problem::at("secrets.anthropic_api_key", e);
+            }
+        }
+        if let Some(src) = &self.claude_code_oauth_token {
+            if let Err(e) = src.check() {
+                return Problem::at("secrets.claude_code_oauth_token", e);
+            }
+            if self.anthropic_api_key.is_some() {
+                return Problem::at(
+                    "secrets.claude_code_oauth_token",
+                    "set either anthropic_api_key or claude_code_oauth_token, not both".into(),
+                );
+            }
+        }
+        for (name, src) in &self.extra {
+            let key = format!("secrets.extra.{name}");
+            if let Err(e) = src.check() {
+                return Problem::at(&key, e);
+            }
+            if !is_secret_name(name) {
+                return Problem::at(&key, "secret names use A-Z, 0-9 and _ only".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FirewallConfig {
+    /// Every preset is shipped and every rule parses, so that no session start finds them.
+    fn check(&self) -> Result<(), Problem> {
+        let presets = allow::presets();
+        for p in &self.presets {
+            if !presets.contains_key(p) {
+                let known: Vec<&str> = presets.keys().map(String::as_str).collect();
+                return Problem::in_list(
+                    "firewall.presets",
+                    p,
+                    format!("unknown preset `{p}`; known: {}", known.join(", ")),
+                );
+            }
+        }
+        for rule in &self.allow {
+            if let Err(e) = allow::parse_rule(rule) {
+                return Problem::in_list("firewall.allow", rule, e.to_string());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -397,108 +430,6 @@ impl SecretSource {
             _ => Err("set only one of env, file or command".into()),
         }
     }
-}
-
-/// Parses TOML into `T`, turning serde's error into one that names the file, line and key.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(
-    text: &str,
-    path: &Path,
-) -> Result<T, ConfigError> {
-    toml::from_str(text).map_err(|e| {
-        let (line, key) = match e.span() {
-            Some(span) => {
-                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                (Some(line), key_at(text, line, &text[span.clone()]))
-            }
-            None => (None, None),
-        };
-        ConfigError {
-            file: path.to_path_buf(),
-            line,
-            key,
-            message: e.message().trim().to_string(),
-        }
-    })
-}
-
-/// The dotted key at a 1-based line: the enclosing `[table]` plus the key before `=`.
-fn key_at(text: &str, line: usize, spanned: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let here = lines.get(line - 1)?.trim();
-    let header = |l: &str| {
-        l.trim()
-            .strip_prefix('[')
-            .and_then(|l| l.split(']').next())
-            .map(|h| h.trim_matches('[').trim().to_string())
-    };
-    if here.starts_with('[') {
-        return header(here);
-    }
-    let table = lines[..line - 1]
-        .iter()
-        .rev()
-        .find_map(|l| header(l).filter(|_| l.trim().starts_with('[')));
-    let name = match here.split_once('=') {
-        Some((k, _)) => k.trim().trim_matches('"').to_string(),
-        None => spanned.trim().trim_matches('"').to_string(),
-    };
-    // An unknown key inside an inline table is the spanned text, not the line's key; a dotted
-    // key (`session.memroy = 1`) already ends with it.
-    let name = if spanned.contains('=')
-        || spanned.is_empty()
-        || here.starts_with(spanned.trim())
-        || name.rsplit('.').next() == Some(spanned.trim().trim_matches('"'))
-    {
-        name
-    } else if !spanned.contains(['{', '[', '"'])
-        && spanned
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-    {
-        format!("{name}.{}", spanned.trim())
-    } else {
-        name
-    };
-    Some(match table {
-        Some(t) => format!("{t}.{name}"),
-        None => name,
-    })
-}
-
-/// The 1-based line that sets `dotted` (e.g. "session.memory"), if the text has it.
-fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
-    let (table, key) = dotted.rsplit_once('.').unwrap_or(("", dotted));
-    let mut current = String::new();
-    for (i, l) in text.lines().enumerate() {
-        let t = l.trim();
-        if let Some(h) = t.strip_prefix('[') {
-            current = h.trim_end_matches(']').trim().to_string();
-            if current == dotted {
-                return Some(i + 1);
-            }
-            continue;
-        }
-        if let Some((k, _)) = t.split_once('=') {
-            let k = k.trim().trim_matches('"');
-            if (current == table && k == key) || format!("{current}.{k}") == dotted {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
-}
-
-/// The line of one value in the array at `dotted` (which may span lines), else the key's.
-fn line_of_value(text: &str, dotted: &str, value: &str) -> Option<usize> {
-    let start = line_of_key(text, dotted)?;
-    let quoted = [format!("\"{value}\""), format!("'{value}'")];
-    text.lines()
-        .enumerate()
-        .skip(start - 1)
-        .take_while(|(i, l)| *i + 1 == start || !l.trim_start().starts_with('['))
-        .find(|(_, l)| quoted.iter().any(|q| l.contains(q.as_str())))
-        .map(|(i, _)| i + 1)
-        .or(Some(start))
 }
 
 /// "4g", "512m", "1073741824" -> bytes.
