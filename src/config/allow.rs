@@ -407,7 +407,12 @@ mod tests {
             why("http://pypi.org")
         );
         assert!(why("https://x.com/simple/").contains("write `x.com`"));
-        assert!(why("pypi.org:99999").contains("port 99999 is out of range"));
+        // A URL's port is kept, its scheme and path dropped.
+        assert!(why("http://pypi.org:8080/simple").contains("write `pypi.org:8080`"));
+        assert!(why("https://").contains("write the name alone"));
+        assert!(why("pypi.org:99999").contains("port 99999 is out of range (1 to 65535)"));
+        assert!(!why("pypi.org:99999").contains("ports are numbers"));
+        assert!(!why("http://pypi.org").contains("ports are numbers"));
         assert!(why("pypi.org:22,70000").contains("port 70000 is out of range"));
         assert!(why("pypi.org:ssh").contains("ports are numbers"));
         assert!(why("pypi.org:0").contains("port 0 is not a port"));

@@ -474,4 +474,40 @@ mod tests {
         assert!(parse_memory("lots").is_err());
         assert!(parse_memory("1k").is_err());
     }
+
+    /// A bad rule is reported at load with the file, the rule's own line and the key, and a
+    /// message about what is wrong with it (finding 13 of issue 13: these once all said
+    /// "ports are numbers").
+    #[test]
+    fn bad_allow_rules_name_the_file_the_line_the_key_and_the_fault() {
+        let path = Path::new("/etc/cctui/config.toml");
+        let load = |rule: &str| {
+            let text = format!("[session]\nmemory = \"4g\"\n\n[firewall]\nallow = [\n  \"a.example.com\",\n  \"{rule}\",\n]\n");
+            Config::parse(&text, path).unwrap_err()
+        };
+        let url = load("http://pypi.org");
+        assert_eq!(
+            (url.file.as_path(), url.line, url.key.as_deref()),
+            (path, Some(7), Some("firewall.allow"))
+        );
+        assert_eq!(
+            url.message,
+            "bad allowlist rule `http://pypi.org`: a rule is a name, not a URL; write \
+             `pypi.org` (add `:PORT` for another port than 443)"
+        );
+        let port = load("pypi.org:99999");
+        assert_eq!(
+            (port.line, port.key.as_deref()),
+            (Some(7), Some("firewall.allow"))
+        );
+        assert_eq!(
+            port.message,
+            "bad allowlist rule `pypi.org:99999`: port 99999 is out of range (1 to 65535)"
+        );
+        assert_eq!(
+            port.to_string(),
+            "/etc/cctui/config.toml:7: key `firewall.allow`: bad allowlist rule \
+             `pypi.org:99999`: port 99999 is out of range (1 to 65535)"
+        );
+    }
 }

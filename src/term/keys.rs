@@ -150,34 +150,37 @@ pub fn encode_key(key: &KeyEvent, modes: &InputModes) -> Option<Vec<u8>> {
         KeyCode::Delete => tilde_key(&mut out, 3, mods),
         KeyCode::PageUp => tilde_key(&mut out, 5, mods),
         KeyCode::PageDown => tilde_key(&mut out, 6, mods),
-        KeyCode::F(n) => {
-            // xterm reports F13-F24 as Shift+F1-F12.
-            let (n, mods) = match n {
-                13..=24 => (n - 12, mods | KeyModifiers::SHIFT),
-                _ => (n, mods),
-            };
-            match n {
-                1..=4 => {
-                    let fin = b'P' + (n - 1);
-                    match modifier_param(mods) {
-                        Some(m) => {
-                            out.extend_from_slice(b"\x1b[1;");
-                            push_num(&mut out, m);
-                            out.push(fin);
-                        }
-                        None => out.extend_from_slice(&[ESC, b'O', fin]),
-                    }
-                }
-                5..=12 => {
-                    const CODES: [u8; 8] = [15, 17, 18, 19, 20, 21, 23, 24];
-                    tilde_key(&mut out, CODES[usize::from(n - 5)], mods);
-                }
-                _ => return None,
-            }
-        }
+        KeyCode::F(n) => function_key(&mut out, n, mods)?,
         _ => return None,
     }
     Some(out)
+}
+
+/// F1-F4 as SS3 or `CSI 1 ; m P..S`, F5-F12 as `CSI n ~`; F13-F24 as xterm's Shift+F1-F12.
+fn function_key(out: &mut Vec<u8>, n: u8, mods: KeyModifiers) -> Option<()> {
+    let (n, mods) = match n {
+        13..=24 => (n - 12, mods | KeyModifiers::SHIFT),
+        _ => (n, mods),
+    };
+    match n {
+        1..=4 => {
+            let fin = b'P' + (n - 1);
+            match modifier_param(mods) {
+                Some(m) => {
+                    out.extend_from_slice(b"\x1b[1;");
+                    push_num(out, m);
+                    out.push(fin);
+                }
+                None => out.extend_from_slice(&[ESC, b'O', fin]),
+            }
+        }
+        5..=12 => {
+            const CODES: [u8; 8] = [15, 17, 18, 19, 20, 21, 23, 24];
+            tilde_key(out, CODES[usize::from(n - 5)], mods);
+        }
+        _ => return None,
+    }
+    Some(())
 }
 
 /// The bytes for pasting `text`: wrapped in bracketed-paste markers when the program asked for
@@ -200,7 +203,6 @@ pub use crate::keys::{parse_key_spec, KeySpec};
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyEventState;
 
     const NONE: KeyModifiers = KeyModifiers::NONE;
     const CTRL: KeyModifiers = KeyModifiers::CONTROL;
@@ -386,222 +388,5 @@ mod tests {
             encode_paste("a\x1b[201~b", &bracketed),
             b"\x1b[200~a[201~b\x1b[201~"
         );
-    }
-
-    fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, mods)
-    }
-
-    #[test]
-    fn parse_specs() {
-        let p = |s: &str| parse_key_spec(s).unwrap();
-        assert_eq!(
-            p("ctrl-\\"),
-            KeySpec {
-                code: KeyCode::Char('\\'),
-                modifiers: CTRL
-            }
-        );
-        assert_eq!(
-            p("ctrl-q"),
-            KeySpec {
-                code: KeyCode::Char('q'),
-                modifiers: CTRL
-            }
-        );
-        assert_eq!(
-            p("Ctrl+Q"),
-            KeySpec {
-                code: KeyCode::Char('q'),
-                modifiers: CTRL
-            }
-        );
-        assert_eq!(
-            p("f12"),
-            KeySpec {
-                code: KeyCode::F(12),
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("alt-x"),
-            KeySpec {
-                code: KeyCode::Char('x'),
-                modifiers: ALT
-            }
-        );
-        assert_eq!(
-            p("q"),
-            KeySpec {
-                code: KeyCode::Char('q'),
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("Q"),
-            KeySpec {
-                code: KeyCode::Char('Q'),
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("shift-q"),
-            KeySpec {
-                code: KeyCode::Char('Q'),
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("enter"),
-            KeySpec {
-                code: KeyCode::Enter,
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("esc"),
-            KeySpec {
-                code: KeyCode::Esc,
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("?"),
-            KeySpec {
-                code: KeyCode::Char('?'),
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("-"),
-            KeySpec {
-                code: KeyCode::Char('-'),
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("ctrl--"),
-            KeySpec {
-                code: KeyCode::Char('-'),
-                modifiers: CTRL
-            }
-        );
-        assert_eq!(
-            p("ctrl-alt-delete"),
-            KeySpec {
-                code: KeyCode::Delete,
-                modifiers: CTRL | ALT
-            }
-        );
-        assert_eq!(
-            p("shift-tab"),
-            KeySpec {
-                code: KeyCode::BackTab,
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p("space"),
-            KeySpec {
-                code: KeyCode::Char(' '),
-                modifiers: NONE
-            }
-        );
-        assert_eq!(
-            p(" pgup "),
-            KeySpec {
-                code: KeyCode::PageUp,
-                modifiers: NONE
-            }
-        );
-        assert!(parse_key_spec("").is_err());
-        assert!(parse_key_spec("hyper-x").is_err());
-        assert!(parse_key_spec("f0").is_err());
-        assert!(parse_key_spec("f25").is_err());
-        assert!(parse_key_spec("ctrl-nonsense").is_err());
-    }
-
-    #[test]
-    fn display_round_trips() {
-        for s in [
-            "ctrl-\\",
-            "ctrl-q",
-            "f12",
-            "alt-x",
-            "q",
-            "Q",
-            "enter",
-            "esc",
-            "?",
-            "ctrl-alt-delete",
-            "backtab",
-            "space",
-            "ctrl-space",
-            "-",
-            "ctrl--",
-            "shift-up",
-            "pagedown",
-            "+",
-        ] {
-            let spec = parse_key_spec(s).unwrap();
-            assert_eq!(spec.to_string(), s, "canonical form of {s:?}");
-            assert_eq!(parse_key_spec(&spec.to_string()).unwrap(), spec);
-        }
-        assert_eq!(
-            parse_key_spec("Control+Shift+Tab").unwrap().to_string(),
-            "ctrl-backtab"
-        );
-        assert_eq!("M-x".parse::<KeySpec>().unwrap().to_string(), "alt-x");
-    }
-
-    #[test]
-    fn matching() {
-        let spec = parse_key_spec("ctrl-\\").unwrap();
-        assert!(spec.matches(&key(KeyCode::Char('\\'), CTRL)));
-        assert!(spec.matches(&key(KeyCode::Char('4'), CTRL)));
-        assert!(!spec.matches(&key(KeyCode::Char('\\'), NONE)));
-        assert!(!spec.matches(&key(KeyCode::Char('4'), NONE)));
-        assert!(!spec.matches(&key(KeyCode::Char('\\'), CTRL | ALT)));
-
-        let q = parse_key_spec("ctrl-q").unwrap();
-        assert!(q.matches(&key(KeyCode::Char('q'), CTRL)));
-        assert!(q.matches(&key(KeyCode::Char('Q'), CTRL | SHIFT)));
-        assert!(!q.matches(&key(KeyCode::Char('q'), NONE)));
-        assert!(!q.matches(&key(KeyCode::Char('w'), CTRL)));
-        let release = KeyEvent {
-            kind: KeyEventKind::Release,
-            state: KeyEventState::NONE,
-            ..key(KeyCode::Char('q'), CTRL)
-        };
-        assert!(!q.matches(&release));
-
-        let question = parse_key_spec("?").unwrap();
-        assert!(question.matches(&key(KeyCode::Char('?'), SHIFT)));
-        assert!(question.matches(&key(KeyCode::Char('?'), NONE)));
-        assert!(!question.matches(&key(KeyCode::Char('/'), NONE)));
-
-        let plain_q = parse_key_spec("q").unwrap();
-        assert!(plain_q.matches(&key(KeyCode::Char('q'), NONE)));
-        assert!(!plain_q.matches(&key(KeyCode::Char('Q'), SHIFT)));
-        assert!(!plain_q.matches(&key(KeyCode::Char('q'), CTRL)));
-
-        let f12 = parse_key_spec("f12").unwrap();
-        assert!(f12.matches(&key(KeyCode::F(12), NONE)));
-        assert!(!f12.matches(&key(KeyCode::F(12), SHIFT)));
-        assert!(!f12.matches(&key(KeyCode::F(11), NONE)));
-
-        let alt_x = parse_key_spec("alt-x").unwrap();
-        assert!(alt_x.matches(&key(KeyCode::Char('x'), ALT)));
-        assert!(alt_x.matches(&key(KeyCode::Char('x'), KeyModifiers::META)));
-        assert!(!alt_x.matches(&key(KeyCode::Char('x'), NONE)));
-
-        let backtab = parse_key_spec("shift-tab").unwrap();
-        assert!(backtab.matches(&key(KeyCode::BackTab, SHIFT)));
-        assert!(backtab.matches(&key(KeyCode::BackTab, NONE)));
-        assert!(backtab.matches(&key(KeyCode::Tab, SHIFT)));
-        assert!(!backtab.matches(&key(KeyCode::Tab, NONE)));
-
-        let ctrl_space = parse_key_spec("ctrl-@").unwrap();
-        assert!(ctrl_space.matches(&key(KeyCode::Char(' '), CTRL)));
     }
 }

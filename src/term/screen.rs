@@ -49,6 +49,9 @@ impl TermScreen {
     /// When the view is scrolled back, it stays on the same lines while new output pushes
     /// lines into the scrollback (until the scrollback is full).
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<HookEvent> {
+        if bytes.is_empty() {
+            return Vec::new();
+        }
         self.bytes_fed += bytes.len() as u64;
         self.generation += 1;
         let offset = self.parser.screen().scrollback();
@@ -73,8 +76,11 @@ impl TermScreen {
 
     /// Resizes the terminal (each dimension at least 1). This returns the view to the bottom.
     pub fn resize(&mut self, rows: u16, cols: u16) {
+        let before = (self.size(), self.scrollback_offset());
         self.parser.set_size(nonzero(rows), nonzero(cols));
-        self.generation += 1;
+        if (self.size(), self.scrollback_offset()) != before {
+            self.generation += 1;
+        }
     }
 
     /// `(rows, cols)`.
@@ -167,7 +173,10 @@ impl TermScreen {
         text
     }
 
-    /// Changes whenever the view may have changed: on every feed, resize and scroll.
+    /// Changes whenever the view may have changed (on output, a resize or a scroll) and only
+    /// then: keep the value drawn last, and a screen whose generation is the same need not be
+    /// drawn again. A counter read, so as cheap as a check can be.
+    #[must_use]
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -387,8 +396,13 @@ mod tests {
         s.resize(10, 40);
         assert_eq!(s.size(), (10, 40));
         assert_eq!(s.generation(), 1);
+        s.resize(10, 40);
+        assert_eq!(s.generation(), 1, "the same size: nothing to redraw");
+        s.feed(b"");
+        assert_eq!(s.generation(), 1, "no output: nothing to redraw");
         s.resize(0, 0);
         assert_eq!(s.size(), (1, 1));
+        assert_eq!(s.generation(), 2);
     }
 
     fn numbered(n: usize) -> Vec<u8> {
