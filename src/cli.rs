@@ -692,7 +692,7 @@ fn print_table(sessions: &[Session]) {
             },
             s.project
         );
-        if crate::workspace::host_git_exposed(s) {
+        if crate::workspace::ops::host_git_exposed(s) {
             println!("  ✖ host git exposed: made with --in-place; its agent can write the repository's .git");
         }
     }

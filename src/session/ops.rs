@@ -204,9 +204,13 @@ impl<B: Backend> Ops<B> {
                         plan.name
                     )));
                 }
-                let seed = self
-                    .prepare_seed(plan.name.as_str(), root, *with_changes)
-                    .await?;
+                let seed = crate::workspace::prepare_seed(
+                    &self.backend,
+                    plan.name.as_str(),
+                    root,
+                    *with_changes,
+                )
+                .await?;
                 plan.branch = Some(seed.branch.clone());
                 Some(seed)
             }
@@ -328,8 +332,14 @@ impl<B: Backend> Ops<B> {
         };
         if seed.is_some() {
             let user = format!("{}:{}", plan.ids.uid, plan.ids.gid);
-            self.prepare_work_volume(plan.name.as_str(), agent_image, &user, &plan.labels("git"))
-                .await?;
+            crate::workspace::prepare_work_volume(
+                &self.backend,
+                plan.name.as_str(),
+                agent_image,
+                &user,
+                &plan.labels("git"),
+            )
+            .await?;
         }
         let direct = !matches!(agent_network, NetworkAttach::Container(_));
         let agent = self
@@ -348,8 +358,15 @@ impl<B: Backend> Ops<B> {
         {
             let started = Instant::now();
             let user = format!("{}:{}", plan.ids.uid, plan.ids.gid);
-            self.seed_checkout(&agent, &user, plan.name.as_str(), root, seed)
-                .await?;
+            crate::workspace::seed_checkout(
+                &self.backend,
+                &agent,
+                &user,
+                plan.name.as_str(),
+                root,
+                seed,
+            )
+            .await?;
             progress(Progress::Note(format!(
                 "checkout of {} on branch {} ready in {:.2} s",
                 root.display(),
@@ -695,8 +712,10 @@ impl<B: Backend> Ops<B> {
     /// `remove`; with `force`, also a session with unmerged work (its volume goes too).
     pub async fn remove_with(&self, name: &str, volumes: bool, force: bool) -> Result<Removed> {
         if !force {
-            if let Some(why) = self.unmerged_work(name).await? {
-                return Err(Error::usage(why));
+            if let Some(agent) = self.find(name).await?.agent {
+                if let Some(why) = crate::workspace::unmerged_work(&self.backend, &agent).await? {
+                    return Err(Error::usage(why));
+                }
             }
         }
         let session = self.find(name).await?;
@@ -726,7 +745,11 @@ impl<B: Backend> Ops<B> {
             .remove_container(&crate::workspace::helper_container(name))
             .await;
         let work = crate::workspace::work_volume(name);
-        if crate::workspace::repo_session(&session).is_some()
+        if session
+            .agent
+            .as_ref()
+            .and_then(crate::workspace::repo_session)
+            .is_some()
             && self.backend.inspect_volume(&work).await?.is_some()
         {
             self.backend.remove_volume(&work).await?;

@@ -12,22 +12,7 @@ use crate::workspace::review::{ChangesView, LineKind};
 
 /// Draws `view` in `area`. Plain data in, nothing else read.
 pub fn draw(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) {
-    let width = area.width as usize;
-    let mut header = vec![
-        Span::styled(view.branch.clone(), theme.title()),
-        Span::raw(format!(
-            " from {} · {} commit{}",
-            view.base,
-            view.commits.len(),
-            if view.commits.len() == 1 { "" } else { "s" }
-        )),
-    ];
-    if view.uncommitted > 0 {
-        header.push(Span::styled(
-            format!(" · {} uncommitted (*)", view.uncommitted),
-            theme.accent(),
-        ));
-    }
+    let header = header(view, theme);
     if view.files.is_empty() {
         let lines = vec![
             Line::from(header),
@@ -55,31 +40,65 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) {
         Constraint::Min(1),
     ])
     .areas(area);
+    let width = area.width as usize;
     frame.render_widget(Paragraph::new(Line::from(header)), head_area);
+    let commits = commit_lines(view, commit_rows, width, theme);
+    frame.render_widget(Paragraph::new(commits), commits_area);
+    let files = file_lines(view, file_rows, width, theme);
+    frame.render_widget(Paragraph::new(files), files_area);
+    let diff = diff_lines(view, diff_area.height as usize, width, theme);
+    frame.render_widget(Paragraph::new(diff), diff_area);
+}
 
-    let commits: Vec<Line> = view
-        .commits
+/// The branch, its base, and how many commits and uncommitted files it has.
+fn header(view: &ChangesView, theme: &Theme) -> Vec<Span<'static>> {
+    let mut header = vec![
+        Span::styled(view.branch.clone(), theme.title()),
+        Span::raw(format!(
+            " from {} · {} commit{}",
+            view.base,
+            view.commits.len(),
+            if view.commits.len() == 1 { "" } else { "s" }
+        )),
+    ];
+    if view.uncommitted > 0 {
+        header.push(Span::styled(
+            format!(" · {} uncommitted (*)", view.uncommitted),
+            theme.accent(),
+        ));
+    }
+    header
+}
+
+fn commit_lines(
+    view: &ChangesView,
+    rows: usize,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    view.commits
         .iter()
-        .take(commit_rows)
+        .take(rows)
         .map(|c| {
             Line::from(vec![
                 Span::styled(format!("{} ", c.short), theme.accent()),
                 Span::raw(clip(&c.subject, width.saturating_sub(c.short.len() + 1))),
             ])
         })
-        .collect();
-    frame.render_widget(Paragraph::new(commits), commits_area);
+        .collect()
+}
 
-    // The selected file stays in view.
+/// The changed files under a title, scrolled so the selected one stays in view.
+fn file_lines(view: &ChangesView, rows: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let first = view
         .selected
-        .saturating_sub(file_rows.saturating_sub(1))
-        .min(view.files.len().saturating_sub(file_rows));
+        .saturating_sub(rows.saturating_sub(1))
+        .min(view.files.len().saturating_sub(rows));
     let mut files = vec![Line::styled(
         format!("files ({})", view.files.len()),
         theme.dim(),
     )];
-    for (i, f) in view.files.iter().enumerate().skip(first).take(file_rows) {
+    for (i, f) in view.files.iter().enumerate().skip(first).take(rows) {
         let counts = match (f.added, f.removed) {
             (Some(a), Some(r)) => format!("+{a:<4} -{r:<4}"),
             _ => format!("{:<11}", "binary"),
@@ -101,12 +120,13 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) {
         }
         files.push(line);
     }
-    frame.render_widget(Paragraph::new(files), files_area);
+    files
+}
 
-    let diff: Vec<Line> = view
-        .diff
+fn diff_lines(view: &ChangesView, rows: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    view.diff
         .iter()
-        .take(diff_area.height as usize)
+        .take(rows)
         .map(|l| {
             let style = match l.kind {
                 LineKind::Added => theme.ok(),
@@ -117,8 +137,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) {
             };
             Line::styled(clip(&l.text.replace('\t', "    "), width), style)
         })
-        .collect();
-    frame.render_widget(Paragraph::new(diff), diff_area);
+        .collect()
 }
 
 fn clip(s: &str, width: usize) -> String {

@@ -115,7 +115,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ]));
         let (fw, fwstyle) = theme.firewall(&row.firewall);
         let mut l2 = vec![Span::styled(fw.to_string(), fwstyle)];
-        if crate::workspace::host_git_exposed(&row.session) {
+        if crate::workspace::ops::host_git_exposed(&row.session) {
             l2.push(Span::raw(" · "));
             l2.push(Span::styled("✖ host git exposed", theme.error()));
         }

@@ -85,58 +85,12 @@ pub fn choose(
 
 pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCode> {
     match command {
-        GitCommand::Import { name, committed } => {
-            let rs = ops.repo_session(&name).await?;
-            let i = ops.import(&name, !committed).await?;
-            println!(
-                "{}: {} at {}{} ({} new commit(s))",
-                name,
-                rs.branch,
-                &i.head[..12],
-                match &i.wip {
-                    Some(w) => format!(
-                        ", uncommitted files in {} ({})",
-                        rs.cctui_ref("wip"),
-                        &w[..12]
-                    ),
-                    None => String::new(),
-                },
-                i.new_commits
-            );
-        }
+        GitCommand::Import { name, committed } => import(ops, &name, committed).await?,
         GitCommand::Diff {
             name,
             stat,
             committed,
-        } => {
-            let rs = ops.repo_session(&name).await?;
-            let i = ops.import(&name, !committed).await?;
-            let tip = if committed {
-                i.head.clone()
-            } else {
-                i.tip().to_string()
-            };
-            let commits = review::commits(&rs.repo, &rs.base, &i.head).await?;
-            let mut text = format!(
-                "session {name}: branch {} from {}, {} commit(s){}\n",
-                rs.branch,
-                &rs.base[..12],
-                commits.len(),
-                if committed {
-                    ""
-                } else if i.wip.is_some() {
-                    ", and uncommitted changes"
-                } else {
-                    ", nothing uncommitted"
-                }
-            );
-            for c in &commits {
-                text.push_str(&format!("  {} {} ({})\n", c.short, c.subject, c.author));
-            }
-            text.push('\n');
-            text.push_str(&review::diff_text(&rs.repo, &rs.base, &tip, stat).await?);
-            page(&text)?;
-        }
+        } => diff(ops, &name, stat, committed).await?,
         GitCommand::Merge { name, squash } => {
             let m = ops.merge(&name, squash).await?;
             println!("{}", m.output.trim());
@@ -176,6 +130,60 @@ pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cctui import`: prints where the session's work now is in the project's repository.
+async fn import<B: Backend>(ops: &Ops<B>, name: &str, committed: bool) -> Result<()> {
+    let rs = ops.repo_session(name).await?;
+    let i = ops.import(name, !committed).await?;
+    println!(
+        "{}: {} at {}{} ({} new commit(s))",
+        name,
+        rs.branch,
+        &i.head[..12],
+        match &i.wip {
+            Some(w) => format!(
+                ", uncommitted files in {} ({})",
+                rs.cctui_ref("wip"),
+                &w[..12]
+            ),
+            None => String::new(),
+        },
+        i.new_commits
+    );
+    Ok(())
+}
+
+/// `cctui diff`: the session's commits, then its diff against its base, paged.
+async fn diff<B: Backend>(ops: &Ops<B>, name: &str, stat: bool, committed: bool) -> Result<()> {
+    let rs = ops.repo_session(name).await?;
+    let i = ops.import(name, !committed).await?;
+    let tip = if committed {
+        i.head.clone()
+    } else {
+        i.tip().to_string()
+    };
+    let commits = review::commits(&rs.repo, &rs.base, &i.head).await?;
+    let mut text = format!(
+        "session {name}: branch {} from {}, {} commit(s){}\n",
+        rs.branch,
+        &rs.base[..12],
+        commits.len(),
+        if committed {
+            ""
+        } else if i.wip.is_some() {
+            ", and uncommitted changes"
+        } else {
+            ", nothing uncommitted"
+        }
+    );
+    for c in &commits {
+        text.push_str(&format!("  {} {} ({})\n", c.short, c.subject, c.author));
+    }
+    text.push('\n');
+    text.push_str(&review::diff_text(&rs.repo, &rs.base, &tip, stat).await?);
+    page(&text)?;
+    Ok(())
 }
 
 /// Prints `text`; on a terminal, coloured and through `$PAGER` (default `less -R`).

@@ -1,16 +1,14 @@
-//! Review and hand-over, all by the host's git on imported objects: the session's commits and
-//! diff against its base, and merge, apply and push into the user's repository. Diffs never
+//! Review, by the host's git on imported objects: the session's commits and its diff against
+//! its base (hand-over is in [`super::handover`]). Diffs never
 //! run a driver, textconv or external diff, and read no `.gitattributes` from any tree, so
 //! nothing the agent wrote can hide a line from the review.
 
 use std::sync::OnceLock;
 
-use crate::backend::Backend;
-use crate::error::{Error, Result};
-use crate::session::ops::Ops;
+use crate::error::Result;
 
 use super::git::{Call, HostRepo, EMPTY_TREE};
-use super::{Imported, RepoSession};
+use super::plan::{Imported, RepoSession};
 
 /// One of the session's commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +92,7 @@ async fn attr_source_supported(repo: &HostRepo) -> bool {
 
 /// The leading options of every review command: no attributes from any tree or the user's
 /// global attributes file (git 2.40+; older git diffs everything as text instead).
-async fn review_git(repo: &HostRepo, sub: &[&str]) -> Vec<String> {
+pub(super) async fn review_git(repo: &HostRepo, sub: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = vec!["-c".into(), "core.attributesFile=/dev/null".into()];
     let modern = attr_source_supported(repo).await;
     if modern {
@@ -279,182 +277,6 @@ pub async fn changes_view(
         uncommitted,
         tip,
     })
-}
-
-/// What a merge did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Merged {
-    pub into: String,
-    pub output: String,
-    /// The session has uncommitted files that the merge (of its commits) left out.
-    pub left_uncommitted: bool,
-}
-
-impl<B: Backend> Ops<B> {
-    /// Imports the session and returns the Changes view.
-    pub async fn changes(&self, name: &str, selected: usize) -> Result<ChangesView> {
-        let rs = self.repo_session(name).await?;
-        let imported = self.import(name, true).await?;
-        changes_view(&rs, &imported, selected).await
-    }
-
-    /// Merges the session's branch into the project's current branch, on the host.
-    pub async fn merge(&self, name: &str, squash: bool) -> Result<Merged> {
-        let rs = self.repo_session(name).await?;
-        let imported = self.import(name, true).await?;
-        let repo = &rs.repo;
-        let into = repo.current_branch().await?.ok_or_else(|| {
-            Error::usage(format!(
-                "{} has a detached HEAD; check out the branch to merge into first",
-                repo.root.display()
-            ))
-        })?;
-        if into == rs.branch {
-            return Err(Error::usage(format!(
-                "{} is checked out; check out the branch to merge into first",
-                rs.branch
-            )));
-        }
-        let msg = format!("Merge session {name} ({})", rs.branch);
-        let branch_ref = rs.branch_ref();
-        let mut args = vec!["merge", "--no-verify-signatures", "--no-edit", "--no-stat"];
-        if squash {
-            args.push("--squash");
-        } else {
-            args.extend(["-m", &msg]);
-        }
-        args.extend(["--end-of-options", &branch_ref]);
-        let out = repo.call(&args, Call::default()).await?;
-        if !out.ok() {
-            return Err(Error::other(format!(
-                "git merge stopped: {}{}\nresolve it in {} as usual, or `git merge --abort`",
-                out.text().trim(),
-                out.stderr.trim(),
-                repo.root.display()
-            )));
-        }
-        let mut output = out.text();
-        if squash {
-            let squash_msg = repo.git_dir().await?.join("SQUASH_MSG");
-            let file = squash_msg.display().to_string();
-            let commit = repo
-                .call(
-                    &["commit", "--no-verify", "--quiet", "-F", &file],
-                    Call::default(),
-                )
-                .await?;
-            if !commit.ok() {
-                return Err(Error::other(format!(
-                    "the squashed changes are staged, but the commit failed: {}",
-                    commit.stderr.trim()
-                )));
-            }
-        }
-        self.mark_done(&rs, &imported.head).await?;
-        if output.trim().is_empty() {
-            output = format!("merged {} into {into}", rs.branch);
-        }
-        Ok(Merged {
-            into,
-            output,
-            left_uncommitted: imported.wip.is_some(),
-        })
-    }
-
-    /// Applies the session's changes (commits and uncommitted files, against what it started
-    /// from; only the uncommitted ones once its commits are merged) to the project's working
-    /// tree, uncommitted. All or nothing.
-    pub async fn apply(&self, name: &str) -> Result<usize> {
-        let rs = self.repo_session(name).await?;
-        let imported = self.import(name, true).await?;
-        let repo = &rs.repo;
-        // From what the session started with, or, once its commits are merged, from them.
-        let mut start = repo
-            .resolve(&rs.cctui_ref("start"))
-            .await?
-            .unwrap_or_else(|| rs.base.clone());
-        if imported.head != rs.base {
-            if let Some(h) = repo.resolve("HEAD").await? {
-                if repo.is_ancestor(&imported.head, &h).await? {
-                    start = imported.head.clone();
-                }
-            }
-        }
-        let tip = imported.tip().to_string();
-        let mut args = review_git(repo, &["diff"]).await;
-        args.extend(
-            ["--binary", "--full-index", "--end-of-options", &start, &tip].map(String::from),
-        );
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let patch = repo.run(&refs).await?.stdout;
-        if patch.is_empty() {
-            return Ok(0);
-        }
-        let files = files(repo, &start, &tip).await?.len();
-        repo.run_with(
-            &["apply", "--whitespace=nowarn", "-"],
-            Call {
-                stdin: Some(&patch),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| {
-            Error::other(format!(
-                "the session's changes do not apply to your working tree (nothing was \
-                 changed): {e}; commit or stash your own changes, or use `cctui merge {name}`"
-            ))
-        })?;
-        self.mark_done(&rs, &tip).await?;
-        Ok(files)
-    }
-
-    /// Pushes the session's branch to the project's remote, from the host, with the user's
-    /// own credentials.
-    pub async fn push(&self, name: &str, remote: Option<&str>) -> Result<String> {
-        let rs = self.repo_session(name).await?;
-        self.import(name, false).await?;
-        let repo = &rs.repo;
-        let remote = match remote {
-            Some(r) => r.to_string(),
-            None => {
-                let current = repo.current_branch().await?;
-                let configured = match current {
-                    Some(b) => repo
-                        .call(
-                            &["config", "--get", &format!("branch.{b}.remote")],
-                            Call::default(),
-                        )
-                        .await?
-                        .text()
-                        .trim()
-                        .to_string(),
-                    None => String::new(),
-                };
-                if configured.is_empty() {
-                    "origin".to_string()
-                } else {
-                    configured
-                }
-            }
-        };
-        let spec = format!("{0}:{0}", rs.branch_ref());
-        let out = repo
-            .call(
-                &["push", "--no-verify", "--end-of-options", &remote, &spec],
-                Call {
-                    interactive: true,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        if !out.ok() {
-            return Err(Error::other(format!(
-                "git push to {remote} failed (see above)"
-            )));
-        }
-        Ok(remote)
-    }
 }
 
 #[cfg(test)]

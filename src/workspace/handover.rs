@@ -1,0 +1,181 @@
+//! Hand-over, by the host's git on imported objects: merge, apply and push the session's work
+//! into the user's repository. Each takes a session already imported (see [`super::exchange`]).
+
+use crate::error::{Error, Result};
+
+use super::git::{Call, HostRepo};
+use super::plan::{Imported, RepoSession};
+use super::review::{files, review_git};
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    pub into: String,
+    pub output: String,
+    /// The session has uncommitted files that the merge (of its commits) left out.
+    pub left_uncommitted: bool,
+}
+
+/// Marks `tip` as taken care of (merged, squashed or applied), for the `rm` guard.
+async fn mark_done(rs: &RepoSession, tip: &str) -> Result<()> {
+    rs.repo.update_ref(&rs.cctui_ref("done"), tip).await
+}
+
+/// Merges the session's branch into the project's current branch, on the host.
+pub async fn merge(rs: &RepoSession, imported: &Imported, squash: bool) -> Result<Merged> {
+    let repo = &rs.repo;
+    let into = repo.current_branch().await?.ok_or_else(|| {
+        Error::usage(format!(
+            "{} has a detached HEAD; check out the branch to merge into first",
+            repo.root.display()
+        ))
+    })?;
+    if into == rs.branch {
+        return Err(Error::usage(format!(
+            "{} is checked out; check out the branch to merge into first",
+            rs.branch
+        )));
+    }
+    let msg = format!("Merge session {} ({})", rs.session, rs.branch);
+    let branch_ref = rs.branch_ref();
+    let mut args = vec!["merge", "--no-verify-signatures", "--no-edit", "--no-stat"];
+    if squash {
+        args.push("--squash");
+    } else {
+        args.extend(["-m", &msg]);
+    }
+    args.extend(["--end-of-options", &branch_ref]);
+    let out = repo.call(&args, Call::default()).await?;
+    if !out.ok() {
+        return Err(Error::other(format!(
+            "git merge stopped: {}{}\nresolve it in {} as usual, or `git merge --abort`",
+            out.text().trim(),
+            out.stderr.trim(),
+            repo.root.display()
+        )));
+    }
+    let mut output = out.text();
+    if squash {
+        commit_squash(repo).await?;
+    }
+    mark_done(rs, &imported.head).await?;
+    if output.trim().is_empty() {
+        output = format!("merged {} into {into}", rs.branch);
+    }
+    Ok(Merged {
+        into,
+        output,
+        left_uncommitted: imported.wip.is_some(),
+    })
+}
+
+/// Commits what `git merge --squash` staged, with the message it prepared.
+async fn commit_squash(repo: &HostRepo) -> Result<()> {
+    let squash_msg = repo.git_dir().await?.join("SQUASH_MSG");
+    let file = squash_msg.display().to_string();
+    let commit = repo
+        .call(
+            &["commit", "--no-verify", "--quiet", "-F", &file],
+            Call::default(),
+        )
+        .await?;
+    if !commit.ok() {
+        return Err(Error::other(format!(
+            "the squashed changes are staged, but the commit failed: {}",
+            commit.stderr.trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Applies the session's changes (commits and uncommitted files, against what it started
+/// from; only the uncommitted ones once its commits are merged) to the project's working
+/// tree, uncommitted. All or nothing. Returns how many files changed.
+pub async fn apply(rs: &RepoSession, imported: &Imported) -> Result<usize> {
+    let repo = &rs.repo;
+    // From what the session started with, or, once its commits are merged, from them.
+    let mut start = repo
+        .resolve(&rs.cctui_ref("start"))
+        .await?
+        .unwrap_or_else(|| rs.base.clone());
+    if imported.head != rs.base {
+        if let Some(h) = repo.resolve("HEAD").await? {
+            if repo.is_ancestor(&imported.head, &h).await? {
+                start = imported.head.clone();
+            }
+        }
+    }
+    let tip = imported.tip().to_string();
+    let mut args = review_git(repo, &["diff"]).await;
+    args.extend(["--binary", "--full-index", "--end-of-options", &start, &tip].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let patch = repo.run(&refs).await?.stdout;
+    if patch.is_empty() {
+        return Ok(0);
+    }
+    let files = files(repo, &start, &tip).await?.len();
+    repo.run_with(
+        &["apply", "--whitespace=nowarn", "-"],
+        Call {
+            stdin: Some(&patch),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| {
+        Error::other(format!(
+            "the session's changes do not apply to your working tree (nothing was \
+             changed): {e}; commit or stash your own changes, or use `cctui merge {}`",
+            rs.session
+        ))
+    })?;
+    mark_done(rs, &tip).await?;
+    Ok(files)
+}
+
+/// The remote to push to by default: the current branch's, else origin.
+async fn default_remote(repo: &HostRepo) -> Result<String> {
+    let configured = match repo.current_branch().await? {
+        Some(b) => repo
+            .call(
+                &["config", "--get", &format!("branch.{b}.remote")],
+                Call::default(),
+            )
+            .await?
+            .text()
+            .trim()
+            .to_string(),
+        None => String::new(),
+    };
+    Ok(if configured.is_empty() {
+        "origin".to_string()
+    } else {
+        configured
+    })
+}
+
+/// Pushes the session's branch to the project's remote, from the host, with the user's own
+/// credentials. Returns the remote.
+pub async fn push(rs: &RepoSession, remote: Option<&str>) -> Result<String> {
+    let repo = &rs.repo;
+    let remote = match remote {
+        Some(r) => r.to_string(),
+        None => default_remote(repo).await?,
+    };
+    let spec = format!("{0}:{0}", rs.branch_ref());
+    let out = repo
+        .call(
+            &["push", "--no-verify", "--end-of-options", &remote, &spec],
+            Call {
+                interactive: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+    if !out.ok() {
+        return Err(Error::other(format!(
+            "git push to {remote} failed (see above)"
+        )));
+    }
+    Ok(remote)
+}
