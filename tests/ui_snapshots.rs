@@ -284,7 +284,7 @@ fn select(state: &mut State, name: &str) {
 }
 
 fn pane_cols(state: &State, name: &str) -> u16 {
-    state.terminals[name].size().1
+    state.terminal(name).unwrap().size().1
 }
 
 fn new_state(w: u16, h: u16, color: bool) -> State {
@@ -294,9 +294,10 @@ fn new_state(w: u16, h: u16, color: bool) -> State {
         engine_host: "unix:///var/run/docker.sock".into(),
         profiles: vec!["rust".into()],
         color,
+        home: PathBuf::from(HOME),
+        cwd: PathBuf::from(HOME),
     };
     let mut state = State::new(Keymap::default(), settings);
-    state.home = PathBuf::from(HOME);
     update(&mut state, Action::Resize(w, h));
     state
 }
@@ -329,6 +330,7 @@ fn dashboard(w: u16, h: u16, color: bool) -> State {
             Action::TermOutput {
                 session: name.into(),
                 bytes,
+                at: std::time::Instant::now(),
             },
         );
     }
@@ -372,6 +374,8 @@ fn dashboard(w: u16, h: u16, color: bool) -> State {
                 memory_bytes: 512 << 20,
                 memory_limit: 4 << 30,
             },
+            // Two hours after the fixture agent started (details: 2023-11-14T20:13:20Z).
+            at: 1_700_000_000,
         },
     );
     state
@@ -613,7 +617,7 @@ fn full_screen(w: u16, h: u16, color: bool) -> State {
     let mut state = dashboard(w, h, color);
     update(&mut state, key('f'));
     assert_eq!(state.mode, Mode::FullScreen("web".into()));
-    assert_eq!(state.terminals["web"].size(), (h, w));
+    assert_eq!(state.terminal("web").unwrap().size(), (h, w));
     // Claude redraws at the new size.
     let mut bytes = b"\x1b[H\x1b[2J".to_vec();
     bytes.extend(crlf(&waiting_screen(w)));
@@ -622,6 +626,7 @@ fn full_screen(w: u16, h: u16, color: bool) -> State {
         Action::TermOutput {
             session: "web".into(),
             bytes,
+            at: std::time::Instant::now(),
         },
     );
     state
@@ -775,7 +780,7 @@ fn fixture_states_are_what_the_snapshots_claim() {
     // Detected from the screen text alone (no hook held it), for these.
     let detected: Vec<bool> = ["docs", LONG_NAME]
         .iter()
-        .map(|n| cctui::term::detect(&state.terminals.get_mut(*n).unwrap().live().text()).is_some())
+        .map(|n| cctui::term::detect(&state.terminal_mut(n).unwrap().live().text()).is_some())
         .collect();
     let claude = |name: &str| {
         let row = state.rows.iter().find(|r| r.name() == name).unwrap();
@@ -841,7 +846,13 @@ fn firewall_tab_snapshots() {
     snapshot_sizes("firewall_tab", firewall_tab);
     // The other statuses, at one size: infra's holder is down, LONG_NAME's firewall is off.
     let degraded = firewall_tab_for(120, 40, true, "infra");
-    let report = &degraded.firewall["infra"];
+    let report = degraded
+        .row("infra")
+        .unwrap()
+        .view
+        .firewall
+        .as_ref()
+        .unwrap();
     assert_eq!(report.status.label(), "degraded");
     assert_eq!(
         report.counters,
@@ -851,7 +862,7 @@ fn firewall_tab_snapshots() {
     assert!(report.recent.is_empty(), "blocks of a stopped holder");
     snapshot("firewall_tab_degraded", &degraded);
     let off = firewall_tab_for(120, 40, true, LONG_NAME);
-    let report = &off.firewall[LONG_NAME];
+    let report = off.row(LONG_NAME).unwrap().view.firewall.as_ref().unwrap();
     assert_eq!(report.status, FirewallStatus::Off);
     assert_eq!(
         report.counters,

@@ -40,6 +40,8 @@ pub enum Action {
     Stats {
         session: String,
         stats: Stats,
+        /// Unix seconds when it was sampled: the dashboard's clock for uptimes.
+        at: i64,
     },
     TermAttached {
         session: String,
@@ -47,6 +49,8 @@ pub enum Action {
     TermOutput {
         session: String,
         bytes: Vec<u8>,
+        /// When it arrived: claude's state tracker times its turns by it.
+        at: std::time::Instant,
     },
     TermClosed {
         session: String,

@@ -17,11 +17,7 @@ pub enum Op {
     Merge,
     ApplyChanges,
     Push,
-    Create {
-        path: String,
-        name: Option<String>,
-        profiles: Vec<String>,
-    },
+    Create(super::forms::NewRequest),
 }
 
 #[derive(Debug, Clone, PartialEq)]

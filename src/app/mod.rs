@@ -3,11 +3,14 @@
 
 pub mod action;
 pub mod effect;
+pub mod forms;
 pub mod keymap;
 pub mod layout;
 pub mod runtime;
 pub mod state;
+pub mod tabs;
 pub mod update;
+pub mod view;
 
 use serde::Serialize;
 
@@ -34,6 +37,10 @@ fn initial_state<B: Backend>(ops: &Ops<B>) -> Result<state::State> {
         engine_host: ops.backend.host().to_string(),
         profiles: ops.config.session.profiles.clone(),
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        home: std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default(),
+        cwd: std::env::current_dir().unwrap_or_default(),
     };
     Ok(state::State::new(keymap, settings))
 }

@@ -231,9 +231,11 @@ impl<B: Backend> Runtime<B> {
                 });
             }
             Effect::LoadDetails { session, container } => {
+                let wait = self.throttle(format!("details:{session}"));
                 let backend = self.ops.backend.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
                     if let Ok(details) = backend.inspect_container(&container).await {
                         let _ = tx.send(Action::Details {
                             session,
@@ -249,7 +251,10 @@ impl<B: Backend> Runtime<B> {
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
                     if let Ok(stats) = backend.stats(&container).await {
-                        let _ = tx.send(Action::Stats { session, stats });
+                        let at = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as i64);
+                        let _ = tx.send(Action::Stats { session, stats, at });
                     }
                 });
             }
@@ -344,6 +349,7 @@ impl<B: Backend> Runtime<B> {
                     .send(Action::TermOutput {
                         session: name.clone(),
                         bytes: chunk.bytes,
+                        at: std::time::Instant::now(),
                     })
                     .is_err()
                 {
@@ -362,6 +368,7 @@ impl<B: Backend> Runtime<B> {
                     .send(Action::TermOutput {
                         session: name.clone(),
                         bytes,
+                        at: std::time::Instant::now(),
                     })
                     .is_err()
                 {
@@ -376,7 +383,7 @@ impl<B: Backend> Runtime<B> {
 
     /// The UI has taken in `bytes` of a session's output: the reader may send more.
     pub fn consumed(&self, action: &Action) {
-        if let Action::TermOutput { session, bytes } = action {
+        if let Action::TermOutput { session, bytes, .. } = action {
             if let Some(b) = self.budgets.get(session) {
                 b.add_permits(bytes.len().clamp(1, TERM_BUDGET));
             }
@@ -458,18 +465,15 @@ impl<B: Backend> Runtime<B> {
                         .push(&session, None)
                         .await
                         .map(|remote| format!("pushed {session}'s branch to {remote}")),
-                    Op::Create {
-                        path,
-                        name,
-                        profiles,
-                    } => {
+                    Op::Create(request) => {
+                        let path = request.path;
                         let folder = crate::session::Project::at(std::path::Path::new(&path))?;
                         let plan = plan_session(
                             &ops.project_config(&folder.path)?,
                             std::path::Path::new(&path),
-                            name.as_deref(),
-                            &profiles,
-                            &[],
+                            request.name.as_deref(),
+                            &request.profiles.unwrap_or_default(),
+                            &request.networks,
                         )?;
                         ops.create(&plan, progress)
                             .await

@@ -1,44 +1,18 @@
 //! The dashboard's one state. Only `update` changes it; `ui::draw` only reads it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::backend::{ContainerDetails, ContainerState, Stats};
+use crate::backend::ContainerState;
 use crate::sandbox::firewall::FirewallStatus;
 use crate::session::Session;
-use crate::term::screen::TermScreen;
-use crate::term::state::{ClaudeState, StateTracker};
+use crate::term::state::ClaudeState;
 
+use super::forms::{AllowForm, NewForm, SearchForm};
 use super::keymap::Keymap;
-use super::FirewallReport;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Terminal,
-    Logs,
-    Firewall,
-    Changes,
-    Info,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 5] = [
-        Tab::Terminal,
-        Tab::Logs,
-        Tab::Firewall,
-        Tab::Changes,
-        Tab::Info,
-    ];
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Terminal => "Terminal",
-            Tab::Logs => "Logs",
-            Tab::Firewall => "Firewall",
-            Tab::Info => "Info",
-            Tab::Changes => "Changes",
-        }
-    }
-}
+pub use super::tabs::Tab;
+pub use super::view::{strip_ansi, LogBuffer};
+use super::view::{SessionView, Terminal};
 
 /// What has the keyboard.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,231 +25,43 @@ pub enum Mode {
     FullScreen(String),
     ConfirmRemove(String),
     New(NewForm),
-    Allow {
-        session: String,
-        input: String,
-    },
-    Search(String),
+    Allow(AllowForm),
+    Search(SearchForm),
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NewForm {
-    pub path: String,
-    pub name: String,
-    /// (profile, chosen)
-    pub profiles: Vec<(String, bool)>,
-    pub field: NewField,
-    /// Index into `profiles` when that field has focus.
-    pub profile_cursor: usize,
-    /// Completions offered for the path, if more than one.
-    pub completions: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NewField {
-    #[default]
-    Path,
-    Name,
-    Profiles,
-}
-
-/// A row of the session list.
-#[derive(Debug, Clone, PartialEq)]
+/// A row of the session list, with everything the dashboard holds for that session.
+#[derive(Debug)]
 pub struct Row {
     pub session: Session,
     /// Set while an operation runs on the session ("starting", "stopping", "building"...).
     pub busy: Option<String>,
     pub firewall: FirewallStatus,
     pub error: Option<String>,
+    pub view: SessionView,
 }
 
 impl Row {
+    pub fn new(session: Session) -> Row {
+        Row {
+            firewall: FirewallStatus::Unknown,
+            session,
+            busy: None,
+            error: None,
+            view: SessionView::default(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.session.name
     }
-}
 
-/// Container logs of one session, bounded: the oldest lines go first.
-#[derive(Debug, Clone, Default)]
-pub struct LogBuffer {
-    pub lines: VecDeque<String>,
-    pub capacity: usize,
-    /// An unfinished last line.
-    pub partial: String,
-    /// Lines from the bottom; 0 follows the tail.
-    pub scroll: usize,
-    pub dropped: u64,
-}
-
-impl LogBuffer {
-    pub fn new(capacity: usize) -> Self {
-        LogBuffer {
-            capacity: capacity.max(10),
-            ..Default::default()
-        }
-    }
-
-    pub fn push_bytes(&mut self, bytes: &[u8]) {
-        let text = String::from_utf8_lossy(bytes);
-        let mut rest: &str = &text;
-        while let Some(i) = rest.find('\n') {
-            let mut line = std::mem::take(&mut self.partial);
-            line.push_str(rest[..i].trim_end_matches('\r'));
-            self.push_line(strip_ansi(&line));
-            rest = &rest[i + 1..];
-        }
-        self.partial.push_str(rest);
-        if self.partial.len() > 64 * 1024 {
-            let line = std::mem::take(&mut self.partial);
-            self.push_line(strip_ansi(&line));
-        }
-    }
-
-    fn push_line(&mut self, line: String) {
-        if self.lines.len() == self.capacity {
-            self.lines.pop_front();
-            self.dropped += 1;
-        }
-        self.lines.push_back(line);
-    }
-}
-
-/// Removes terminal escape sequences so that logs read as text.
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            match chars.next() {
-                Some('[') => {
-                    let mut params = String::new();
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            // TUIs move the cursor instead of writing spaces: forward (C)
-                            // and to a column (G) become spaces, so words stay apart.
-                            let n = params.parse::<usize>().unwrap_or(1).min(512);
-                            match c {
-                                'C' => out.extend(std::iter::repeat_n(' ', n)),
-                                'G' => {
-                                    let col = out.chars().count();
-                                    let pad = n.saturating_sub(1).saturating_sub(col);
-                                    out.extend(std::iter::repeat_n(' ', pad));
-                                }
-                                _ => {}
-                            }
-                            break;
-                        }
-                        params.push(c);
-                    }
-                }
-                Some(']') => {
-                    while let Some(c) = chars.next() {
-                        if c == '\x07' || (c == '\x1b' && chars.peek() == Some(&'\\')) {
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        } else if c == '\r' || (c.is_control() && c != '\t') {
-            continue;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A session's terminal: its screen and what it says about claude. A screen out of view
-/// whose claude is not working is parked as the few bytes that rebuild it, instead of a full
-/// grid: with hundreds of sessions, grids are most of the memory.
-pub struct Terminal {
-    slot: Slot,
-    pub tracker: StateTracker,
-    pub attached: bool,
-    /// The tty size this cctui last gave the container, if any.
-    pub fitted: Option<(u16, u16)>,
-}
-
-enum Slot {
-    Live(Box<TermScreen>),
-    Parked {
-        state: Vec<u8>,
-        rows: u16,
-        cols: u16,
-    },
-}
-
-impl Terminal {
-    /// A new terminal starts parked: nothing to show yet.
-    pub fn new(rows: u16, cols: u16) -> Terminal {
-        Terminal {
-            slot: Slot::Parked {
-                state: Vec::new(),
-                rows,
-                cols,
-            },
-            tracker: StateTracker::default(),
-            attached: false,
-            fitted: None,
-        }
-    }
-
-    /// The screen, if live. Drawing needs a live screen; `update` keeps the visible one live.
-    pub fn screen(&self) -> Option<&TermScreen> {
-        match &self.slot {
-            Slot::Live(s) => Some(s),
-            Slot::Parked { .. } => None,
-        }
-    }
-
-    /// The screen, rebuilt from its parked state if need be.
-    pub fn live(&mut self) -> &mut TermScreen {
-        if let Slot::Parked { state, rows, cols } = &self.slot {
-            let mut screen = TermScreen::new(*rows, *cols);
-            screen.feed(state);
-            self.slot = Slot::Live(Box::new(screen));
-        }
-        match &mut self.slot {
-            Slot::Live(s) => s,
-            Slot::Parked { .. } => unreachable!("made live above"),
-        }
-    }
-
-    pub fn park(&mut self) {
-        if let Slot::Live(screen) = &mut self.slot {
-            let (rows, cols) = screen.size();
-            let state = screen.state_formatted();
-            self.slot = Slot::Parked { state, rows, cols };
-        }
-    }
-
-    pub fn is_parked(&self) -> bool {
-        matches!(self.slot, Slot::Parked { .. })
-    }
-
-    /// (rows, cols)
-    pub fn size(&self) -> (u16, u16) {
-        match &self.slot {
-            Slot::Live(s) => s.size(),
-            Slot::Parked { rows, cols, .. } => (*rows, *cols),
-        }
-    }
-
-    pub fn resize(&mut self, r: u16, c: u16) {
-        match &mut self.slot {
-            Slot::Live(s) => s.resize(r, c),
-            Slot::Parked { rows, cols, .. } => (*rows, *cols) = (r, c),
-        }
-    }
-}
-
-impl std::fmt::Debug for Terminal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Terminal")
-            .field("attached", &self.attached)
-            .field("state", &self.tracker.state())
-            .finish()
+    /// The agent container's id, while it runs.
+    pub fn running_agent(&self) -> Option<&str> {
+        self.session
+            .agent
+            .as_ref()
+            .filter(|a| a.state.is_running())
+            .map(|a| a.id.as_str())
     }
 }
 
@@ -288,10 +74,14 @@ pub struct Job {
     pub progress: Option<String>,
     /// 0.0..=1.0 when known.
     pub fraction: Option<f64>,
+    /// The dialog that asked for it, reopened as it was if the job fails.
+    pub form: Option<NewForm>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineHealth {
+    /// Not reached yet: the dashboard is up and keeps trying.
+    Connecting,
     Connected,
     /// Lost, with the reason and how many retries so far.
     Lost {
@@ -306,8 +96,9 @@ pub struct StatusLine {
     pub error: bool,
 }
 
-/// Settings the dashboard needs from the config.
-#[derive(Debug, Clone)]
+/// Settings the dashboard needs from the config and its environment, read once at start so
+/// that `update` reads nothing from the outside.
+#[derive(Debug, Clone, Default)]
 pub struct UiSettings {
     pub log_lines: usize,
     pub bell: bool,
@@ -315,6 +106,10 @@ pub struct UiSettings {
     pub profiles: Vec<String>,
     /// False under NO_COLOR.
     pub color: bool,
+    /// The user's home folder, for `~` in paths.
+    pub home: PathBuf,
+    /// The folder cctui was started in: the new-session dialog starts there.
+    pub cwd: PathBuf,
 }
 
 #[derive(Debug)]
@@ -325,14 +120,7 @@ pub struct State {
     pub mode: Mode,
     pub keymap: Keymap,
     pub settings: UiSettings,
-    pub logs: BTreeMap<String, LogBuffer>,
     pub log_search: Option<String>,
-    pub firewall: BTreeMap<String, FirewallReport>,
-    pub details: BTreeMap<String, ContainerDetails>,
-    /// The Changes tab's data per session (computed by the host's git), or why not.
-    pub changes: BTreeMap<String, Result<crate::workspace::review::ChangesView, String>>,
-    pub stats: Option<(String, Stats)>,
-    pub terminals: BTreeMap<String, Terminal>,
     pub jobs: BTreeMap<u64, Job>,
     pub next_job: u64,
     pub status: Option<StatusLine>,
@@ -347,7 +135,12 @@ pub struct State {
     pub fitted_visible: Option<String>,
     /// True once the first list has arrived.
     pub loaded: bool,
-    pub home: PathBuf,
+    /// A session just created from the dialog: selected when it first appears in the list.
+    pub select_when_listed: Option<String>,
+    /// Set on entering full screen: a one-line hint of how to leave, until the first key.
+    pub fullscreen_hint: bool,
+    /// The latest Unix time an action brought (stats carry it): the clock for uptimes.
+    pub now: i64,
 }
 
 impl State {
@@ -359,26 +152,20 @@ impl State {
             mode: Mode::Normal,
             keymap,
             settings,
-            logs: BTreeMap::new(),
             log_search: None,
-            firewall: BTreeMap::new(),
-            details: BTreeMap::new(),
-            changes: BTreeMap::new(),
-            stats: None,
-            terminals: BTreeMap::new(),
             jobs: BTreeMap::new(),
             next_job: 1,
             status: None,
-            engine: EngineHealth::Connected,
+            engine: EngineHealth::Connecting,
             size: (80, 24),
             spinner: 0,
             quit: false,
             exit_on_detach: false,
             fitted_visible: None,
             loaded: false,
-            home: std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default(),
+            select_when_listed: None,
+            fullscreen_hint: false,
+            now: 0,
         }
     }
 
@@ -386,15 +173,47 @@ impl State {
         self.rows.get(self.selected)
     }
 
+    pub fn selected_row_mut(&mut self) -> Option<&mut Row> {
+        self.rows.get_mut(self.selected)
+    }
+
     pub fn selected_name(&self) -> Option<String> {
         self.selected_row().map(|r| r.name().to_string())
     }
 
+    pub fn is_selected(&self, session: &str) -> bool {
+        self.selected_row().is_some_and(|r| r.name() == session)
+    }
+
+    /// The one lookup of a session's row by name.
+    pub fn row(&self, session: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.name() == session)
+    }
+
+    pub fn row_mut(&mut self, session: &str) -> Option<&mut Row> {
+        self.rows.iter_mut().find(|r| r.name() == session)
+    }
+
+    pub fn terminal(&self, session: &str) -> Option<&Terminal> {
+        self.row(session).and_then(|r| r.view.terminal.as_ref())
+    }
+
+    pub fn terminal_mut(&mut self, session: &str) -> Option<&mut Terminal> {
+        self.row_mut(session).and_then(|r| r.view.terminal.as_mut())
+    }
+
+    pub fn terminals(&self) -> impl Iterator<Item = (&str, &Terminal)> {
+        self.rows
+            .iter()
+            .filter_map(|r| r.view.terminal.as_ref().map(|t| (r.name(), t)))
+    }
+
     pub fn claude_state(&self, row: &Row) -> ClaudeState {
         match row.session.state() {
-            ContainerState::Running => self
-                .terminals
-                .get(row.name())
+            ContainerState::Running => row
+                .view
+                .terminal
+                .as_ref()
                 .map(|t| t.tracker.state())
                 .unwrap_or(ClaudeState::NotStarted),
             ContainerState::Exited(_) | ContainerState::Dead => ClaudeState::Exited,
@@ -418,8 +237,12 @@ impl State {
     /// Keeps the visible terminal live and parks the others whose claude is not working.
     pub fn settle_terminals(&mut self) {
         let visible = self.visible_terminal();
-        for (name, t) in self.terminals.iter_mut() {
-            if Some(name) == visible.as_ref() {
+        for row in self.rows.iter_mut() {
+            let shown = Some(row.name()) == visible.as_deref();
+            let Some(t) = row.view.terminal.as_mut() else {
+                continue;
+            };
+            if shown {
                 t.live();
             } else if !t.is_parked() && t.tracker.state() != ClaudeState::Working {
                 t.park();
@@ -440,48 +263,11 @@ impl State {
     pub fn pane_size(&self) -> (u16, u16) {
         super::layout::terminal_pane_size(self.size)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_parked_terminal_comes_back_as_it_was() {
-        let mut t = Terminal::new(10, 40);
-        assert!(t.is_parked() && t.screen().is_none());
-        t.live()
-            .feed(b"\x1b[?1h\x1b[?2004hhello \x1b[1;31mred\x1b[0m\r\n> prompt");
-        let before = t.live().text();
-        let modes = t.live().input_modes();
-        t.park();
-        assert!(t.is_parked());
-        t.resize(10, 40);
-        assert_eq!(t.live().text(), before);
-        assert_eq!(t.live().input_modes(), modes);
-        assert_eq!(t.size(), (10, 40));
-    }
-
-    #[test]
-    fn log_buffer_is_bounded_and_joins_partial_lines() {
-        let mut b = LogBuffer::new(10);
-        b.push_bytes(b"hel");
-        b.push_bytes(b"lo\nworld\r\n\x1b[31mred\x1b[0m\nEnter\x1b[1Cto\x1b[2Cconfirm\n\x1b[2GQuick\x1b[8Gsafety\n");
-        assert_eq!(
-            b.lines,
-            [
-                "hello",
-                "world",
-                "red",
-                "Enter to  confirm",
-                " Quick safety"
-            ]
-        );
-        for i in 0..100 {
-            b.push_bytes(format!("line {i}\n").as_bytes());
-        }
-        assert_eq!(b.lines.len(), 10);
-        assert_eq!(b.lines.back().unwrap(), "line 99");
-        assert_eq!(b.dropped, 95);
+    pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(StatusLine {
+            text: text.into(),
+            error,
+        });
     }
 }

@@ -6,26 +6,43 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
-use crate::app::state::{Mode, State};
+use super::widgets::{block, duration_words, unix_time};
+use crate::app::state::{Mode, Row, State};
 
 fn shorten_home(path: &str, state: &State) -> String {
-    let home = state.home.display().to_string();
+    let home = state.settings.home.display().to_string();
     match path.strip_prefix(&home) {
         Some(rest) if !home.is_empty() => format!("~{rest}"),
         _ => path.to_string(),
     }
 }
 
-/// "Up 5 minutes" -> "5 minutes"
-fn uptime(status: &str) -> Option<&str> {
-    status
-        .strip_prefix("Up ")
-        .map(|s| s.split(" (").next().unwrap_or(s))
+/// How long the agent has run: from its start time and the dashboard's clock (both from the
+/// engine, live), else from the list's last word on it.
+fn uptime(row: &Row, now: i64) -> Option<String> {
+    let agent = row
+        .session
+        .agent
+        .as_ref()
+        .filter(|a| a.state.is_running())?;
+    let started = row
+        .view
+        .details
+        .as_ref()
+        .filter(|d| d.summary.id == agent.id)
+        .and_then(|d| unix_time(&d.started_at));
+    match started {
+        Some(t) if now >= t => Some(duration_words(now - t)),
+        _ => agent
+            .status
+            .strip_prefix("Up ")
+            .map(|s| s.split(" (").next().unwrap_or(s).to_string()),
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let focused = matches!(state.mode, Mode::Normal);
-    let block = super::block(Line::styled(" Sessions ", theme.title()), focused, theme);
+    let block = block(Line::styled(" Sessions ", theme.title()), focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [list_area, detail_area] =
@@ -59,10 +76,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let (cstate, cstyle) = theme.container(&row.session.state(), row.busy.as_deref());
         let (claude, clstyle) = theme.claude(state.claude_state(row));
         let (fw, fwstyle) = theme.firewall_short(&row.firewall);
-        // Wide: marker, name, container state (12), claude (11), firewall (5).
-        // Narrow: the container state shrinks to its symbol, which reads without colour too.
-        let narrow = width < 2 + 12 + 1 + 12 + 11 + 5;
-        let state_width = if narrow { 2 } else { 12 };
+        // Wide: marker, name, container state (13: "◌ restarting" and a space), claude (11),
+        // firewall (5). Narrow: the container state shrinks to its symbol, which reads
+        // without colour too.
+        let narrow = width < 2 + 12 + 1 + 13 + 11 + 5;
+        let state_width = if narrow { 2 } else { 13 };
         let fixed = 2 + 1 + state_width + 11 + 5;
         let name_width = width.saturating_sub(fixed).clamp(6, 28);
         let mut name = row.name().to_string();
@@ -102,11 +120,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             row.session.profiles.join(", ")
         };
-        let up = row
-            .session
-            .agent
-            .as_ref()
-            .and_then(|a| uptime(&a.status))
+        let up = uptime(row, state.now)
             .map(|u| format!("up {u}"))
             .unwrap_or_else(|| "not running".into());
         detail.push(Line::from(vec![
@@ -119,8 +133,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             l2.push(Span::raw(" · "));
             l2.push(Span::styled("✖ host git exposed", theme.error()));
         }
-        if let Some((name, s)) = &state.stats {
-            if name == row.name() && row.session.state().is_running() {
+        if let Some((s, _)) = &row.view.stats {
+            if row.session.state().is_running() {
                 l2.push(Span::raw(format!(
                     " · mem {:.0} MiB · cpu {:.1}%",
                     s.memory_bytes as f64 / (1024.0 * 1024.0),

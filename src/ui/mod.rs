@@ -3,17 +3,17 @@
 pub mod changes;
 mod dialogs;
 mod list;
-mod panels;
+mod tabs;
 pub mod theme;
+mod widgets;
 
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::layout::areas;
-use crate::app::state::{EngineHealth, Mode, State, Tab};
+use crate::app::state::{EngineHealth, Mode, State};
 use crate::term::screen::TermView;
 use crate::term::state::ClaudeState;
 use theme::Theme;
@@ -28,8 +28,11 @@ pub fn draw(frame: &mut Frame, state: &State) {
     };
     let area = frame.area();
     if let Mode::FullScreen(name) = &state.mode {
-        if let Some(screen) = state.terminals.get(name).and_then(|t| t.screen()) {
+        if let Some(screen) = state.terminal(name).and_then(|t| t.screen()) {
             frame.render_widget(TermView::new(screen).show_cursor(true), area);
+            if state.fullscreen_hint {
+                full_screen_hint(frame, area, state, &theme);
+            }
             return;
         }
     }
@@ -44,19 +47,38 @@ pub fn draw(frame: &mut Frame, state: &State) {
     let a = areas(area);
     header(frame, a.header, state, &theme);
     list::draw(frame, a.list, state, &theme);
-    panels::draw(frame, a.detail, state, &theme);
+    tabs::draw(frame, a.detail, state, &theme);
     status(frame, a.status, state, &theme);
     dialogs::draw(frame, area, state, &theme);
 }
 
+/// Until the first key, the top line says how to leave; claude's own line comes back then.
+fn full_screen_hint(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let text = format!(" full screen · {} leaves ", state.keymap.detach);
+    let width = (text.chars().count() as u16).min(area.width);
+    let at = Rect::new(area.x + area.width - width, area.y, width, 1);
+    frame.render_widget(Clear, at);
+    frame.render_widget(Paragraph::new(text).style(theme.selected()), at);
+}
+
 fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // A lost engine takes the whole line: what is listed below may be out of date.
-    if let EngineHealth::Lost { why, retries } = &state.engine {
-        let line = Line::styled(
+    let banner = match &state.engine {
+        EngineHealth::Lost { why, retries } => Some((
             format!(" ENGINE UNREACHABLE · retry {retries} · the list may be stale · {why}"),
             theme.error(),
-        );
-        frame.render_widget(Paragraph::new(line), area);
+        )),
+        EngineHealth::Connecting => Some((
+            format!(
+                " connecting to the engine at {}…",
+                state.settings.engine_host
+            ),
+            theme.dim(),
+        )),
+        EngineHealth::Connected => None,
+    };
+    if let Some((text, style)) = banner {
+        frame.render_widget(Paragraph::new(Line::styled(text, style)), area);
         return;
     }
     let waiting = state
@@ -129,31 +151,4 @@ fn status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Line::styled(hint, theme.dim())
     };
     frame.render_widget(Paragraph::new(line), area);
-}
-
-/// A bordered block with a title, highlighted when it has focus.
-fn block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .title(title)
-        .border_style(if focused {
-            theme.focus_border()
-        } else {
-            Style::new()
-        })
-}
-
-pub(crate) fn tab_title(state: &State, theme: &Theme) -> Line<'static> {
-    let mut spans = Vec::new();
-    for t in Tab::ALL {
-        let style = if t == state.tab {
-            theme
-                .title()
-                .add_modifier(ratatui::style::Modifier::REVERSED)
-        } else {
-            theme.dim()
-        };
-        spans.push(Span::styled(format!(" {} ", t.title()), style));
-    }
-    Line::from(spans)
 }

@@ -1,0 +1,59 @@
+//! The detail tabs: their order, titles, and what each needs loaded while it is shown.
+//! Adding a tab: a variant here, its `loads`, and its drawing in `ui/tabs/`.
+
+use super::effect::Effect;
+use super::state::Row;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Terminal,
+    Logs,
+    Firewall,
+    Changes,
+    Info,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [
+        Tab::Terminal,
+        Tab::Logs,
+        Tab::Firewall,
+        Tab::Changes,
+        Tab::Info,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Terminal => "Terminal",
+            Tab::Logs => "Logs",
+            Tab::Firewall => "Firewall",
+            Tab::Info => "Info",
+            Tab::Changes => "Changes",
+        }
+    }
+
+    /// The next (or previous) tab, wrapping around.
+    pub fn step(self, forward: bool) -> Tab {
+        let n = Tab::ALL.len();
+        let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0);
+        Tab::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+
+    /// What the tab needs loaded when it comes into view for `row`. The terminal needs
+    /// nothing: every running session is attached all the time.
+    pub fn loads(self, row: &Row) -> Vec<Effect> {
+        let session = row.name().to_string();
+        let agent = row.session.agent.as_ref().map(|a| a.id.clone());
+        match (self, agent) {
+            (Tab::Logs, Some(container)) => vec![Effect::FollowLogs { session, container }],
+            (Tab::Firewall, _) => vec![Effect::LoadFirewall(session)],
+            (Tab::Changes, _) => vec![Effect::LoadChanges(session)],
+            (Tab::Info, Some(container)) => vec![Effect::LoadDetails { session, container }],
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Long operations: registered as jobs, shown with a spinner, their result in the status
+//! line.
+
+use crate::app::effect::{Effect, Op};
+use crate::app::forms::NewForm;
+use crate::app::state::{Job, Mode, State};
+use crate::app::tabs::Tab;
+use crate::image::BuildProgress;
+
+pub(super) fn start(state: &mut State, session: &str, what: &str, op: Op, fx: &mut Vec<Effect>) {
+    let job = register(state, session, what, None);
+    fx.push(Effect::Run {
+        job,
+        session: session.to_string(),
+        op,
+    });
+}
+
+/// Creating from the dialog: the form comes back as it was if the job fails.
+pub(super) fn start_create(state: &mut State, form: NewForm, fx: &mut Vec<Effect>) {
+    let request = form.request(&state.settings.home);
+    let session = request.label();
+    let job = register(state, &session, "creating", Some(form));
+    fx.push(Effect::Run {
+        job,
+        session,
+        op: Op::Create(request),
+    });
+}
+
+/// Registers a job, so that its result lands in the status line.
+pub(super) fn register(state: &mut State, session: &str, what: &str, form: Option<NewForm>) -> u64 {
+    let job = state.next_job;
+    state.next_job += 1;
+    state.jobs.insert(
+        job,
+        Job {
+            session: session.to_string(),
+            what: what.to_string(),
+            progress: None,
+            fraction: None,
+            form,
+        },
+    );
+    if let Some(row) = state.row_mut(session) {
+        row.busy = Some(what.to_string());
+        row.error = None;
+    }
+    state.status = None;
+    job
+}
+
+pub(super) fn on_progress(state: &mut State, job: u64, progress: BuildProgress) {
+    let Some(j) = state.jobs.get_mut(&job) else {
+        return;
+    };
+    match progress {
+        BuildProgress::Step {
+            layer,
+            index,
+            total,
+            text,
+        } => {
+            j.progress = Some(format!("[{layer}] {index}/{total} {text}"));
+            j.fraction = Some(index as f64 / total.max(1) as f64);
+        }
+        BuildProgress::Started { layer, .. } => {
+            j.progress = Some(format!("[{layer}] building"));
+            j.fraction = Some(0.0);
+        }
+        BuildProgress::Cached { .. }
+        | BuildProgress::Finished { .. }
+        | BuildProgress::Output { .. } => {}
+    }
+}
+
+pub(super) fn on_done(
+    state: &mut State,
+    job: u64,
+    result: Result<String, String>,
+    fx: &mut Vec<Effect>,
+) {
+    fx.push(Effect::Refresh);
+    let Some(j) = state.jobs.remove(&job) else {
+        return;
+    };
+    if let Some(row) = state.row_mut(&j.session) {
+        row.busy = None;
+        row.error = result.as_ref().err().cloned();
+    }
+    match (result, j.form) {
+        // A failed create reopens the dialog with what was typed, and says why inside it.
+        (Err(e), Some(mut form)) if state.mode == Mode::Normal => {
+            form.error = Some(e);
+            state.mode = Mode::New(form);
+        }
+        (Err(e), _) => state.set_status(format!("{} {}: {e}", j.what, j.session), true),
+        (Ok(msg), form) => {
+            if form.is_some() {
+                state.select_when_listed = Some(j.session.clone());
+            }
+            state.set_status(msg, false);
+        }
+    }
+    // The session's work may have moved (import, merge, apply): show it anew.
+    if state.tab == Tab::Changes && state.is_selected(&j.session) {
+        fx.push(Effect::LoadChanges(j.session.clone()));
+    }
+}

@@ -1,0 +1,82 @@
+//! `update`: action in, effects out. No I/O here, and nothing read from outside the state:
+//! the time and the folders come in with the actions and the settings.
+
+mod engine;
+mod jobs;
+mod keys;
+mod terminal;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use crossterm::event::KeyEventKind;
+
+use super::action::Action;
+use super::effect::Effect;
+use super::state::State;
+
+/// How often visible live panels (firewall, info, stats) refresh. Nothing refreshes while
+/// hidden.
+pub const PANEL_REFRESH: Duration = Duration::from_secs(2);
+
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match action {
+        Action::Key(key) if key.kind != KeyEventKind::Release => keys::on_key(state, key, &mut fx),
+        Action::Key(_) => {}
+        Action::Mouse(m) => keys::on_mouse(state, m.kind),
+        Action::Paste(text) => keys::on_paste(state, &text, &mut fx),
+        Action::Resize(w, h) => state.size = (w, h),
+        Action::Signal => {
+            state.quit = true;
+            fx.push(Effect::Quit);
+        }
+        Action::Tick => state.spinner = state.spinner.wrapping_add(1),
+        Action::Completions(list) => {
+            if let super::state::Mode::New(form) = &mut state.mode {
+                form.complete(list);
+            }
+        }
+        Action::TermAttached { .. } | Action::TermOutput { .. } | Action::TermClosed { .. } => {
+            terminal::on_action(state, action, &mut fx)
+        }
+        Action::JobProgress { job, progress } => jobs::on_progress(state, job, progress),
+        Action::JobDone { job, result } => jobs::on_done(state, job, result, &mut fx),
+        other => engine::on_action(state, other, &mut fx),
+    }
+    state.settle_terminals();
+    terminal::fit_visible(state, &mut fx);
+    fx
+}
+
+/// Loads what the visible tab (and the footer) show for the selected session.
+fn on_selection(state: &mut State, fx: &mut Vec<Effect>) {
+    let tab = state.tab;
+    let Some(row) = state.selected_row_mut() else {
+        return;
+    };
+    if let Some(container) = row.running_agent().map(String::from) {
+        let session = row.name().to_string();
+        // The footer's figures: stats (then streamed while selected) and the start time.
+        fx.push(Effect::LoadStats {
+            session: session.clone(),
+            container: container.clone(),
+        });
+        if tab != super::tabs::Tab::Info {
+            fx.push(Effect::LoadDetails { session, container });
+        }
+    }
+    if tab == super::tabs::Tab::Logs {
+        row.view.logs = None;
+    }
+    fx.extend(tab.loads(row));
+}
+
+fn select(state: &mut State, index: usize, fx: &mut Vec<Effect>) {
+    let index = index.min(state.rows.len().saturating_sub(1));
+    if index != state.selected {
+        state.selected = index;
+        on_selection(state, fx);
+    }
+}

@@ -1,0 +1,180 @@
+//! The sessions' terminals: their output, their attachment, their size, and the keys typed
+//! into them.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::app::action::Action;
+use crate::app::effect::Effect;
+use crate::app::state::{Mode, State};
+use crate::app::tabs::Tab;
+use crate::term::keys::{encode_key, encode_paste};
+use crate::term::state::ClaudeState;
+
+pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::TermAttached { session } => {
+            let pane = state.term_size_for(&session);
+            let visible = state.visible_terminal();
+            let container = state
+                .row(&session)
+                .and_then(|r| r.running_agent())
+                .map(String::from);
+            let Some(t) = state.terminal_mut(&session) else {
+                return;
+            };
+            t.attached = true;
+            // A tty nobody has sized is 0x0, and claude draws nothing into it: give every
+            // session a size once, in view or not. Later fits are the visible one's.
+            if t.fitted.is_none() && visible.as_deref() != Some(session.as_str()) {
+                if let Some(container) = container {
+                    t.resize(pane.0, pane.1);
+                    t.fitted = Some(pane);
+                    fx.push(Effect::TermResize {
+                        session: session.clone(),
+                        container,
+                        rows: pane.0,
+                        cols: pane.1,
+                        nudge: false,
+                    });
+                }
+            }
+            // Now attached, a fit makes claude draw its screen for us.
+            if visible.as_deref() == Some(session.as_str()) {
+                state.fitted_visible = None;
+            }
+        }
+        Action::TermOutput { session, bytes, at } => {
+            let bell = state.settings.bell;
+            let Some(t) = state.terminal_mut(&session) else {
+                return;
+            };
+            let screen = t.live();
+            let hooks = screen.feed(&bytes);
+            let text = screen.live_text();
+            for ev in hooks {
+                t.tracker.on_hook(ev, at);
+            }
+            let before = t.tracker.state();
+            t.tracker.on_screen(&text, at);
+            let turn_ended = before == ClaudeState::Working && t.tracker.state() != before;
+            if t.tracker.became_waiting() && bell {
+                fx.push(Effect::Bell);
+            }
+            // The branch can only have moved while claude worked: reload then, not idly.
+            if turn_ended && state.tab == Tab::Changes && state.is_selected(&session) {
+                fx.push(Effect::LoadChanges(session));
+            }
+        }
+        Action::TermClosed { session } => {
+            if let Some(t) = state.terminal_mut(&session) {
+                t.attached = false;
+            }
+            let in_it = match &state.mode {
+                Mode::FullScreen(n) => *n == session,
+                Mode::Focus => state.is_selected(&session),
+                _ => false,
+            };
+            if in_it {
+                leave(state, fx);
+            }
+            fx.push(Effect::Refresh);
+        }
+        _ => {}
+    }
+}
+
+/// The session whose terminal has the keyboard (pane or full screen).
+fn typing_into(state: &State) -> Option<String> {
+    match &state.mode {
+        Mode::FullScreen(n) => Some(n.clone()),
+        Mode::Focus => state.selected_name(),
+        _ => None,
+    }
+}
+
+/// A key while the terminal has the keyboard: the detach key leaves, Shift-PgUp/PgDn scroll,
+/// everything else goes to claude.
+pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    state.fullscreen_hint = false;
+    if state.keymap.detach.matches(&key) {
+        leave(state, fx);
+        return;
+    }
+    let Some(name) = typing_into(state) else {
+        return;
+    };
+    let Some(t) = state.terminal_mut(&name) else {
+        return;
+    };
+    let screen = t.live();
+    let half = screen.size().0 as usize / 2;
+    match key.code {
+        KeyCode::PageUp if key.modifiers.contains(KeyModifiers::SHIFT) => screen.scroll_up(half),
+        KeyCode::PageDown if key.modifiers.contains(KeyModifiers::SHIFT) => {
+            screen.scroll_down(half)
+        }
+        _ => {
+            if let Some(bytes) = encode_key(&key, &screen.input_modes()) {
+                screen.scroll_to_bottom();
+                fx.push(Effect::TermInput {
+                    session: name,
+                    bytes,
+                });
+            }
+        }
+    }
+}
+
+pub(super) fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
+    let Some(name) = typing_into(state) else {
+        return;
+    };
+    if let Some(t) = state.terminal_mut(&name) {
+        let bytes = encode_paste(text, &t.live().input_modes());
+        fx.push(Effect::TermInput {
+            session: name,
+            bytes,
+        });
+    }
+}
+
+pub(super) fn leave(state: &mut State, fx: &mut Vec<Effect>) {
+    let was_full = matches!(state.mode, Mode::FullScreen(_));
+    state.mode = Mode::Normal;
+    if was_full && state.exit_on_detach {
+        state.quit = true;
+        fx.push(Effect::Quit);
+    }
+}
+
+/// The session on screen owns its tty's size: it is fitted to the pane (or the whole screen)
+/// when it comes into view and when the window changes. Sessions out of view keep the size
+/// they have, so that another cctui showing them (say `cctui attach` in a tmux pane) keeps it.
+pub(super) fn fit_visible(state: &mut State, fx: &mut Vec<Effect>) {
+    let visible = state.visible_terminal();
+    let newly_shown = visible != state.fitted_visible;
+    state.fitted_visible = visible.clone();
+    let Some(name) = visible else { return };
+    let size = state.term_size_for(&name);
+    let Some(container) = state
+        .row(&name)
+        .and_then(|r| r.running_agent())
+        .map(String::from)
+    else {
+        return;
+    };
+    let Some(t) = state.terminal_mut(&name) else {
+        return;
+    };
+    if newly_shown || t.fitted != Some(size) {
+        t.resize(size.0, size.1);
+        t.fitted = Some(size);
+        fx.push(Effect::TermResize {
+            session: name,
+            container,
+            rows: size.0,
+            cols: size.1,
+            nudge: newly_shown,
+        });
+    }
+}

@@ -1,0 +1,310 @@
+//! `update` in isolation: actions in, the state and the effects it asks for checked.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::app::effect::Op;
+use crate::app::keymap::Keymap;
+use crate::app::state::{Mode, UiSettings};
+use crate::app::tabs::Tab;
+use crate::backend::{labels, ContainerState, ContainerSummary, EngineEvent, EventAction, Stats};
+use crate::sandbox::firewall::FirewallStatus;
+use crate::session::{group_sessions, Session};
+
+fn container(name: &str, role: &str, firewall: &str, state: ContainerState) -> ContainerSummary {
+    ContainerSummary {
+        id: format!("id-{name}-{role}"),
+        name: format!("cctui-{name}-{role}"),
+        image: "cctui-agent:test".into(),
+        labels: [
+            (labels::SESSION, name),
+            (labels::PROJECT, "/srv/p"),
+            (labels::ROLE, role),
+            (labels::FIREWALL, firewall),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        state,
+        created: 0,
+        status: "Up 1 minute".into(),
+    }
+}
+
+fn running_session(name: &str) -> Session {
+    group_sessions(&[container(name, "agent", "off", ContainerState::Running)]).remove(0)
+}
+
+/// A session with the firewall on: its agent and its network holder, both running.
+fn guarded_session(name: &str) -> Session {
+    group_sessions(&[
+        container(name, "agent", "on", ContainerState::Running),
+        container(name, "net", "on", ContainerState::Running),
+    ])
+    .remove(0)
+}
+
+fn settings() -> UiSettings {
+    UiSettings {
+        log_lines: 100,
+        engine_host: "unix:///test.sock".into(),
+        home: "/home/u".into(),
+        cwd: "/home/u/work".into(),
+        ..Default::default()
+    }
+}
+
+fn state_of(sessions: Vec<Session>) -> State {
+    let mut state = State::new(Keymap::default(), settings());
+    update(&mut state, Action::Sessions(sessions));
+    state
+}
+
+fn state_with(name: &str) -> State {
+    state_of(vec![running_session(name)])
+}
+
+fn press(code: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn key(c: char) -> Action {
+    press(KeyCode::Char(c))
+}
+
+#[test]
+fn a_signal_quits_from_the_pane_without_typing_into_claude() {
+    let mut state = state_with("web");
+    update(&mut state, press(KeyCode::Enter));
+    assert_eq!(state.mode, Mode::Focus);
+    let fx = update(&mut state, Action::Signal);
+    assert!(state.quit);
+    assert_eq!(fx, vec![Effect::Quit]);
+}
+
+#[test]
+fn the_first_list_attaches_every_running_session() {
+    let mut state = State::new(Keymap::default(), settings());
+    let fx = update(&mut state, Action::Sessions(vec![running_session("web")]));
+    assert!(
+        fx.contains(&Effect::Attach {
+            session: "web".into(),
+            container: "id-web-agent".into()
+        }),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_tmux_pane_is_a_job_whose_result_reaches_the_status_line() {
+    let mut state = state_with("web");
+    let fx = update(&mut state, key('t'));
+    let Some(Effect::OpenTmux {
+        job,
+        session,
+        window,
+    }) = fx
+        .iter()
+        .find(|e| matches!(e, Effect::OpenTmux { .. }))
+        .cloned()
+    else {
+        panic!("t opens no pane: {fx:?}");
+    };
+    assert_eq!((session.as_str(), window), ("web", false));
+    assert!(state.jobs.contains_key(&job));
+    update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Err("tmux: no server".into()),
+        },
+    );
+    let status = state.status.clone().expect("a status line");
+    assert!(
+        status.error && status.text.contains("no server"),
+        "{status:?}"
+    );
+}
+
+#[test]
+fn a_session_out_of_view_gets_a_tty_size_once_attached() {
+    let mut state = state_of(vec![running_session("a"), running_session("b")]);
+    assert_eq!(state.selected_name().as_deref(), Some("a"));
+    let fx = update(
+        &mut state,
+        Action::TermAttached {
+            session: "b".into(),
+        },
+    );
+    let (rows, cols) = state.pane_size();
+    assert!(
+        fx.contains(&Effect::TermResize {
+            session: "b".into(),
+            container: "id-b-agent".into(),
+            rows,
+            cols,
+            nudge: false,
+        }),
+        "an unsized tty stays 0x0 and claude draws nothing: {fx:?}"
+    );
+    // Once sized, it is left alone until shown.
+    let again = update(
+        &mut state,
+        Action::TermAttached {
+            session: "b".into(),
+        },
+    );
+    assert!(
+        !again.iter().any(|e| matches!(e, Effect::TermResize { .. })),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn the_holders_death_turns_the_badge_degraded_on_any_tab() {
+    let mut state = state_of(vec![guarded_session("web")]);
+    assert!(matches!(
+        state.rows[0].firewall,
+        FirewallStatus::Verified { .. }
+    ));
+    assert_eq!(state.tab, Tab::Terminal);
+    let holder = state.rows[0]
+        .session
+        .holder
+        .as_ref()
+        .unwrap()
+        .labels
+        .clone();
+    let fx = update(
+        &mut state,
+        Action::Engine(EngineEvent {
+            container_id: "id-web-net".into(),
+            name: "cctui-web-net".into(),
+            action: EventAction::Die {
+                exit_code: Some(137),
+            },
+            labels: holder,
+            time_nanos: 0,
+        }),
+    );
+    assert!(
+        matches!(&state.rows[0].firewall, FirewallStatus::Degraded { why } if why.contains("egress is blocked")),
+        "{:?}",
+        state.rows[0].firewall
+    );
+    assert!(fx.contains(&Effect::Refresh), "{fx:?}");
+}
+
+#[test]
+fn stats_of_the_selected_session_are_streamed_and_others_are_not() {
+    let mut state = state_of(vec![running_session("a"), running_session("b")]);
+    let sample = Stats {
+        cpu_percent: 1.5,
+        memory_bytes: 1 << 20,
+        memory_limit: 1 << 30,
+    };
+    let fx = update(
+        &mut state,
+        Action::Stats {
+            session: "a".into(),
+            stats: sample,
+            at: 1000,
+        },
+    );
+    assert_eq!(
+        fx.iter()
+            .filter(|e| matches!(e, Effect::LoadStats { session, .. } if session == "a"))
+            .count(),
+        1,
+        "the next sample is asked for: {fx:?}"
+    );
+    assert_eq!(state.now, 1000);
+    let fx = update(
+        &mut state,
+        Action::Stats {
+            session: "b".into(),
+            stats: sample,
+            at: 1002,
+        },
+    );
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::LoadStats { .. })),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_failed_create_reopens_the_dialog_as_typed_and_a_good_one_is_selected() {
+    let mut state = state_with("web");
+    update(&mut state, key('n'));
+    let Mode::New(form) = &state.mode else {
+        panic!("n opens the dialog: {:?}", state.mode);
+    };
+    assert_eq!(form.path, "/home/u/work", "it starts in cctui's folder");
+    for c in "/api".chars() {
+        update(&mut state, key(c));
+    }
+    let fx = update(&mut state, press(KeyCode::Enter));
+    let Some(Effect::Run { job, session, op }) =
+        fx.into_iter().find(|e| matches!(e, Effect::Run { .. }))
+    else {
+        panic!("Enter creates");
+    };
+    assert_eq!(session, "api");
+    assert!(
+        matches!(&op, Op::Create(r) if r.path == "/home/u/work/api"),
+        "{op:?}"
+    );
+    update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Err("the folder /home/u/work/api does not exist".into()),
+        },
+    );
+    let Mode::New(form) = &state.mode else {
+        panic!("the dialog comes back: {:?}", state.mode);
+    };
+    assert_eq!(form.path, "/home/u/work/api");
+    assert!(form.error.as_deref().unwrap().contains("does not exist"));
+
+    let fx = update(&mut state, press(KeyCode::Enter));
+    let Some(Effect::Run { job, .. }) = fx.into_iter().find(|e| matches!(e, Effect::Run { .. }))
+    else {
+        panic!("Enter creates");
+    };
+    update(
+        &mut state,
+        Action::JobDone {
+            job,
+            result: Ok("api created".into()),
+        },
+    );
+    assert_eq!(state.mode, Mode::Normal);
+    update(
+        &mut state,
+        Action::Sessions(vec![running_session("api"), running_session("web")]),
+    );
+    assert_eq!(state.selected_name().as_deref(), Some("api"));
+}
+
+#[test]
+fn search_opens_on_the_logs_and_follows_them() {
+    let mut state = state_with("web");
+    let fx = update(&mut state, key('/'));
+    assert_eq!(state.tab, Tab::Logs);
+    assert!(matches!(state.mode, Mode::Search(_)));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::FollowLogs { session, .. } if session == "web")),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_removed_session_takes_its_terminal_with_it() {
+    let mut state = state_of(vec![running_session("a"), running_session("b")]);
+    let fx = update(&mut state, Action::Sessions(vec![running_session("a")]));
+    assert!(fx.contains(&Effect::Detach("b".into())), "{fx:?}");
+    assert!(state.terminal("b").is_none());
+}

@@ -1,0 +1,88 @@
+//! The Info tab: what the agent container is, as the engine reports it (refreshed while shown).
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::state::Row;
+use crate::ui::theme::Theme;
+
+fn field(name: &str, value: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{name:<9}"), theme.title()),
+        Span::raw(value),
+    ])
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
+    let mut lines = vec![field("project", row.session.project.clone(), theme)];
+    if let Some(a) = &row.session.agent {
+        lines.push(field("image", a.image.clone(), theme));
+        lines.push(field("name", a.name.clone(), theme));
+    }
+    let Some(d) = &row.view.details else {
+        lines.push(Line::styled("loading…", theme.dim()));
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+        return;
+    };
+    lines.push(field("user", d.user.clone(), theme));
+    let network = if d.network_mode.starts_with("container:") {
+        "the session's firewall holder".to_string()
+    } else {
+        d.network_mode.clone()
+    };
+    lines.push(field("network", network, theme));
+    let no_new_privileges = d
+        .security_opt
+        .iter()
+        .any(|s| s.starts_with("no-new-privileges"));
+    lines.push(field(
+        "limits",
+        format!(
+            "memory {} MiB · cpus {:.1} · pids {} · caps dropped: {} · no-new-privileges: {}",
+            d.memory_bytes / (1 << 20),
+            d.nano_cpus as f64 / 1e9,
+            d.pids_limit,
+            d.cap_drop.join(","),
+            no_new_privileges
+        ),
+        theme,
+    ));
+    if let Some((s, _)) = &row.view.stats {
+        lines.push(field(
+            "usage",
+            format!(
+                "mem {:.0} of {:.0} MiB · cpu {:.1}%",
+                s.memory_bytes as f64 / (1024.0 * 1024.0),
+                s.memory_limit as f64 / (1024.0 * 1024.0),
+                s.cpu_percent
+            ),
+            theme,
+        ));
+    }
+    if let Some(b) = row.view.firewall.as_ref().and_then(|r| r.broker.as_ref()) {
+        lines.push(field(
+            "key",
+            format!(
+                "held by the broker in the network holder ({}); the agent has a placeholder",
+                b.upstream.as_deref().unwrap_or("?")
+            ),
+            theme,
+        ));
+    }
+    lines.push(Line::styled("mounts", theme.title()));
+    for m in &d.mounts {
+        lines.push(Line::raw(format!(
+            "  {:<6} {} → {}{}",
+            m.kind,
+            m.source,
+            m.target,
+            if m.read_only { " (read-only)" } else { "" }
+        )));
+    }
+    for t in d.tmpfs.keys() {
+        lines.push(Line::raw(format!("  tmpfs  {t}")));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
