@@ -10,7 +10,7 @@ use crate::term::screen::TermScreen;
 use crate::term::state::{ClaudeState, StateTracker};
 
 use super::keymap::Keymap;
-use super::FirewallReport;
+use crate::sandbox::report::FirewallReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {

@@ -274,7 +274,6 @@ pub fn parse_rule(text: &str) -> Result<Rule> {
 #[serde(deny_unknown_fields)]
 struct Preset {
     #[serde(default)]
-    #[allow(dead_code)]
     description: String,
     allow: Vec<String>,
 }
@@ -284,6 +283,16 @@ pub fn presets() -> BTreeMap<String, Vec<String>> {
     let parsed: BTreeMap<String, Preset> =
         parse_toml(PRESETS, Path::new("config/presets.toml")).expect("the shipped presets parse");
     parsed.into_iter().map(|(k, v)| (k, v.allow)).collect()
+}
+
+/// What each shipped preset is for, in its own words.
+pub fn preset_descriptions() -> BTreeMap<String, String> {
+    let parsed: BTreeMap<String, Preset> =
+        parse_toml(PRESETS, Path::new("config/presets.toml")).expect("the shipped presets parse");
+    parsed
+        .into_iter()
+        .map(|(k, v)| (k, v.description))
+        .collect()
 }
 
 /// Per-session additions, kept in cctui's config folder where the agent cannot write.
