@@ -13,7 +13,7 @@ use cctui::app::action::Action;
 use cctui::app::keymap::Keymap;
 use cctui::app::state::{Mode, State, Tab, UiSettings};
 use cctui::app::update::update;
-use cctui::app::{FirewallReport, HolderReading};
+use cctui::sandbox::report::{FirewallReport, HolderReading};
 use cctui::backend::{
     labels, ContainerDetails, ContainerState, ContainerSummary, MountInfo, Stats,
 };
@@ -404,7 +404,7 @@ fn firewall_report(name: &str) -> FirewallReport {
     };
     let sessions = group_sessions(&containers());
     let session = sessions.iter().find(|s| s.name == name).unwrap();
-    let reading = cctui::app::running_holder(session).map(|_| HolderReading {
+    let reading = session.running_holder().map(|_| HolderReading {
         status: FirewallStatus::Verified { at: T0 + 3599 },
         counters: Counters {
             rejected_packets: 17,
@@ -422,8 +422,7 @@ fn firewall_report(name: &str) -> FirewallReport {
             blocked(3600, "icmp", "1.1.1.1", None),
         ],
     });
-    FirewallReport::of(
-        session,
+    session.firewall_report(
         Allowlist {
             rules,
             broker_upstream: None,

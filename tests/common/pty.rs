@@ -70,13 +70,13 @@ impl PtyApp {
 
     /// Runs the cctui binary with a private config folder.
     pub fn cctui(config_dir: &std::path::Path, args: &[&str], rows: u16, cols: u16) -> PtyApp {
+        super::label_config(config_dir);
         let env = vec![
             ("CCTUI_CONFIG_DIR", config_dir.display().to_string()),
             (
                 "CCTUI_STATE_DIR",
                 config_dir.join("state").display().to_string(),
             ),
-            ("CCTUI_TEST_RUN", super::run_id().to_string()),
             (
                 "DOCKER_HOST",
                 std::env::var("DOCKER_HOST").unwrap_or_default(),
