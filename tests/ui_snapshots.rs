@@ -13,12 +13,12 @@ use cctui::app::action::Action;
 use cctui::app::keymap::Keymap;
 use cctui::app::state::{Mode, State, Tab, UiSettings};
 use cctui::app::update::update;
-use cctui::sandbox::report::{FirewallReport, HolderReading};
 use cctui::backend::{
     labels, ContainerDetails, ContainerState, ContainerSummary, MountInfo, Stats,
 };
 use cctui::image::BuildProgress;
 use cctui::sandbox::firewall::{parse_rule, Allowlist, Blocked, Counters, FirewallStatus};
+use cctui::sandbox::report::{FirewallReport, HolderReading};
 use cctui::session::group_sessions;
 use cctui::term::{hook_marker, ClaudeState};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

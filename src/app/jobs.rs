@@ -25,7 +25,7 @@ pub fn spawn<B: Backend>(
                 let _ = progress_tx.send(Action::JobProgress { job, progress: b });
             }
         };
-        let result = carry_out(&ops, &session, op, progress).await;
+        let result = run(&ops, &session, op, progress).await;
         let _ = tx.send(Action::JobDone {
             job,
             result: result.map_err(|e| e.to_string()),
@@ -44,7 +44,9 @@ pub fn new_session_request(path: &str, name: Option<&str>, profiles: &[String]) 
     }
 }
 
-async fn carry_out<B: Backend>(
+/// Carries out `op` on `session` with the session layer's operation for it; the message
+/// says what happened.
+pub async fn run<B: Backend>(
     ops: &Ops<B>,
     session: &str,
     op: Op,
@@ -123,6 +125,6 @@ async fn carry_out_git<B: Backend>(ops: &Ops<B>, session: &str, op: Op) -> Resul
             .push(session, None)
             .await
             .map(|remote| format!("pushed {session}'s branch to {remote}")),
-        other => unreachable!("carry_out handles {other:?}"),
+        other => unreachable!("`run` handles {other:?}"),
     }
 }

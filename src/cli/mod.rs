@@ -4,7 +4,7 @@
 mod exec;
 mod fw;
 mod logs;
-pub mod print;
+mod print;
 mod project;
 pub mod sessions;
 

@@ -184,3 +184,91 @@ pub async fn logout<B: Backend>(ops: &Ops<B>, name: &str, yes: bool) -> Result<E
     println!("logged out: {name}'s project has no stored Claude login");
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::app::action::Action;
+    use crate::app::effect::{Effect, Op};
+    use crate::app::keymap::Keymap;
+    use crate::app::state::{Mode, NewForm, State, UiSettings};
+
+    fn from_cli(args: &[&str]) -> NewSession {
+        match super::super::Cli::try_parse_from(args).unwrap().command {
+            Some(super::super::Command::New(a)) => a.request(),
+            other => panic!("not `new`: {other:?}"),
+        }
+    }
+
+    /// What the new-session dialog's job asks for, from these answers and Enter.
+    fn from_dialog(path: &str, name: &str, profiles: &[&str]) -> NewSession {
+        let settings = UiSettings {
+            log_lines: 100,
+            bell: false,
+            engine_host: "unix:///test.sock".into(),
+            profiles: vec![],
+            color: false,
+        };
+        let mut state = State::new(Keymap::default(), settings);
+        state.mode = Mode::New(NewForm {
+            path: path.into(),
+            name: name.into(),
+            profiles: crate::config::KNOWN_PROFILES
+                .iter()
+                .map(|p| (p.to_string(), profiles.contains(p)))
+                .collect(),
+            ..Default::default()
+        });
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        crate::app::update::update(&mut state, Action::Key(enter))
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Run {
+                    op:
+                        Op::Create {
+                            path,
+                            name,
+                            profiles,
+                        },
+                    ..
+                } => Some(crate::app::jobs::new_session_request(
+                    &path,
+                    name.as_deref(),
+                    &profiles,
+                )),
+                _ => None,
+            })
+            .expect("Enter in the dialog starts a create job")
+    }
+
+    #[test]
+    fn the_dialog_and_cctui_new_make_the_same_request() {
+        assert_eq!(
+            from_dialog("/srv/app", "", &[]),
+            from_cli(&["cctui", "new", "/srv/app"])
+        );
+        assert_eq!(
+            from_dialog("/srv/app", "app-2", &["python", "rust"]),
+            from_cli(&[
+                "cctui",
+                "new",
+                "/srv/app",
+                "--name",
+                "app-2",
+                "--profile",
+                "python",
+                "--profile",
+                "rust"
+            ])
+        );
+        // The flags the dialog does not offer are what the config says, for both.
+        let r = from_cli(&["cctui", "new", "/srv/app"]);
+        assert!(r.networks.is_empty() && r.firewall.is_none());
+        assert_eq!(r.workspace, WorkspaceChoice::Default);
+        let in_place = from_cli(&["cctui", "new", "/srv/app", "--in-place"]);
+        assert_eq!(in_place.workspace, WorkspaceChoice::InPlace);
+    }
+}

@@ -45,7 +45,11 @@ pub fn label_config(dir: &Path) {
     if text.contains("[session.labels]") {
         return;
     }
-    let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    let sep = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         &file,
