@@ -6,13 +6,93 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use crate::backend::{labels, Labels};
 use crate::config::{parse_toml, Config, FirewallMode};
 use crate::error::{Error, Result};
-use crate::session::Project;
 
 /// The file a repository may use to propose settings.
 pub const PROPOSAL_FILE: &str = ".cctui.toml";
+
+/// A project folder and the names derived from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub path: PathBuf,
+    /// `<base name>-<hash of path>`: stable, unique per folder.
+    pub slug: String,
+    /// Labels everything made for the project carries besides cctui's own (the config's
+    /// `session.labels`).
+    pub labels: Labels,
+}
+
+impl Project {
+    /// Canonicalises `path`, which must be an existing folder.
+    pub fn at(path: &Path) -> Result<Project> {
+        let path = std::fs::canonicalize(path)
+            .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+        if !path.is_dir() {
+            return Err(Error::usage(format!(
+                "{} is not a folder; give the project's folder",
+                path.display()
+            )));
+        }
+        Ok(Project::from_canonical(path))
+    }
+
+    pub fn from_canonical(path: PathBuf) -> Project {
+        let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+        let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let slug = format!("{}-{hash}", folder_base_name(&path));
+        Project {
+            path,
+            slug,
+            labels: Labels::new(),
+        }
+    }
+
+    pub fn with_labels(mut self, labels: Labels) -> Project {
+        self.labels = labels;
+        self
+    }
+
+    pub fn config_volume(&self) -> String {
+        format!("cctui-{}-claude", self.slug)
+    }
+    pub fn history_volume(&self) -> String {
+        format!("cctui-{}-history", self.slug)
+    }
+    pub fn volume_labels(&self) -> Labels {
+        let mut l = self.labels.clone();
+        l.insert(labels::PROJECT.to_string(), self.path.display().to_string());
+        l
+    }
+}
+
+/// A folder's base name made a valid session name: lowercase, `-` for anything but
+/// letters, digits, `-`, `_` and `.`, starting with a letter or digit, at most 40 long.
+pub fn folder_base_name(path: &Path) -> String {
+    let base = path
+        .file_name()
+        .map(|b| b.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name = name.trim_start_matches(['-', '_', '.']).to_string();
+    name.truncate(40);
+    if name.is_empty() {
+        name = "project".into();
+    }
+    name
+}
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]

@@ -1,12 +1,13 @@
 //! Sessions: a project folder plus a name, made of labelled containers. This module decides
 //! names, volumes and container specs (pure), and `ops` carries them out on a backend.
 
+pub mod commands;
 pub mod ops;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+pub use crate::project::Project;
 
-use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::backend::{
     labels, ContainerSpec, ContainerState, ContainerSummary, Labels, MountKind, MountSpec,
@@ -15,6 +16,8 @@ use crate::backend::{
 use crate::config::{Config, FirewallMode};
 use crate::error::{Error, Result};
 use crate::image::AgentIds;
+use crate::sandbox::firewall::{Allowlist, FirewallStatus};
+use crate::sandbox::report::{FirewallReport, HolderReading, SandboxStates};
 
 /// Claude Code settings every session gets unless its config sets them.
 const QUIET_DEFAULTS: [(&str, &str); 2] = [
@@ -56,26 +59,7 @@ impl SessionName {
 
     /// The default name for a folder: its base name, made valid.
     pub fn from_folder(path: &Path) -> SessionName {
-        let base = path
-            .file_name()
-            .map(|b| b.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        let mut name: String = base
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        name = name.trim_start_matches(['-', '_', '.']).to_string();
-        name.truncate(40);
-        if name.is_empty() {
-            name = "project".into();
-        }
-        SessionName(name)
+        SessionName(crate::project::folder_base_name(path))
     }
 
     pub fn as_str(&self) -> &str {
@@ -97,58 +81,6 @@ impl SessionName {
 impl std::fmt::Display for SessionName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// Under the test suite (`CCTUI_TEST_RUN` set), everything made carries the run's label so
-/// that the suite's final sweep finds it.
-fn with_test_label(mut l: Labels) -> Labels {
-    if let Ok(run) = std::env::var("CCTUI_TEST_RUN") {
-        l.insert(labels::TEST_RUN.to_string(), run);
-    }
-    l
-}
-
-/// A project folder and the names derived from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Project {
-    pub path: PathBuf,
-    /// `<base name>-<hash of path>`: stable, unique per folder.
-    pub slug: String,
-}
-
-impl Project {
-    /// Canonicalises `path`, which must be an existing folder.
-    pub fn at(path: &Path) -> Result<Project> {
-        let path = std::fs::canonicalize(path)
-            .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
-        if !path.is_dir() {
-            return Err(Error::usage(format!(
-                "{} is not a folder; give the project's folder",
-                path.display()
-            )));
-        }
-        Ok(Project::from_canonical(path))
-    }
-
-    pub fn from_canonical(path: PathBuf) -> Project {
-        let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
-        let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        let slug = format!("{}-{hash}", SessionName::from_folder(&path).as_str());
-        Project { path, slug }
-    }
-
-    pub fn config_volume(&self) -> String {
-        format!("cctui-{}-claude", self.slug)
-    }
-    pub fn history_volume(&self) -> String {
-        format!("cctui-{}-history", self.slug)
-    }
-    pub fn volume_labels(&self) -> Labels {
-        with_test_label(Labels::from([(
-            labels::PROJECT.to_string(),
-            self.path.display().to_string(),
-        )]))
     }
 }
 
@@ -174,29 +106,29 @@ pub struct SessionPlan {
 }
 
 impl SessionPlan {
+    /// The labels of what is made for this session: the config's own labels first, then
+    /// cctui's, which win (the config cannot rename a session or change its role).
     pub fn labels(&self, role: &str) -> Labels {
-        with_test_label(
-            Labels::from([
-                (labels::SESSION.to_string(), self.name.to_string()),
-                (
-                    labels::PROJECT.to_string(),
-                    self.project.path.display().to_string(),
-                ),
-                (labels::ROLE.to_string(), role.to_string()),
-                (labels::PROFILES.to_string(), self.profiles.join(",")),
-                (
-                    labels::FIREWALL.to_string(),
-                    self.firewall.as_str().to_string(),
-                ),
-                (labels::NETWORKS.to_string(), self.networks.join(",")),
-            ])
-            .into_iter()
-            .chain(crate::workspace::labels_for(
-                &self.workspace,
-                self.branch.as_ref(),
-            ))
-            .collect(),
-        )
+        let mut l = self.project.labels.clone();
+        l.extend([
+            (labels::SESSION.to_string(), self.name.to_string()),
+            (
+                labels::PROJECT.to_string(),
+                self.project.path.display().to_string(),
+            ),
+            (labels::ROLE.to_string(), role.to_string()),
+            (labels::PROFILES.to_string(), self.profiles.join(",")),
+            (
+                labels::FIREWALL.to_string(),
+                self.firewall.as_str().to_string(),
+            ),
+            (labels::NETWORKS.to_string(), self.networks.join(",")),
+        ]);
+        l.extend(crate::workspace::labels_for(
+            &self.workspace,
+            self.branch.as_ref(),
+        ));
+        l
     }
 
     /// The agent container: hardened, the project folder its only host path, claude its
@@ -334,7 +266,7 @@ pub fn plan_session(
     profiles: &[String],
     networks: &[String],
 ) -> Result<SessionPlan> {
-    let project = Project::at(path)?;
+    let project = Project::at(path)?.with_labels(config.session.labels.clone());
     let name = match name {
         Some(n) => SessionName::parse(n)?,
         None => SessionName::from_folder(&project.path),
@@ -396,6 +328,35 @@ impl Session {
             .as_ref()
             .map(|a| a.state.clone())
             .unwrap_or(ContainerState::Dead)
+    }
+
+    /// The session's holder, if it is running (only a running holder can be read).
+    pub fn running_holder(&self) -> Option<&ContainerSummary> {
+        self.holder.as_ref().filter(|h| h.state.is_running())
+    }
+
+    /// What decides its firewall's status before the holder is read.
+    pub fn sandbox_states(&self) -> SandboxStates {
+        SandboxStates {
+            firewall: self.firewall,
+            holder_running: self.running_holder().is_some(),
+            agent_running: self.agent.as_ref().is_some_and(|a| a.state.is_running()),
+        }
+    }
+
+    /// The firewall's status as far as the containers' states decide it (`report::status_from`):
+    /// `None` while the holder runs, when only it can tell.
+    pub fn firewall_from_states(&self) -> Option<FirewallStatus> {
+        crate::sandbox::report::status_from(self.sandbox_states())
+    }
+
+    /// The firewall report on this session, from the rules in `sandbox::report`.
+    pub fn firewall_report(
+        &self,
+        allowlist: Allowlist,
+        reading: Option<HolderReading>,
+    ) -> FirewallReport {
+        FirewallReport::of(&self.name, self.sandbox_states(), allowlist, reading)
     }
 }
 

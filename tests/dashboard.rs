@@ -146,6 +146,7 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let bin = env!("CARGO_BIN_EXE_cctui");
+    label_config(&three.cfg.path);
     let status = Command::new("tmux")
         .args([
             "-L",
@@ -162,7 +163,6 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
         ])
         .env("CCTUI_CONFIG_DIR", &three.cfg.path)
         .env("CCTUI_STATE_DIR", three.cfg.path.join("state"))
-        .env("CCTUI_TEST_RUN", run_id())
         .status()
         .unwrap();
     assert!(status.success());

@@ -703,7 +703,7 @@ async fn the_allowlist_holds_against_every_side_channel() {
         "egress with a dead holder: {}",
         dead.stdout_text()
     );
-    let report = cctui::app::firewall_report(ops, name).await.unwrap();
+    let report = ops.firewall_report(name).await.unwrap();
     assert_eq!(report.status.label(), "degraded");
 
     // Restarting re-applies and re-verifies.
@@ -853,7 +853,7 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
         logs.contains("cctui-fw: periodic verification failed:") && logs.contains("ipv4-rules"),
         "no verification failure in the holder's log: {logs}"
     );
-    let report = cctui::app::firewall_report(ops, name).await.unwrap();
+    let report = ops.firewall_report(name).await.unwrap();
     assert_eq!(report.status.label(), "degraded");
     let cut = sh(ops, name, None, &connect(&w.blocked_ip, 443)).await;
     assert_eq!(cut.stdout_text().trim(), "closed");
@@ -1051,7 +1051,7 @@ async fn an_allowed_address_opens_only_the_allowed_names() {
         .await
         .unwrap();
     assert!(counters.refused_by_name >= 3, "{counters:?}");
-    let report = cctui::app::firewall_report(ops, name).await.unwrap();
+    let report = ops.firewall_report(name).await.unwrap();
     assert_eq!(report.status.label(), "verified", "{:?}", report.status);
     let json = serde_json::to_value(&report).unwrap();
     let good = json["allowlist"]["rules"]
@@ -1161,7 +1161,7 @@ async fn the_proxy_and_the_broker_fail_closed() {
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        let report = cctui::app::firewall_report(ops, name).await.unwrap();
+        let report = ops.firewall_report(name).await.unwrap();
         assert_eq!(
             report.status.label(),
             "degraded",

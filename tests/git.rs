@@ -341,11 +341,11 @@ fn marks_in(dir: &Path) -> Vec<String> {
 }
 
 fn cli(config_dir: &Path, args: &[&str]) -> (i32, String, String) {
+    label_config(config_dir);
     let out = Command::new(env!("CARGO_BIN_EXE_cctui"))
         .args(args)
         .env("CCTUI_CONFIG_DIR", config_dir)
         .env("CCTUI_STATE_DIR", config_dir.join("state"))
-        .env("CCTUI_TEST_RUN", run_id())
         .env("GIT_CONFIG_GLOBAL", setup())
         .env("PAGER", "cat")
         .output()

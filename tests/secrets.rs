@@ -264,11 +264,11 @@ fn scan_docker_stream(leaks: &mut Leaks, source: &str, args: &[&str]) -> usize {
 /// The cctui binary with a private config folder, a debug log, piped output, and none of the
 /// key variables of the test's own environment.
 fn cctui_command(dir: &Path, args: &[&str]) -> Command {
+    label_config(dir);
     let mut c = Command::new(env!("CARGO_BIN_EXE_cctui"));
     c.args(args)
         .env("CCTUI_CONFIG_DIR", dir)
         .env("CCTUI_STATE_DIR", dir.join("state"))
-        .env("CCTUI_TEST_RUN", run_id())
         .env("CCTUI_LOG", "debug")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -13,12 +13,12 @@ use cctui::app::action::Action;
 use cctui::app::keymap::Keymap;
 use cctui::app::state::{Mode, State, Tab, UiSettings};
 use cctui::app::update::update;
-use cctui::app::{FirewallReport, HolderReading};
 use cctui::backend::{
     labels, ContainerDetails, ContainerState, ContainerSummary, MountInfo, Stats,
 };
 use cctui::image::BuildProgress;
 use cctui::sandbox::firewall::{parse_rule, Allowlist, Blocked, Counters, FirewallStatus};
+use cctui::sandbox::report::{FirewallReport, HolderReading};
 use cctui::session::group_sessions;
 use cctui::term::{hook_marker, ClaudeState};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -408,7 +408,7 @@ fn firewall_report(name: &str) -> FirewallReport {
     };
     let sessions = group_sessions(&containers());
     let session = sessions.iter().find(|s| s.name == name).unwrap();
-    let reading = cctui::app::running_holder(session).map(|_| HolderReading {
+    let reading = session.running_holder().map(|_| HolderReading {
         status: FirewallStatus::Verified { at: T0 + 3599 },
         counters: Counters {
             rejected_packets: 17,
@@ -426,8 +426,7 @@ fn firewall_report(name: &str) -> FirewallReport {
             blocked(3600, "icmp", "1.1.1.1", None),
         ],
     });
-    FirewallReport::of(
-        session,
+    session.firewall_report(
         Allowlist {
             rules,
             broker_upstream: None,

@@ -6,7 +6,7 @@ use crate::backend::{ContainerDetails, EngineEvent, Stats};
 use crate::image::BuildProgress;
 use crate::session::Session;
 
-use super::FirewallReport;
+use crate::sandbox::report::FirewallReport;
 
 #[derive(Debug)]
 pub enum Action {

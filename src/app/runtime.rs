@@ -13,13 +13,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::action::Action;
-use super::effect::{Effect, Op};
+use super::effect::Effect;
 use super::state::State;
 use super::update::{update, PANEL_REFRESH};
 use crate::backend::{labels, Backend, LabelFilter};
-use crate::image::BuildOptions;
-use crate::session::ops::{Changed, Ops, Progress};
-use crate::session::plan_session;
+use crate::session::ops::Ops;
 
 const FRAME: Duration = Duration::from_millis(16);
 /// Attachments being set up at once: with hundreds of sessions, the engine sees a few at a
@@ -187,7 +185,9 @@ impl<B: Backend> Runtime<B> {
     pub fn perform(&mut self, effect: Effect, state: &State) {
         match effect {
             Effect::Refresh => self.refresh.notify_one(),
-            Effect::Run { job, session, op } => self.run_job(job, session, op),
+            Effect::Run { job, session, op } => {
+                super::jobs::spawn(self.ops.clone(), self.tx.clone(), job, session, op)
+            }
             Effect::FollowLogs { session, container } => {
                 if let Some(t) = self.log_task.take() {
                     t.abort();
@@ -216,7 +216,8 @@ impl<B: Backend> Runtime<B> {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
-                    let report = super::firewall_report(&ops, &session)
+                    let report = ops
+                        .firewall_report(&session)
                         .await
                         .map_err(|e| e.to_string());
                     let _ = tx.send(Action::Firewall { session, report });
@@ -388,105 +389,6 @@ impl<B: Backend> Runtime<B> {
                 b.add_permits(bytes.len().clamp(1, TERM_BUDGET));
             }
         }
-    }
-
-    fn run_job(&mut self, job: u64, session: String, op: Op) {
-        let ops = self.ops.clone();
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let progress_tx = tx.clone();
-            let progress = move |p: Progress| {
-                if let Progress::Build(b) = p {
-                    let _ = progress_tx.send(Action::JobProgress { job, progress: b });
-                }
-            };
-            let result: Result<String, crate::error::Error> = async {
-                match op {
-                    Op::Start => ops.start(&session, progress).await.map(|c| match c {
-                        Changed::Done => format!("{session} started"),
-                        Changed::Already => format!("{session} is already running"),
-                    }),
-                    Op::Stop => ops.stop(&session).await.map(|c| match c {
-                        Changed::Done => format!("{session} stopped"),
-                        Changed::Already => format!("{session} was not running"),
-                    }),
-                    Op::Restart => ops
-                        .restart(&session, progress)
-                        .await
-                        .map(|_| format!("{session} restarted")),
-                    Op::Remove { volumes } => ops.remove(&session, volumes).await.map(|r| {
-                        if r.volumes.is_empty() {
-                            format!("{session} removed; volumes kept")
-                        } else {
-                            format!("{session} removed with its volumes")
-                        }
-                    }),
-                    Op::Rebuild => {
-                        let found = ops.find(&session).await?;
-                        let plan = plan_session(
-                            &ops.project_config(std::path::Path::new(&found.project))?,
-                            std::path::Path::new(&found.project),
-                            Some(&session),
-                            &found.profiles,
-                            &[],
-                        )?;
-                        let mut progress = progress;
-                        let options = BuildOptions {
-                            force: true,
-                            ..Default::default()
-                        };
-                        ops.ensure_images(&plan, options, &mut progress).await?;
-                        Ok(format!(
-                            "images for {session} rebuilt; restart it to use them"
-                        ))
-                    }
-                    Op::Allow(rule) => ops
-                        .change_allowlist(&session, &rule, false)
-                        .await
-                        .map(|l| format!("allowed {rule} for {session} ({} rules)", l.rules.len())),
-                    Op::Import => ops
-                        .import(&session, true)
-                        .await
-                        .map(|i| format!("imported {session}: {} new commit(s)", i.new_commits)),
-                    Op::Merge => ops.merge(&session, false).await.map(|m| {
-                        let left = if m.left_uncommitted {
-                            "; its uncommitted changes are left out (A applies them)"
-                        } else {
-                            ""
-                        };
-                        format!("merged {session} into {}{left}", m.into)
-                    }),
-                    Op::ApplyChanges => ops.apply(&session).await.map(|n| {
-                        format!(
-                            "applied {n} file(s) of {session} to your working tree, uncommitted"
-                        )
-                    }),
-                    Op::Push => ops
-                        .push(&session, None)
-                        .await
-                        .map(|remote| format!("pushed {session}'s branch to {remote}")),
-                    Op::Create(request) => {
-                        let path = request.path;
-                        let folder = crate::session::Project::at(std::path::Path::new(&path))?;
-                        let plan = plan_session(
-                            &ops.project_config(&folder.path)?,
-                            std::path::Path::new(&path),
-                            request.name.as_deref(),
-                            &request.profiles.unwrap_or_default(),
-                            &request.networks,
-                        )?;
-                        ops.create(&plan, progress)
-                            .await
-                            .map(|s| format!("{} created", s.name))
-                    }
-                }
-            }
-            .await;
-            let _ = tx.send(Action::JobDone {
-                job,
-                result: result.map_err(|e| e.to_string()),
-            });
-        });
     }
 }
 

@@ -4,8 +4,8 @@
 
 use std::collections::VecDeque;
 
-use crate::app::FirewallReport;
 use crate::backend::{ContainerDetails, Stats};
+use crate::sandbox::report::FirewallReport;
 use crate::term::screen::TermScreen;
 use crate::term::state::StateTracker;
 use crate::workspace::review::ChangesView;

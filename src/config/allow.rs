@@ -329,6 +329,14 @@ pub fn preset_table() -> BTreeMap<String, Preset> {
     toml::from_str(PRESETS).unwrap_or_else(|e| panic!("the shipped presets parse: {e}"))
 }
 
+/// Each shipped preset's description, for `cctui fw presets`.
+pub fn preset_descriptions() -> BTreeMap<String, String> {
+    preset_table()
+        .into_iter()
+        .map(|(k, v)| (k, v.description))
+        .collect()
+}
+
 /// The presets shipped in the binary: each name's rules.
 pub fn presets() -> BTreeMap<String, Vec<String>> {
     preset_table()

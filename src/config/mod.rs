@@ -81,6 +81,9 @@ pub struct SessionConfig {
     pub env: BTreeMap<String, String>,
     pub networks: Vec<String>,
     pub trust_workspace: bool,
+    /// Labels put on every container, network and volume cctui makes, beside its own
+    /// (e.g. to find them for a sweep).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Default for SessionConfig {
@@ -94,6 +97,7 @@ impl Default for SessionConfig {
             env: BTreeMap::new(),
             networks: Vec::new(),
             trust_workspace: true,
+            labels: BTreeMap::new(),
         }
     }
 }
@@ -297,6 +301,15 @@ impl Config {
                         "unknown profile `{p}`; known: {}",
                         KNOWN_PROFILES.join(", ")
                     ),
+                );
+            }
+        }
+        for key in self.session.labels.keys() {
+            // cctui's own labels say what a container is; `cctui.test` it never sets.
+            if key.is_empty() || (key.starts_with("cctui.") && key != "cctui.test") {
+                return Problem::at(
+                    &format!("session.labels.{key}"),
+                    "labels named cctui.* are cctui's own; choose another name".into(),
                 );
             }
         }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, ExecSpec};
 pub use crate::config::allow::{
-    checks_text, parse_rule, preset_table, presets, valid_domain, Check, Preset, Rule, RuleError,
-    Target, PRESETS,
+    checks_text, parse_rule, preset_descriptions, preset_table, presets, valid_domain, Check,
+    Preset, Rule, RuleError, Target, PRESETS,
 };
 use crate::config::{parse_toml, Config, Upstream};
 use crate::error::{Error, Result};

@@ -3,4 +3,5 @@
 
 pub mod broker;
 pub mod firewall;
+pub mod report;
 pub mod secrets;

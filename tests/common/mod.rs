@@ -28,14 +28,38 @@ pub fn run_id() -> &'static str {
                     % 100_000_000
             )
         });
-        // SAFETY: set once, before sessions are made; read by cctui to label what it creates.
-        unsafe { std::env::set_var("CCTUI_TEST_RUN", &id) };
         id
     })
 }
 
 pub fn test_labels() -> Labels {
     Labels::from([(labels::TEST_RUN.to_string(), run_id().to_string())])
+}
+
+/// Makes the config in `dir` label everything cctui creates with this run's id
+/// (`[session.labels]`, as a user could), so that the sweeps find it. Appended once, after
+/// whatever the test wrote; a config naming its own labels is left as it is.
+pub fn label_config(dir: &Path) {
+    let file = dir.join("config.toml");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    if text.contains("[session.labels]") {
+        return;
+    }
+    let sep = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{text}{sep}[session.labels]\n{:?} = {:?}\n",
+            labels::TEST_RUN,
+            run_id()
+        ),
+    )
+    .unwrap();
 }
 
 /// The engine, or a panic that says how to get one. Tests never skip quietly.
@@ -157,6 +181,7 @@ pub fn test_config() -> Config {
     let mut c = Config::default();
     c.image.extra_ca_certs = extra_cas();
     c.engine.timeout_secs = 60;
+    c.session.labels = test_labels();
     c
 }
 
@@ -261,11 +286,11 @@ pub fn docker(args: &[&str]) -> String {
 
 /// The cctui binary with a private config folder and this run's label, ready to run.
 pub fn cctui_cmd(config_dir: &Path, args: &[&str]) -> std::process::Command {
+    label_config(config_dir);
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cctui"));
     cmd.args(args)
         .env("CCTUI_CONFIG_DIR", config_dir)
-        .env("CCTUI_STATE_DIR", config_dir.join("state"))
-        .env("CCTUI_TEST_RUN", run_id());
+        .env("CCTUI_STATE_DIR", config_dir.join("state"));
     cmd
 }
 

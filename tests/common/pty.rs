@@ -14,6 +14,8 @@ fn nz(n: u16) -> std::num::NonZeroU16 {
 pub struct PtyApp {
     pub parser: Arc<Mutex<vt100::Parser>>,
     pub bytes_read: Arc<Mutex<u64>>,
+    /// Everything the program wrote, as bytes (the first 4 MiB).
+    pub output: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     master: Box<dyn MasterPty + Send>,
     pub child: Box<dyn Child + Send + Sync>,
@@ -48,7 +50,8 @@ impl PtyApp {
         let writer = pty.master.take_writer().unwrap();
         let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 0)));
         let bytes_read = Arc::new(Mutex::new(0u64));
-        let (p, n) = (parser.clone(), bytes_read.clone());
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (p, n, o) = (parser.clone(), bytes_read.clone(), output.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
             while let Ok(k) = reader.read(&mut buf) {
@@ -57,11 +60,16 @@ impl PtyApp {
                 }
                 p.lock().unwrap().process(&buf[..k]);
                 *n.lock().unwrap() += k as u64;
+                let mut o = o.lock().unwrap();
+                if o.len() < 4 << 20 {
+                    o.extend_from_slice(&buf[..k]);
+                }
             }
         });
         PtyApp {
             parser,
             bytes_read,
+            output,
             writer,
             master: pty.master,
             child,
@@ -70,13 +78,13 @@ impl PtyApp {
 
     /// Runs the cctui binary with a private config folder.
     pub fn cctui(config_dir: &std::path::Path, args: &[&str], rows: u16, cols: u16) -> PtyApp {
+        super::label_config(config_dir);
         let env = vec![
             ("CCTUI_CONFIG_DIR", config_dir.display().to_string()),
             (
                 "CCTUI_STATE_DIR",
                 config_dir.join("state").display().to_string(),
             ),
-            ("CCTUI_TEST_RUN", super::run_id().to_string()),
             (
                 "DOCKER_HOST",
                 std::env::var("DOCKER_HOST").unwrap_or_default(),

@@ -7,7 +7,6 @@ use crate::app::state::{EngineHealth, Mode, Row, State};
 use crate::app::tabs::Tab;
 use crate::app::view::{LogBuffer, Terminal};
 use crate::backend::{labels, ContainerState, EngineEvent, EventAction};
-use crate::config::FirewallMode;
 use crate::sandbox::firewall::FirewallStatus;
 use crate::session::Session;
 
@@ -112,26 +111,17 @@ fn on_event(state: &mut State, ev: EngineEvent, fx: &mut Vec<Effect>) {
     row.firewall = firewall_badge(&row.session, Some(&prev));
 }
 
-/// The badge a session's list entry supports: the same rule as `cctui fw status`.
+/// The badge a session's list entry supports: the containers' states decide it by the same
+/// rule as `cctui fw status` (`sandbox::report`); while the holder runs, its last word stands.
+/// A holder only runs past a failed check by exiting (fail closed), so a running one passed
+/// its last check; the firewall tab has the time.
 fn firewall_badge(session: &Session, prev: Option<&FirewallStatus>) -> FirewallStatus {
-    if session.firewall == FirewallMode::Off {
-        return FirewallStatus::Off;
-    }
-    let holder_up = session
-        .holder
-        .as_ref()
-        .is_some_and(|h| h.state.is_running());
-    let agent_up = session.agent.as_ref().is_some_and(|a| a.state.is_running());
-    match (prev, holder_up, agent_up) {
-        (_, false, true) => FirewallStatus::Degraded {
-            why: "the network holder is not running; egress is blocked".into(),
-        },
-        (_, false, false) => FirewallStatus::Unknown,
-        // A holder only runs past a failed check by exiting (fail closed), so a running one
-        // passed its last check; the firewall tab has the time.
-        (Some(s @ FirewallStatus::Verified { .. }), true, _) => s.clone(),
-        (_, true, _) => FirewallStatus::Verified { at: 0 },
-    }
+    session
+        .firewall_from_states()
+        .unwrap_or_else(|| match prev {
+            Some(s @ FirewallStatus::Verified { .. }) => s.clone(),
+            _ => FirewallStatus::Verified { at: 0 },
+        })
 }
 
 fn on_sessions(state: &mut State, list: Vec<Session>, fx: &mut Vec<Effect>) {

@@ -1,0 +1,82 @@
+//! `cctui logs`: a session's output. To a terminal it is shown as text, as the Logs tab
+//! shows it: claude's screen codes (alternate screen, mouse modes, a hidden cursor, queries
+//! the terminal would answer at the shell prompt) are removed. Piped, the bytes are kept.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use futures_util::StreamExt;
+
+use crate::app::state::LogBuffer;
+use crate::backend::{Backend, LogStream};
+use crate::error::{Error, Result};
+use crate::session::ops::Ops;
+
+pub async fn print<B: Backend>(
+    ops: &Ops<B>,
+    name: &str,
+    tail: usize,
+    follow: bool,
+) -> Result<ExitCode> {
+    let session = ops.find(name).await?;
+    let id = session
+        .agent
+        .map(|a| a.id)
+        .ok_or_else(|| Error::usage(format!("session `{name}` has no agent container")))?;
+    let mut stdout = Sink::new(std::io::stdout());
+    let mut stderr = Sink::new(std::io::stderr());
+    let mut stream = ops.backend.logs(&id, tail, follow);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        match chunk.stream {
+            LogStream::Stderr => stderr.write(&chunk.bytes),
+            _ => stdout.write(&chunk.bytes),
+        }
+    }
+    stdout.finish();
+    stderr.finish();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One output: raw bytes when piped, text lines (escape sequences and controls removed)
+/// on a terminal.
+struct Sink<W: Write + IsTerminal> {
+    out: W,
+    text: Option<LogBuffer>,
+}
+
+impl<W: Write + IsTerminal> Sink<W> {
+    fn new(out: W) -> Self {
+        let text = out.is_terminal().then(|| LogBuffer::new(1024));
+        Sink { out, text }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        match &mut self.text {
+            None => {
+                let _ = self.out.write_all(bytes).and_then(|_| self.out.flush());
+            }
+            Some(buffer) => {
+                buffer.push_bytes(bytes);
+                write_lines(&mut self.out, buffer.lines.drain(..));
+            }
+        }
+    }
+
+    /// Shows an unfinished last line, as text.
+    fn finish(&mut self) {
+        if let Some(buffer) = &mut self.text {
+            let last = crate::app::state::strip_ansi(&std::mem::take(&mut buffer.partial));
+            if !last.is_empty() {
+                write_lines(&mut self.out, std::iter::once(last));
+            }
+        }
+    }
+}
+
+fn write_lines(out: &mut impl Write, lines: impl Iterator<Item = String>) {
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+}

@@ -1,0 +1,295 @@
+//! The command line: every dashboard action is also a command. Exit codes: 0 done, 1 failed,
+//! 2 bad input or config, 3 the engine cannot be reached.
+
+mod exec;
+mod fw;
+mod logs;
+mod print;
+mod project;
+pub mod sessions;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::backend::DockerBackend;
+use crate::config::Config;
+use crate::error::Result;
+use crate::session::ops::Ops;
+
+pub use fw::blocked_line;
+pub use print::state_word;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cctui",
+    version,
+    about = "Run Claude Code in hardened Docker sandboxes, one per project, from a terminal dashboard",
+    long_about = "Run Claude Code in hardened Docker sandboxes, one per project, behind an egress \
+                  allowlist the agent cannot change. With no command, opens the dashboard."
+)]
+pub struct Cli {
+    /// Config file (default: $CCTUI_CONFIG, then ~/.config/cctui/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and start a session for a project folder
+    New(sessions::NewArgs),
+    /// List sessions
+    Ls {
+        /// Machine-readable output (stable; see the README)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a stopped session (its firewall is re-applied and re-verified first)
+    Start { name: String },
+    /// Stop a session; its containers and volumes stay
+    Stop { name: String },
+    /// Stop and start a session
+    Restart { name: String },
+    /// Remove a session's containers (and, with --volumes, its login state and history)
+    Rm {
+        name: String,
+        #[arg(long)]
+        volumes: bool,
+        /// Do not ask before deleting volumes
+        #[arg(long, short)]
+        yes: bool,
+        /// Remove even with work not merged, applied or discarded (it is lost)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Attach the terminal to the session's claude (detach: Ctrl-\)
+    Attach { name: String },
+    /// Print the session's container logs
+    Logs {
+        name: String,
+        #[arg(short, long)]
+        follow: bool,
+        /// Lines from the end
+        #[arg(long, default_value_t = 200)]
+        tail: usize,
+    },
+    /// A login shell in the session, as the agent user
+    Shell { name: String },
+    /// Run a command in the session, as the agent user
+    Exec {
+        name: String,
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Build (or find) the images for a set of profiles
+    Build(sessions::BuildArgs),
+    /// Run claude headless in a session: `cctui run NAME -- -p "review src/"`
+    Run {
+        name: String,
+        #[arg(last = true, required = true)]
+        args: Vec<String>,
+    },
+    /// Log claude in (OAuth) inside the session; the login persists in the project's volume
+    Login { name: String },
+    /// Remove the session's stored Claude login (asks first)
+    Logout {
+        name: String,
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// The egress firewall of a session
+    Fw {
+        #[command(subcommand)]
+        command: FwCommand,
+    },
+    /// Settings a repository proposes in its .cctui.toml
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+    #[command(flatten)]
+    Git(crate::workspace::cli::GitCommand),
+    /// Check the engine, images, config and tools
+    Doctor,
+    /// Print the default config (commented), or where the config file is
+    Config {
+        #[arg(long)]
+        path: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Show how the repository's proposal differs from the settings in effect
+    Diff { path: Option<PathBuf> },
+    /// Accept the repository's proposal (validated, then copied into cctui's config folder)
+    Accept { path: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FwCommand {
+    /// Status, allowlist and counters
+    Status {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every firewall check now
+    Verify { name: String },
+    /// Allow a rule for this session, live: `example.com`, `*.example.com`, `10.0.0.0/8:5432`
+    Allow { name: String, rule: String },
+    /// Remove a rule this session added, live
+    Deny { name: String, rule: String },
+    /// The shipped allowlist presets, what each is for, and which are in effect
+    Presets,
+    /// Names refused and connections rejected, newest last
+    Log {
+        name: String,
+        #[arg(short, long)]
+        follow: bool,
+        #[arg(long, default_value_t = 50)]
+        lines: usize,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Before any thread or child process: every variable a secret may come from leaves our
+    // environment, so nothing cctui starts inherits it. A config that does not load here
+    // reports its error later, in the command.
+    let secret_vars = Config::load(&crate::paths::config_file(cli.config.as_deref()))
+        .map(|c| c.secrets.env_var_names())
+        .unwrap_or_default();
+    crate::sandbox::secrets::take_key_env(&secret_vars);
+    let _log_guard = init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cctui: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("cctui: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Logs go to a file, never to the terminal the dashboard draws on.
+fn init_logging() -> Option<()> {
+    let path = crate::paths::log_file();
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CCTUI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init()
+        .ok()
+}
+
+fn load_config(flag: Option<&Path>) -> Result<(Config, PathBuf)> {
+    let path = crate::paths::config_file(flag);
+    Ok((Config::load(&path)?, path))
+}
+
+async fn connect(config: &Config) -> Result<Ops<DockerBackend>> {
+    let backend = DockerBackend::connect(
+        Some(&config.engine.host),
+        Duration::from_secs(config.engine.timeout_secs),
+    )
+    .await?;
+    Ok(Ops::new(
+        backend,
+        config.clone(),
+        crate::paths::config_dir(),
+    ))
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let flag = cli.config.as_deref();
+    let command = match cli.command {
+        None => {
+            let (config, _) = load_config(flag)?;
+            let ops = connect(&config).await?;
+            return crate::app::run(ops).await.map(|_| ExitCode::SUCCESS);
+        }
+        Some(Command::Doctor) => return Ok(doctor(flag).await),
+        Some(Command::Project { command }) => return project::run(flag, command),
+        Some(Command::Config { path }) => {
+            if path {
+                println!("{}", crate::paths::config_file(flag).display());
+            } else {
+                print!("{}", crate::config::DEFAULT_CONFIG);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(c) => c,
+    };
+    let (config, _) = load_config(flag)?;
+    let ops = connect(&config).await?;
+    on_engine(ops, command).await
+}
+
+async fn doctor(flag: Option<&Path>) -> ExitCode {
+    let path = crate::paths::config_file(flag);
+    let checks = crate::doctor::run(Config::load(&path), &path).await;
+    for c in &checks {
+        println!("{}", c.line());
+    }
+    if crate::doctor::passed(&checks) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The commands that need the engine.
+async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode> {
+    match command {
+        Command::New(args) => sessions::new(&ops, &args).await,
+        Command::Ls { json } => sessions::ls(&ops, json).await,
+        Command::Start { name } => sessions::start(&ops, &name).await,
+        Command::Stop { name } => sessions::stop(&ops, &name).await,
+        Command::Restart { name } => sessions::restart(&ops, &name).await,
+        Command::Rm {
+            name,
+            volumes,
+            yes,
+            force,
+        } => sessions::remove(&ops, &name, volumes, yes, force).await,
+        Command::Attach { name } => crate::app::run_attached(ops, &name)
+            .await
+            .map(|_| ExitCode::SUCCESS),
+        Command::Logs { name, follow, tail } => logs::print(&ops, &name, tail, follow).await,
+        Command::Shell { name } => exec::in_session(&ops, &name, &["bash", "-l"], &[]).await,
+        Command::Exec { name, cmd } => exec::in_session(&ops, &name, &[], &cmd).await,
+        Command::Run { name, args } => exec::in_session(&ops, &name, &["claude"], &args).await,
+        Command::Login { name } => exec::in_session(&ops, &name, &["claude", "/login"], &[]).await,
+        Command::Build(args) => sessions::build(&ops, &args).await,
+        Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,
+        Command::Fw { command } => fw::run(&ops, command).await,
+        Command::Git(command) => crate::workspace::cli::run(&ops, command).await,
+        Command::Doctor | Command::Config { .. } | Command::Project { .. } => {
+            unreachable!("dispatch handles these without the engine")
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! What the commands print: session tables, the stable `ls --json` shape, and build and
+//! start progress.
+
+use std::io::{IsTerminal, Write};
+
+use crate::config::FirewallMode;
+use crate::image::BuildProgress;
+use crate::session::ops::Progress;
+use crate::session::Session;
+
+pub fn state_word(s: &Session) -> String {
+    use crate::backend::ContainerState as S;
+    match s.state() {
+        S::Created => "created".into(),
+        S::Running => "running".into(),
+        S::Paused => "paused".into(),
+        S::Restarting => "restarting".into(),
+        S::Removing => "removing".into(),
+        // A stop sends SIGTERM: 143 (or 130 for SIGINT) is a clean stop, not a crash.
+        S::Exited(0 | 130 | 143) => "stopped".into(),
+        S::Exited(code) => format!("exited ({code})"),
+        S::Dead => "error".into(),
+        S::Unknown(u) => u,
+    }
+}
+
+/// The stable `ls --json` shape: documented in the README; add fields, never rename.
+pub fn ls_json(sessions: &[Session]) -> serde_json::Value {
+    serde_json::Value::Array(
+        sessions
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name,
+                    "project": s.project,
+                    "state": state_word(s),
+                    "running": s.state().is_running(),
+                    "exit_code": match s.state() { crate::backend::ContainerState::Exited(c) => Some(c), _ => None },
+                    "profiles": s.profiles,
+                    "firewall": s.firewall.as_str(),
+                    "container": s.agent.as_ref().map(|a| a.name.clone()),
+                    "image": s.agent.as_ref().map(|a| a.image.clone()),
+                    "created": s.agent.as_ref().map(|a| a.created),
+                })
+            })
+            .collect(),
+    )
+}
+
+pub fn print_table(sessions: &[Session]) {
+    if sessions.is_empty() {
+        println!("no sessions; create one with `cctui new PATH`");
+        return;
+    }
+    println!(
+        "{:<20} {:<12} {:<8} {:<16} PROJECT",
+        "NAME", "STATE", "FIREWALL", "PROFILES"
+    );
+    for s in sessions {
+        println!(
+            "{:<20} {:<12} {:<8} {:<16} {}",
+            s.name,
+            state_word(s),
+            firewall_word(s.firewall),
+            if s.profiles.is_empty() {
+                "-".to_string()
+            } else {
+                s.profiles.join(",")
+            },
+            s.project
+        );
+        if crate::workspace::ops::host_git_exposed(s) {
+            println!("  ✖ host git exposed: made with --in-place; its agent can write the repository's .git");
+        }
+    }
+}
+
+/// The firewall column: off is shouted, since egress is open.
+pub fn firewall_word(mode: FirewallMode) -> String {
+    match mode {
+        FirewallMode::Off => mode.as_str().to_uppercase(),
+        FirewallMode::On => mode.as_str().to_string(),
+    }
+}
+
+/// Build and start progress on stderr: one updating line on a terminal, plain lines otherwise.
+pub struct ProgressPrinter {
+    tty: bool,
+    open_line: bool,
+}
+
+impl ProgressPrinter {
+    pub fn new() -> Self {
+        ProgressPrinter {
+            tty: std::io::stderr().is_terminal(),
+            open_line: false,
+        }
+    }
+
+    pub fn show(&mut self, p: &Progress) {
+        let mut err = std::io::stderr().lock();
+        match p {
+            Progress::Build(BuildProgress::Step {
+                layer,
+                index,
+                total,
+                text,
+            }) => {
+                let width = 20usize;
+                let filled = (*index as usize * width) / (*total).max(1) as usize;
+                let bar = format!("{}{}", "#".repeat(filled), ".".repeat(width - filled));
+                let mut text = text.clone();
+                text.truncate(60);
+                if self.tty {
+                    let _ = write!(err, "\r\x1b[2K[{layer}] [{bar}] {index}/{total} {text}");
+                    self.open_line = true;
+                } else {
+                    let _ = writeln!(err, "[{layer}] {index}/{total} {text}");
+                }
+            }
+            Progress::Build(BuildProgress::Output { .. }) => {}
+            other => {
+                if self.open_line {
+                    let _ = writeln!(err);
+                    self.open_line = false;
+                }
+                let line = match other {
+                    Progress::Build(BuildProgress::Cached { layer, tag }) => {
+                        format!("[{layer}] {tag} (cached)")
+                    }
+                    Progress::Build(BuildProgress::Started { layer, tag }) => {
+                        format!("[{layer}] building {tag}")
+                    }
+                    Progress::Build(BuildProgress::Finished { layer, tag }) => {
+                        format!("[{layer}] built {tag}")
+                    }
+                    Progress::Note(n) => n.clone(),
+                    _ => String::new(),
+                };
+                let _ = writeln!(err, "{line}");
+            }
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if self.open_line {
+            eprintln!();
+            self.open_line = false;
+        }
+    }
+}
