@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::theme::Theme;
 use crate::app::state::{Mode, State, Tab};
+use crate::backend::NetworkMode;
 use crate::sandbox::firewall::{clock, FirewallStatus};
 use crate::term::screen::TermView;
 
@@ -198,10 +199,12 @@ fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme)
         ]));
         lines.push(Line::from(vec![
             Span::styled("network  ", theme.title()),
-            Span::raw(if d.network_mode.starts_with("container:") {
-                "the session's firewall holder".to_string()
-            } else {
-                d.network_mode.clone()
+            Span::raw(match &d.network {
+                NetworkMode::Container(_) => "the session's firewall holder".to_string(),
+                NetworkMode::Bridge => "the default bridge".to_string(),
+                NetworkMode::None => "none (loopback only)".to_string(),
+                NetworkMode::Host => "the host's own network".to_string(),
+                NetworkMode::Named(n) => n.clone(),
             }),
         ]));
         lines.push(Line::from(vec![
@@ -212,9 +215,7 @@ fn info(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Theme)
                 d.nano_cpus as f64 / 1e9,
                 d.pids_limit,
                 d.cap_drop.join(","),
-                d.security_opt
-                    .iter()
-                    .any(|s| s.starts_with("no-new-privileges"))
+                d.no_new_privileges
             )),
         ]));
         if let Some(b) = state.firewall.get(name).and_then(|r| r.broker.as_ref()) {
