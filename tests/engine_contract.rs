@@ -1,5 +1,27 @@
-//! Contract tests: every backend method against the real engine, with throwaway containers
-//! from a tiny image the suite builds itself.
+//! Contract tests: what every `Backend` must do, written once over the trait and run against
+//! the real engine. A new backend (a remote engine, Kubernetes) passes the same list by adding
+//! one `contract_tests!` line with its own constructor; nothing here is mocked.
+//!
+//! Any backend must:
+//! - report its engine (`info`: a version and an API version);
+//! - create containers exactly as specified and hardened (all capabilities dropped,
+//!   no-new-privileges, not privileged, pids and memory limits, init), list them by label,
+//!   inspect them into typed details, stop and remove them; a removed one is `NotFound`;
+//! - stream only the events of containers that match the label filter, with their action;
+//! - tail logs (only the last lines, stderr kept apart) and follow new ones;
+//! - run a command with its exit code, stdout, stderr, user, and stdin delivered;
+//! - build images with their steps and output, and report the failing step;
+//! - create, inspect, list and remove volumes and networks, and connect containers to them;
+//! - sort errors by the engine's answer: `NotFound` for a missing object, `Conflict` for a
+//!   taken name or an object in use, never by the words of a message;
+//! - create a sandbox as one unit, in order: volumes, network, the holder running and its
+//!   setup step done before the agent exists, then the agent running and its step done;
+//! - on a failure at any step, remove everything the create made, keep project volumes, and
+//!   never touch what existed before (an existing sandbox volume is a `Conflict`, and kept);
+//! - remove a sandbox's parts as one, skipping parts already gone, and report what went.
+//!
+//! The Docker backend must also say, in one sentence with a fix, that an engine cannot be
+//! reached (a closed TCP port, a missing or dead unix socket, a socket that never answers).
 
 mod common;
 
@@ -17,21 +39,51 @@ fn spec(name: &str, image: &str) -> ContainerSpec {
     s
 }
 
-#[tokio::test]
-async fn info_reports_the_engine() {
-    let b = engine().await;
+/// Runs each contract against one backend, made fresh per test by `$make`.
+macro_rules! contract_tests {
+    ($backend:ident, $make:expr, $image:expr) => {
+        mod $backend {
+            use super::*;
+            contract_tests!(@each $make, $image;
+                info_reports_the_engine,
+                container_lifecycle_list_inspect_stop_remove,
+                events_are_filtered_by_label_and_carry_the_action,
+                logs_tail_and_follow,
+                exec_captures_output_exit_code_user_and_stdin,
+                build_streams_steps_and_reports_the_failing_step,
+                volumes_and_networks,
+                error_kinds_come_from_the_engines_answers,
+                creates_and_removes_a_sandbox,
+                a_failed_create_leaves_nothing_half_made,
+                a_failing_holder_step_means_no_agent,
+                an_existing_sandbox_volume_is_a_conflict_and_is_kept,
+            );
+        }
+    };
+    (@each $make:expr, $image:expr; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                let b = $make;
+                let image = $image(&b).await;
+                super::$test(&b, &image).await;
+            }
+        )*
+    };
+}
+
+contract_tests!(docker, engine().await, tiny_image);
+
+async fn info_reports_the_engine<B: Backend>(b: &B, _image: &str) {
     let info = b.info().await.unwrap();
     assert!(!info.version.is_empty());
     assert!(info.api_version.starts_with("1."), "{info:?}");
 }
 
-#[tokio::test]
-async fn container_lifecycle_list_inspect_stop_remove() {
-    let b = engine().await;
+async fn container_lifecycle_list_inspect_stop_remove<B: Backend>(b: &B, image: &str) {
     let name = unique("life");
     let _cleanup = Cleanup::new(&name);
-    let image = tiny_image(&b).await;
-    let mut s = spec(&name, &image);
+    let mut s = spec(&name, image);
     s.memory_bytes = Some(256 << 20);
     s.pids_limit = Some(64);
     s.env = vec!["A=1".into()];
@@ -46,10 +98,9 @@ async fn container_lifecycle_list_inspect_stop_remove() {
     let d = b.inspect_container(&id).await.unwrap();
     assert_eq!(d.summary.state, ContainerState::Running);
     assert_eq!(d.cap_drop, vec!["ALL".to_string()]);
-    assert!(d
-        .security_opt
-        .iter()
-        .any(|o| o.starts_with("no-new-privileges")));
+    assert!(d.drops_all_caps());
+    assert!(d.no_new_privileges && !d.privileged, "{d:?}");
+    assert_eq!(d.network, NetworkMode::Bridge);
     assert_eq!(d.pids_limit, 64);
     assert_eq!(d.memory_bytes, 256 << 20);
     assert!(d.init);
@@ -72,21 +123,15 @@ async fn container_lifecycle_list_inspect_stop_remove() {
     ));
 }
 
-#[tokio::test]
-async fn events_are_filtered_by_label_and_carry_the_action() {
-    let b = engine().await;
+async fn events_are_filtered_by_label_and_carry_the_action<B: Backend>(b: &B, image: &str) {
     let name = unique("events");
     let _cleanup = Cleanup::new(&name);
-    let image = tiny_image(&b).await;
     let mut events = b.events(&LabelFilter::eq("cctui.test.owner", &name));
     // An unrelated container must not appear in the filtered stream.
     let other_name = unique("events-other");
     let _other_cleanup = Cleanup::new(&other_name);
-    let other = b
-        .create_container(&spec(&other_name, &image))
-        .await
-        .unwrap();
-    let id = b.create_container(&spec(&name, &image)).await.unwrap();
+    let other = b.create_container(&spec(&other_name, image)).await.unwrap();
+    let id = b.create_container(&spec(&name, image)).await.unwrap();
     b.start_container(&id).await.unwrap();
     b.kill_container(&id).await.unwrap();
     let mut seen = Vec::new();
@@ -113,13 +158,10 @@ async fn events_are_filtered_by_label_and_carry_the_action() {
     );
 }
 
-#[tokio::test]
-async fn logs_tail_and_follow() {
-    let b = engine().await;
+async fn logs_tail_and_follow<B: Backend>(b: &B, image: &str) {
     let name = unique("logs");
     let _cleanup = Cleanup::new(&name);
-    let image = tiny_image(&b).await;
-    let mut s = spec(&name, &image);
+    let mut s = spec(&name, image);
     s.cmd = vec![
         "sh".into(),
         "-c".into(),
@@ -150,13 +192,10 @@ async fn logs_tail_and_follow() {
     assert_eq!(String::from_utf8_lossy(&late.bytes).trim(), "later");
 }
 
-#[tokio::test]
-async fn exec_captures_output_exit_code_user_and_stdin() {
-    let b = engine().await;
+async fn exec_captures_output_exit_code_user_and_stdin<B: Backend>(b: &B, image: &str) {
     let name = unique("exec");
     let _cleanup = Cleanup::new(&name);
-    let image = tiny_image(&b).await;
-    let id = b.create_container(&spec(&name, &image)).await.unwrap();
+    let id = b.create_container(&spec(&name, image)).await.unwrap();
     b.start_container(&id).await.unwrap();
     let out = b
         .exec(
@@ -179,9 +218,7 @@ async fn exec_captures_output_exit_code_user_and_stdin() {
     assert_eq!(out.stderr_text(), "oops\n");
 }
 
-#[tokio::test]
-async fn build_streams_steps_and_reports_the_failing_step() {
-    let b = engine().await;
+async fn build_streams_steps_and_reports_the_failing_step<B: Backend>(b: &B, _image: &str) {
     let tag = format!("cctui-test-build:{}", run_id());
     let ok = BuildSpec {
         context_tar: tar_of(&[(
@@ -238,9 +275,7 @@ async fn build_streams_steps_and_reports_the_failing_step() {
     assert!(b.inspect_image(&tag).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn volumes_and_networks() {
-    let b = engine().await;
+async fn volumes_and_networks<B: Backend>(b: &B, image: &str) {
     let name = unique("volnet");
     let mut cleanup = Cleanup::new(&name);
     cleanup.volumes.push(name.clone());
@@ -269,8 +304,7 @@ async fn volumes_and_networks() {
     .unwrap();
     let net = b.inspect_network(&name).await.unwrap().unwrap();
     assert!(net.gateway.is_some() && net.subnet.is_some(), "{net:?}");
-    let image = tiny_image(&b).await;
-    let id = b.create_container(&spec(&name, &image)).await.unwrap();
+    let id = b.create_container(&spec(&name, image)).await.unwrap();
     b.connect_network(&name, &id, &["alias.test".into()])
         .await
         .unwrap();
@@ -292,6 +326,371 @@ async fn volumes_and_networks() {
     b.remove_container(&id).await.unwrap();
     b.remove_network(&name).await.unwrap();
     assert!(b.inspect_network(&name).await.unwrap().is_none());
+}
+
+async fn error_kinds_come_from_the_engines_answers<B: Backend>(b: &B, image: &str) {
+    let name = unique("kinds");
+    let mut cleanup = Cleanup::new(&name);
+    cleanup.volumes.push(name.clone());
+    let missing = b.inspect_container(&format!("{name}-missing")).await;
+    assert!(
+        matches!(missing, Err(BackendError::NotFound(_))),
+        "{missing:?}"
+    );
+    let missing = b.remove_network(&format!("{name}-missing")).await;
+    assert!(
+        matches!(missing, Err(BackendError::NotFound(_))),
+        "{missing:?}"
+    );
+
+    let mut s = spec(&name, image);
+    s.mounts = vec![MountSpec {
+        kind: MountKind::Volume,
+        source: name.clone(),
+        target: "/data".into(),
+        read_only: false,
+    }];
+    b.create_volume(&name, &test_labels()).await.unwrap();
+    b.create_container(&s).await.unwrap();
+    let taken = b.create_container(&s).await;
+    assert!(matches!(taken, Err(BackendError::Conflict(_))), "{taken:?}");
+    let in_use = b.remove_volume(&name).await;
+    assert!(
+        matches!(in_use, Err(BackendError::Conflict(_))),
+        "{in_use:?}"
+    );
+}
+
+/// A sandbox of the tiny image: holder and agent sharing one namespace, the holder also on
+/// `user_network`, a project volume and a sandbox volume of its own.
+fn sandbox(name: &str, image: &str, user_network: Option<&str>) -> SandboxSpec {
+    let mut labels = test_labels();
+    labels.insert("cctui.test.owner".into(), name.into());
+    let holder = spec(&format!("{name}-net"), image);
+    let mut agent = spec(&format!("{name}-agent"), image);
+    agent.network = NetworkAttach::Container(holder.name.clone());
+    let mut holder = holder;
+    holder.labels = labels.clone();
+    holder.network = NetworkAttach::Network {
+        name: name.to_string(),
+        aliases: vec![],
+    };
+    agent.labels = labels.clone();
+    agent.mounts = vec![MountSpec {
+        kind: MountKind::VolumeNoCopy,
+        source: format!("{name}-own"),
+        target: "/work".into(),
+        read_only: false,
+    }];
+    SandboxSpec {
+        network: NetworkSpec {
+            name: name.to_string(),
+            labels: labels.clone(),
+            ..Default::default()
+        },
+        volumes: vec![
+            VolumeSpec {
+                name: format!("{name}-project"),
+                labels: labels.clone(),
+                lifetime: VolumeLifetime::Project,
+            },
+            VolumeSpec {
+                name: format!("{name}-own"),
+                labels,
+                lifetime: VolumeLifetime::Sandbox,
+            },
+        ],
+        holder: Some(holder),
+        agent,
+        user_networks: user_network.into_iter().map(String::from).collect(),
+    }
+}
+
+/// Records the steps it is called at, checks what exists at each, and fails where told.
+struct Recorder<'a, B> {
+    b: &'a B,
+    spec: &'a SandboxSpec,
+    fail_at: Option<&'static str>,
+    steps: Vec<&'static str>,
+    problems: Vec<String>,
+}
+
+impl<'a, B: Backend> Recorder<'a, B> {
+    fn new(b: &'a B, spec: &'a SandboxSpec, fail_at: Option<&'static str>) -> Self {
+        Recorder {
+            b,
+            spec,
+            fail_at,
+            steps: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    async fn agent_exists(&self) -> bool {
+        !matches!(
+            self.b.inspect_container(&self.spec.agent.name).await,
+            Err(BackendError::NotFound(_))
+        )
+    }
+
+    fn step(&mut self, step: &'static str) -> Result<()> {
+        self.steps.push(step);
+        match self.fail_at {
+            Some(at) if at == step => Err(BackendError::Engine {
+                op: "test",
+                status: None,
+                detail: format!("planted failure at {step}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<B: Backend> SandboxSetup for Recorder<'_, B> {
+    type Error = BackendError;
+
+    async fn holder_running(&mut self, holder: &str) -> Result<()> {
+        if !self
+            .b
+            .inspect_container(holder)
+            .await?
+            .summary
+            .state
+            .is_running()
+        {
+            self.problems
+                .push("the holder step ran before the holder".into());
+        }
+        if self.agent_exists().await {
+            self.problems
+                .push("the agent existed before the holder step".into());
+        }
+        self.step("holder")
+    }
+
+    async fn before_agent(&mut self) -> Result<()> {
+        for v in &self.spec.volumes {
+            if self.b.inspect_volume(&v.name).await?.is_none() {
+                self.problems
+                    .push(format!("{} missing before the agent", v.name));
+            }
+        }
+        if self.agent_exists().await {
+            self.problems
+                .push("the agent existed before its step".into());
+        }
+        self.step("before agent")
+    }
+
+    async fn agent_running(&mut self, agent: &str) -> Result<()> {
+        let d = self.b.inspect_container(agent).await?;
+        if !d.summary.state.is_running() {
+            self.problems
+                .push("the agent step ran before the agent".into());
+        }
+        if !matches!(d.network, NetworkMode::Container(_)) {
+            self.problems.push(format!(
+                "the agent has a network of its own: {:?}",
+                d.network
+            ));
+        }
+        self.step("agent")
+    }
+}
+
+/// What of this sandbox is left in the engine: containers, network, volumes by name.
+async fn left_over<B: Backend>(b: &B, name: &str) -> (usize, bool, Vec<String>) {
+    let filter = LabelFilter::eq("cctui.test.owner", name);
+    let containers = b.list_containers(&filter).await.unwrap().len();
+    let network = b.inspect_network(name).await.unwrap().is_some();
+    let mut volumes = Vec::new();
+    for v in [
+        format!("{name}-project"),
+        format!("{name}-own"),
+        format!("{name}-old"),
+    ] {
+        if b.inspect_volume(&v).await.unwrap().is_some() {
+            volumes.push(v);
+        }
+    }
+    (containers, network, volumes)
+}
+
+fn cleanup_for(name: &str) -> Cleanup {
+    let mut cleanup = Cleanup::new(name);
+    for v in ["project", "own", "old"] {
+        cleanup.volumes.push(format!("{name}-{v}"));
+    }
+    cleanup
+}
+
+async fn creates_and_removes_a_sandbox<B: Backend>(b: &B, image: &str) {
+    let name = unique("sbx");
+    let _cleanup = cleanup_for(&name);
+    let user_net = format!("{name}-user");
+    let mut user_labels = test_labels();
+    user_labels.insert("cctui.test.owner".into(), format!("{name}-user"));
+    b.create_network(&NetworkSpec {
+        name: user_net.clone(),
+        labels: user_labels,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let spec = sandbox(&name, image, Some(&user_net));
+    let mut setup = Recorder::new(b, &spec, None);
+    let ids = b.create_sandbox(&spec, &mut setup).await.unwrap();
+    assert_eq!(setup.steps, ["holder", "before agent", "agent"]);
+    assert!(setup.problems.is_empty(), "{:?}", setup.problems);
+    let holder = ids.holder.clone().expect("a holder");
+    let d = b.inspect_container(&holder).await.unwrap();
+    assert!(d.networks.contains(&user_net), "{:?}", d.networks);
+    assert_eq!(left_over(b, &name).await.0, 2);
+
+    let parts = SandboxParts {
+        containers: vec![ids.agent.clone(), holder.clone()],
+        network: Some(name.clone()),
+        volumes: vec![format!("{name}-own")],
+    };
+    let removed = b.remove_sandbox(&parts).await.unwrap();
+    assert_eq!(removed, parts);
+    // The project volume stays; the rest is gone.
+    assert_eq!(
+        left_over(b, &name).await,
+        (0, false, vec![format!("{name}-project")])
+    );
+    // Again: every part is already gone, which is no error.
+    assert!(b.remove_sandbox(&parts).await.unwrap().is_empty());
+    b.remove_network(&user_net).await.unwrap();
+}
+
+async fn a_failed_create_leaves_nothing_half_made<B: Backend>(b: &B, image: &str) {
+    let name = unique("sbxfail");
+    let _cleanup = cleanup_for(&name);
+    // A project volume that was there before, with something in it.
+    let mut spec = sandbox(&name, image, None);
+    spec.volumes[0].name = format!("{name}-old");
+    b.create_volume(&spec.volumes[0].name, &spec.volumes[0].labels)
+        .await
+        .unwrap();
+    let mut setup = Recorder::new(b, &spec, Some("agent"));
+    let err = b.create_sandbox(&spec, &mut setup).await.unwrap_err();
+    assert!(
+        err.to_string().contains("planted failure at agent"),
+        "{err}"
+    );
+    assert_eq!(setup.steps, ["holder", "before agent", "agent"]);
+    assert_eq!(
+        left_over(b, &name).await,
+        (0, false, vec![format!("{name}-old")])
+    );
+}
+
+async fn a_failing_holder_step_means_no_agent<B: Backend>(b: &B, image: &str) {
+    let name = unique("sbxhold");
+    let _cleanup = cleanup_for(&name);
+    let spec = sandbox(&name, image, None);
+    let mut events = b.events(&LabelFilter::eq("cctui.test.owner", &name));
+    let mut setup = Recorder::new(b, &spec, Some("holder"));
+    let err = b.create_sandbox(&spec, &mut setup).await.unwrap_err();
+    assert!(
+        err.to_string().contains("planted failure at holder"),
+        "{err}"
+    );
+    assert_eq!(setup.steps, ["holder"]);
+    assert!(setup.problems.is_empty(), "{:?}", setup.problems);
+    // A project volume made by the failed create is kept; the sandbox's own one is not.
+    assert_eq!(
+        left_over(b, &name).await,
+        (0, false, vec![format!("{name}-project")])
+    );
+    // The holder was created and destroyed; no agent was ever created.
+    let mut seen = Vec::new();
+    while let Ok(Some(Ok(e))) = tokio::time::timeout(Duration::from_secs(2), events.next()).await {
+        seen.push((e.name, e.action));
+    }
+    assert!(
+        seen.iter()
+            .any(|(n, a)| n == &format!("{name}-net") && *a == EventAction::Destroy),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|(n, _)| n == &spec.agent.name),
+        "the agent was created: {seen:?}"
+    );
+}
+
+async fn an_existing_sandbox_volume_is_a_conflict_and_is_kept<B: Backend>(b: &B, image: &str) {
+    let name = unique("sbxvol");
+    let _cleanup = cleanup_for(&name);
+    let spec = sandbox(&name, image, None);
+    let own = &spec.volumes[1];
+    b.create_volume(&own.name, &own.labels).await.unwrap();
+    let mut setup = Recorder::new(b, &spec, None);
+    let err = b.create_sandbox(&spec, &mut setup).await.unwrap_err();
+    assert!(matches!(err, BackendError::Conflict(_)), "{err:?}");
+    assert!(setup.steps.is_empty());
+    let (containers, network, volumes) = left_over(b, &name).await;
+    assert_eq!((containers, network), (0, false));
+    assert!(volumes.contains(&own.name), "{volumes:?}");
+}
+
+/// A closed port and a dead socket are the engine not being there: one sentence that says
+/// so and what to do, never the HTTP client's words.
+#[tokio::test]
+async fn an_unreachable_engine_reads_as_one_clear_sentence() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let err = connect_error(&host).await;
+    assert!(
+        err.starts_with(&format!(
+            "cannot reach the Docker engine at {host}: connection refused\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("is dockerd running") && err.contains("DOCKER_HOST"),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("hyper"), "{err}");
+
+    let dir = tempdir("dead");
+    let missing = format!("unix://{}", dir.join("missing.sock").display());
+    let err = connect_error(&missing).await;
+    assert!(
+        err.starts_with(&format!(
+            "cannot reach the Docker engine at {missing}: the socket does not exist\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("start Docker") && err.contains("[engine]"),
+        "{err}"
+    );
+    // A socket file that nothing listens on any more.
+    let dead = dir.join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    let dead = format!("unix://{}", dead.display());
+    let err = connect_error(&dead).await;
+    assert!(
+        err.starts_with(&format!(
+            "cannot reach the Docker engine at {dead}: connection refused\n"
+        )),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("hyper"), "{err}");
+}
+
+async fn connect_error(host: &str) -> String {
+    match DockerBackend::connect(Some(host), Duration::from_secs(5)).await {
+        Err(e @ BackendError::Unreachable { .. }) => e.to_string(),
+        Err(e) => panic!("{host}: not an unreachable engine: {e:?}"),
+        Ok(_) => panic!("{host}: nothing listens there"),
+    }
 }
 
 /// A hung engine: a socket that accepts and never answers. Calls must time out with a

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use cctui::backend::{Backend, DockerBackend};
+use cctui::backend::{Backend, DockerBackend, MountedKind};
 use cctui::config::{Config, FirewallMode};
 use cctui::session::ops::Ops;
 use cctui::session::plan_session;
@@ -153,13 +153,13 @@ async fn two_sessions_have_their_own_repositories_and_merge_apply_discard_do_wha
     let id = ops.running_agent(&a).await.unwrap();
     let mounts = ops.backend.inspect_container(&id).await.unwrap().mounts;
     assert!(
-        !mounts.iter().any(|m| m.kind == "bind"),
+        !mounts.iter().any(|m| m.kind == MountedKind::Bind),
         "a bind mount: {mounts:?}"
     );
     let work = mounts.iter().find(|m| m.target == p).expect("the checkout");
     assert_eq!(
-        (work.kind.as_str(), work.source.clone()),
-        ("volume", cctui::workspace::work_volume(&a))
+        (&work.kind, work.source.clone()),
+        (&MountedKind::Volume, cctui::workspace::work_volume(&a))
     );
     // Its own branch, no remote, none of the host's config.
     let inside = agent(

@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use cctui::backend::{Backend, ContainerState, ExecSpec};
+use cctui::backend::{Backend, ContainerState, ExecSpec, MountedKind};
 use cctui::config::{Config, FirewallMode};
 use cctui::image::BuildProgress;
 use cctui::session::ops::{Ops, Progress};
@@ -280,7 +280,11 @@ async fn the_agent_has_no_capabilities_and_sees_only_the_project_folder() {
     );
 
     let d = ops.backend.inspect_container(&id).await.unwrap();
-    let binds: Vec<_> = d.mounts.iter().filter(|m| m.kind == "bind").collect();
+    let binds: Vec<_> = d
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountedKind::Bind)
+        .collect();
     assert_eq!(binds.len(), 1, "{:?}", d.mounts);
     assert_eq!(
         Path::new(&binds[0].source),
@@ -293,7 +297,7 @@ async fn the_agent_has_no_capabilities_and_sees_only_the_project_folder() {
     let mut volumes: Vec<_> = d
         .mounts
         .iter()
-        .filter(|m| m.kind == "volume")
+        .filter(|m| m.kind == MountedKind::Volume)
         .map(|m| m.source.clone())
         .collect();
     volumes.sort();

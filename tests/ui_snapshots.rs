@@ -14,7 +14,8 @@ use cctui::app::keymap::Keymap;
 use cctui::app::state::{Mode, State, Tab, UiSettings};
 use cctui::app::update::update;
 use cctui::backend::{
-    labels, ContainerDetails, ContainerState, ContainerSummary, MountInfo, Stats,
+    labels, ContainerDetails, ContainerState, ContainerSummary, MountInfo, MountedKind,
+    NetworkMode, Stats,
 };
 use cctui::image::BuildProgress;
 use cctui::sandbox::firewall::{parse_rule, Allowlist, Blocked, Counters, FirewallStatus};
@@ -445,32 +446,34 @@ fn details(state: &State, name: &str) -> ContainerDetails {
         pid: 4242,
         mounts: vec![
             MountInfo {
-                kind: "bind".into(),
+                kind: MountedKind::Bind,
                 source: project.clone(),
                 target: project,
                 read_only: false,
             },
             MountInfo {
-                kind: "volume".into(),
+                kind: MountedKind::Volume,
                 source: "cctui-shop-1a2b3c4d-claude".into(),
                 target: "/home/claude/.claude".into(),
                 read_only: false,
             },
             MountInfo {
-                kind: "volume".into(),
+                kind: MountedKind::Volume,
                 source: "cctui-shop-1a2b3c4d-history".into(),
                 target: "/commandhistory".into(),
                 read_only: false,
             },
         ],
-        network_mode: format!("container:net-{name}-0123456789ab"),
+        network: NetworkMode::Container(format!("net-{name}-0123456789ab")),
         networks: vec![],
         user: "1000:1000".into(),
         env: vec!["CCTUI_SESSION=api".into()],
         cmd: vec!["claude".into()],
         cap_add: vec![],
         cap_drop: vec!["ALL".into()],
-        security_opt: vec!["no-new-privileges:true".into()],
+        no_new_privileges: true,
+        privileged: false,
+        read_only_rootfs: false,
         pids_limit: 512,
         memory_bytes: 4 << 30,
         nano_cpus: 2_000_000_000,

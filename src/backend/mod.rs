@@ -2,6 +2,7 @@
 //! public surface, so that another backend can be held to the same contract tests.
 
 mod docker;
+mod sandbox;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -10,6 +11,9 @@ use std::time::Duration;
 use futures_util::stream::BoxStream;
 
 pub use docker::DockerBackend;
+pub use sandbox::{
+    SandboxIds, SandboxParts, SandboxSetup, SandboxSpec, VolumeLifetime, VolumeSpec,
+};
 
 /// Labels cctui puts on everything it creates.
 pub mod labels {
@@ -26,22 +30,33 @@ pub mod labels {
 
 pub type Labels = BTreeMap<String, String>;
 
+/// What went wrong in an engine call, sorted by the engine's answer (its HTTP status) or by
+/// the lack of one. Callers match on the kind, never on the text.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
+    /// No answer at the transport level: nothing listens, the socket is missing, or access
+    /// is denied. `detail` is the root cause in a few words ("connection refused").
     #[error("cannot reach the Docker engine at {host}: {detail}\n  fix: {fix}")]
     Unreachable {
         host: String,
         detail: String,
         fix: String,
     },
+    /// 404: no such container, image, volume or network.
     #[error("not found: {0}")]
     NotFound(String),
+    /// 409: the name is taken, or the object is in use.
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("the engine did not answer `{op}` within {secs} s; it may be hung (see the deadlock note in the README)")]
     Timeout { op: &'static str, secs: u64 },
+    /// Any other answer (a failed build step, a 500), with the engine's status if it gave one.
     #[error("engine error during `{op}`: {detail}")]
-    Engine { op: &'static str, detail: String },
+    Engine {
+        op: &'static str,
+        status: Option<u16>,
+        detail: String,
+    },
 }
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -77,14 +92,48 @@ pub struct ContainerSummary {
     pub status: String,
 }
 
+/// What kind of mount a container has, as inspected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountedKind {
+    Bind,
+    Volume,
+    Tmpfs,
+    Other(String),
+}
+
+impl std::fmt::Display for MountedKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            MountedKind::Bind => "bind",
+            MountedKind::Volume => "volume",
+            MountedKind::Tmpfs => "tmpfs",
+            MountedKind::Other(k) => k,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountInfo {
-    /// "bind", "volume" or "tmpfs".
-    pub kind: String,
+    pub kind: MountedKind,
     /// Host path for binds, volume name for volumes, empty for tmpfs.
     pub source: String,
     pub target: String,
     pub read_only: bool,
+}
+
+/// The network a container was created with, as inspected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkMode {
+    /// The engine's default bridge.
+    Bridge,
+    /// Shares this container's (id or name) network namespace.
+    Container(String),
+    /// Loopback only.
+    None,
+    /// The host's own network: never used by cctui, shown so that it stands out.
+    Host,
+    /// A named network.
+    Named(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,20 +143,30 @@ pub struct ContainerDetails {
     pub started_at: String,
     pub pid: i64,
     pub mounts: Vec<MountInfo>,
-    pub network_mode: String,
+    pub network: NetworkMode,
+    /// Every network the container is attached to, by name.
     pub networks: Vec<String>,
     pub user: String,
     pub env: Vec<String>,
     pub cmd: Vec<String>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
-    pub security_opt: Vec<String>,
+    pub no_new_privileges: bool,
+    pub privileged: bool,
+    pub read_only_rootfs: bool,
     pub pids_limit: i64,
     pub memory_bytes: i64,
     pub nano_cpus: i64,
     pub init: bool,
     pub tty: bool,
     pub tmpfs: BTreeMap<String, String>,
+}
+
+impl ContainerDetails {
+    /// Every capability dropped, as cctui's hardened specs ask.
+    pub fn drops_all_caps(&self) -> bool {
+        self.cap_drop.iter().any(|c| c.eq_ignore_ascii_case("ALL"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,12 +427,6 @@ impl LabelFilter {
             value: Some(value.to_string()),
         }
     }
-    pub fn as_docker(&self) -> String {
-        match &self.value {
-            Some(v) => format!("{}={}", self.key, v),
-            None => self.key.clone(),
-        }
-    }
 }
 
 /// The contract every engine backend keeps. Every call is bounded by a timeout; streams end
@@ -437,4 +490,23 @@ pub trait Backend: Send + Sync + Clone + 'static {
         aliases: &[String],
     ) -> impl Future<Output = Result<()>> + Send;
     fn remove_network(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Makes a whole sandbox, in this order: the volumes, the network, the holder (started,
+    /// joined to the user's networks, then `setup.holder_running`), `setup.before_agent`,
+    /// the agent (started, then `setup.agent_running`). The agent never starts before the
+    /// holder's step has succeeded. On any failure, everything this call made is removed
+    /// again, except project volumes, and nothing that existed before is touched: a
+    /// sandbox-lifetime volume that already exists is a `Conflict`.
+    fn create_sandbox<S: SandboxSetup>(
+        &self,
+        spec: &SandboxSpec,
+        setup: &mut S,
+    ) -> impl Future<Output = Result<SandboxIds, S::Error>> + Send;
+
+    /// Removes these parts of a sandbox, one at a time: containers (forced), then the
+    /// network, then the volumes. Parts already gone are skipped. Returns what was removed.
+    fn remove_sandbox(
+        &self,
+        parts: &SandboxParts,
+    ) -> impl Future<Output = Result<SandboxParts>> + Send;
 }

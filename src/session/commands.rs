@@ -66,7 +66,7 @@ impl<B: Backend> Ops<B> {
     pub async fn new_session(
         &self,
         request: &NewSession,
-        mut progress: impl FnMut(Progress),
+        mut progress: impl FnMut(Progress) + Send,
     ) -> Result<Created> {
         let (plan, proposal) = self.plan_new(request).await?;
         if let Some(p) = &proposal {

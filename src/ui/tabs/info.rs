@@ -6,6 +6,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::state::Row;
+use crate::backend::NetworkMode;
 use crate::ui::theme::Theme;
 
 fn field(name: &str, value: String, theme: &Theme) -> Line<'static> {
@@ -27,16 +28,15 @@ pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
         return;
     };
     lines.push(field("user", d.user.clone(), theme));
-    let network = if d.network_mode.starts_with("container:") {
-        "the session's firewall holder".to_string()
-    } else {
-        d.network_mode.clone()
+    let network = match &d.network {
+        NetworkMode::Container(_) => "the session's firewall holder".to_string(),
+        NetworkMode::Bridge => "the default bridge".to_string(),
+        NetworkMode::None => "none (loopback only)".to_string(),
+        NetworkMode::Host => "the host's own network".to_string(),
+        NetworkMode::Named(n) => n.clone(),
     };
     lines.push(field("network", network, theme));
-    let no_new_privileges = d
-        .security_opt
-        .iter()
-        .any(|s| s.starts_with("no-new-privileges"));
+    let no_new_privileges = d.no_new_privileges;
     lines.push(field(
         "limits",
         format!(

@@ -1,0 +1,56 @@
+//! Commands run in a container, their output collected and their stdin fed.
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::Docker;
+use futures_util::stream::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::backend::{ExecOutput, ExecSpec};
+
+pub(super) async fn run(
+    docker: &Docker,
+    id: &str,
+    spec: &ExecSpec,
+) -> Result<ExecOutput, bollard::errors::Error> {
+    let create = CreateExecOptions {
+        cmd: Some(spec.cmd.clone()),
+        user: spec.user.clone(),
+        env: Some(spec.env.clone()).filter(|e| !e.is_empty()),
+        working_dir: spec.working_dir.clone(),
+        attach_stdin: Some(spec.stdin.is_some()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(false),
+        ..Default::default()
+    };
+    let exec = docker.create_exec(id, create).await?;
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    if let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = docker.start_exec(&exec.id, None).await?
+    {
+        if let Some(data) = &spec.stdin {
+            input.write_all(data).await.ok();
+            input.shutdown().await.ok();
+        }
+        drop(input);
+        while let Some(chunk) = output.next().await {
+            match chunk? {
+                LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    stdout.extend_from_slice(&message)
+                }
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+    }
+    let inspected = docker.inspect_exec(&exec.id).await?;
+    Ok(ExecOutput {
+        exit_code: inspected.exit_code.unwrap_or(-1),
+        stdout,
+        stderr,
+    })
+}
