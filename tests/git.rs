@@ -572,7 +572,7 @@ async fn with_changes_arrive_intact_and_a_failed_import_changes_nothing() {
 
     let ops = ops_in(&cfg.path).await;
     let mut plan = plan_session(&ops.config, &path, Some(&name), &[], &[]).unwrap();
-    cctui::workspace::cli::choose(&mut plan, true, false).unwrap();
+    cctui::session::work::choose(&mut plan, true, false).unwrap();
     ops.create(&plan, |_| {}).await.unwrap();
     assert_eq!(
         std::fs::read(path.join(".git/index")).unwrap(),

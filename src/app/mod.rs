@@ -43,16 +43,20 @@ fn initial_state<B: Backend>(ops: &Ops<B>) -> Result<state::State> {
 }
 
 /// `cctui`: the dashboard.
-pub async fn run<B: Backend>(ops: Ops<B>) -> Result<()> {
+pub async fn run<B: Backend>(ops: Ops<B>, draw: runtime::Draw) -> Result<()> {
     let state = initial_state(&ops)?;
-    runtime::run_loop(state, ops).await
+    runtime::run_loop(state, ops, draw).await
 }
 
 /// `cctui attach NAME`: the session's terminal on the whole screen; the detach key quits.
-pub async fn run_attached<B: Backend>(ops: Ops<B>, session: &str) -> Result<()> {
+pub async fn run_attached<B: Backend>(
+    ops: Ops<B>,
+    session: &str,
+    draw: runtime::Draw,
+) -> Result<()> {
     ops.running_agent(session).await?;
     let mut state = initial_state(&ops)?;
     state.mode = state::Mode::FullScreen(session.to_string());
     state.exit_on_detach = true;
-    runtime::run_loop(state, ops).await
+    runtime::run_loop(state, ops, draw).await
 }

@@ -2,7 +2,6 @@
 //! Adding a tab: a variant here, its `loads`, and its drawing in `ui/tabs/`.
 
 use super::effect::Effect;
-use super::state::Row;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -43,12 +42,12 @@ impl Tab {
         }]
     }
 
-    /// What the tab needs loaded when it comes into view for `row`. The terminal needs
+    /// What the tab needs loaded when it comes into view for `session` (with its agent
+    /// container, if it has one). The terminal needs
     /// nothing: every running session is attached all the time.
-    pub fn loads(self, row: &Row) -> Vec<Effect> {
-        let session = row.name().to_string();
-        let agent = row.session.agent.as_ref().map(|a| a.id.clone());
-        match (self, agent) {
+    pub fn loads(self, session: &str, agent: Option<&str>) -> Vec<Effect> {
+        let session = session.to_string();
+        match (self, agent.map(String::from)) {
             (Tab::Logs, Some(container)) => vec![Effect::FollowLogs { session, container }],
             (Tab::Firewall, _) => vec![Effect::LoadFirewall(session)],
             (Tab::Changes, _) => vec![Effect::LoadChanges(session)],

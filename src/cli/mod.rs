@@ -7,6 +7,7 @@ mod logs;
 mod print;
 mod project;
 pub mod sessions;
+pub mod work;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -112,7 +113,7 @@ pub enum Command {
         command: ProjectCommand,
     },
     #[command(flatten)]
-    Git(crate::workspace::cli::GitCommand),
+    Git(work::GitCommand),
     /// Check the engine, images, config and tools
     Doctor,
     /// Print the default config (commented), or where the config file is
@@ -230,7 +231,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         None => {
             let (config, _) = load_config(flag)?;
             let ops = connect(&config).await?;
-            return crate::app::run(ops).await.map(|_| ExitCode::SUCCESS);
+            return crate::app::run(ops, crate::ui::draw)
+                .await
+                .map(|_| ExitCode::SUCCESS);
         }
         Some(Command::Doctor) => return Ok(doctor(flag).await),
         Some(Command::Project { command }) => return project::run(flag, command),
@@ -276,7 +279,7 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
             yes,
             force,
         } => sessions::remove(&ops, &name, volumes, yes, force).await,
-        Command::Attach { name } => crate::app::run_attached(ops, &name)
+        Command::Attach { name } => crate::app::run_attached(ops, &name, crate::ui::draw)
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Logs { name, follow, tail } => logs::print(&ops, &name, tail, follow).await,
@@ -287,7 +290,7 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
         Command::Build(args) => sessions::build(&ops, &args).await,
         Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,
         Command::Fw { command } => fw::run(&ops, command).await,
-        Command::Git(command) => crate::workspace::cli::run(&ops, command).await,
+        Command::Git(command) => work::run(&ops, command).await,
         Command::Doctor | Command::Config { .. } | Command::Project { .. } => {
             unreachable!("dispatch handles these without the engine")
         }

@@ -69,7 +69,7 @@ pub fn print_table(sessions: &[Session]) {
             },
             s.project
         );
-        if crate::workspace::ops::host_git_exposed(s) {
+        if crate::session::work::host_git_exposed(s) {
             println!("  ✖ host git exposed: made with --in-place; its agent can write the repository's .git");
         }
     }

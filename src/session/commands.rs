@@ -97,7 +97,7 @@ impl<B: Backend> Ops<B> {
             &profiles,
             &request.networks,
         )?;
-        crate::workspace::cli::choose(
+        super::work::choose(
             &mut plan,
             request.workspace == WorkspaceChoice::WithChanges,
             request.workspace == WorkspaceChoice::InPlace,

@@ -73,36 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 theme.dim(),
             ));
         }
-        let (cstate, cstyle) = theme.container(&row.session.state(), row.busy.as_deref());
-        let (claude, clstyle) = theme.claude(state.claude_state(row));
-        let (fw, fwstyle) = theme.firewall_short(&row.firewall);
-        // Wide: marker, name, container state (13: "◌ restarting" and a space), claude (11),
-        // firewall (5). Narrow: the container state shrinks to its symbol, which reads
-        // without colour too.
-        let narrow = width < 2 + 12 + 1 + 13 + 11 + 5;
-        let state_width = if narrow { 2 } else { 13 };
-        let fixed = 2 + 1 + state_width + 11 + 5;
-        let name_width = width.saturating_sub(fixed).clamp(6, 28);
-        let mut name = row.name().to_string();
-        if name.chars().count() > name_width {
-            name = name
-                .chars()
-                .take(name_width.saturating_sub(1))
-                .collect::<String>()
-                + "…";
-        }
-        let cstate: String = cstate.chars().take(state_width - 1).collect();
-        let mut spans = vec![
-            Span::raw(if i == state.selected { "▸ " } else { "  " }),
-            Span::raw(format!("{name:<name_width$} ")),
-            Span::styled(format!("{cstate:<state_width$}"), cstyle),
-            Span::styled(format!("{claude:<11}"), clstyle),
-            Span::styled(fw, fwstyle),
-        ];
-        // The selection highlight spans the whole row.
-        let used: usize = spans.iter().map(|s| s.width()).sum();
-        spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
-        let mut line = Line::from(spans);
+        let mut line = row_line(row, i == state.selected, width, state, theme);
         if i == state.selected {
             line = line.style(theme.selected());
             selected_line = lines.len();
@@ -114,43 +85,87 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), list_area);
 
     if let Some(row) = state.selected_row() {
-        let mut detail = Vec::new();
-        let profiles = if row.session.profiles.is_empty() {
-            "no profiles".to_string()
-        } else {
-            row.session.profiles.join(", ")
-        };
-        let up = uptime(row, state.now)
-            .map(|u| format!("up {u}"))
-            .unwrap_or_else(|| "not running".into());
-        detail.push(Line::from(vec![
-            Span::styled(format!("{} ", row.name()), theme.title()),
-            Span::raw(format!("{profiles} · {up}")),
-        ]));
-        let (fw, fwstyle) = theme.firewall(&row.firewall);
-        let mut l2 = vec![Span::styled(fw.to_string(), fwstyle)];
-        if crate::workspace::ops::host_git_exposed(&row.session) {
-            l2.push(Span::raw(" · "));
-            l2.push(Span::styled("✖ host git exposed", theme.error()));
-        }
-        if let Some((s, _)) = &row.view.stats {
-            if row.session.state().is_running() {
-                l2.push(Span::raw(format!(
-                    " · mem {:.0} MiB · cpu {:.1}%",
-                    s.memory_bytes as f64 / (1024.0 * 1024.0),
-                    s.cpu_percent
-                )));
-            }
-        }
-        detail.push(Line::from(l2));
-        if let Some(e) = &row.error {
-            detail.push(Line::styled(e.clone(), theme.error()));
-        } else if let crate::sandbox::firewall::FirewallStatus::Degraded { why } = &row.firewall {
-            detail.push(Line::styled(why.clone(), theme.accent()));
-        }
         frame.render_widget(
-            Paragraph::new(detail).wrap(Wrap { trim: true }),
+            Paragraph::new(footer(row, state, theme)).wrap(Wrap { trim: true }),
             detail_area,
         );
     }
+}
+
+/// One session: marker, name, container state, claude's state and the firewall badge.
+fn row_line(
+    row: &Row,
+    selected: bool,
+    width: usize,
+    state: &State,
+    theme: &Theme,
+) -> Line<'static> {
+    let (cstate, cstyle) = theme.container(&row.session.state(), row.busy.as_deref());
+    let (claude, clstyle) = theme.claude(state.claude_state(row));
+    let (fw, fwstyle) = theme.firewall_short(&row.firewall);
+    // Wide: marker, name, container state (13: "◌ restarting" and a space), claude (11),
+    // firewall (5). Narrow: the container state shrinks to its symbol, which reads without
+    // colour too.
+    let narrow = width < 2 + 12 + 1 + 13 + 11 + 5;
+    let state_width = if narrow { 2 } else { 13 };
+    let fixed = 2 + 1 + state_width + 11 + 5;
+    let name_width = width.saturating_sub(fixed).clamp(6, 28);
+    let mut name = row.name().to_string();
+    if name.chars().count() > name_width {
+        name = name
+            .chars()
+            .take(name_width.saturating_sub(1))
+            .collect::<String>()
+            + "…";
+    }
+    let cstate: String = cstate.chars().take(state_width - 1).collect();
+    let mut spans = vec![
+        Span::raw(if selected { "▸ " } else { "  " }),
+        Span::raw(format!("{name:<name_width$} ")),
+        Span::styled(format!("{cstate:<state_width$}"), cstyle),
+        Span::styled(format!("{claude:<11}"), clstyle),
+        Span::styled(fw, fwstyle),
+    ];
+    // The selection highlight spans the whole row.
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
+    Line::from(spans)
+}
+
+/// The selected session's figures under the list: profiles, uptime, firewall, live usage.
+fn footer(row: &Row, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let profiles = if row.session.profiles.is_empty() {
+        "no profiles".to_string()
+    } else {
+        row.session.profiles.join(", ")
+    };
+    let up = uptime(row, state.now)
+        .map(|u| format!("up {u}"))
+        .unwrap_or_else(|| "not running".into());
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{} ", row.name()), theme.title()),
+        Span::raw(format!("{profiles} · {up}")),
+    ])];
+    let (fw, fwstyle) = theme.firewall(&row.firewall);
+    let mut l2 = vec![Span::styled(fw.to_string(), fwstyle)];
+    if crate::session::work::host_git_exposed(&row.session) {
+        l2.push(Span::raw(" · "));
+        l2.push(Span::styled("✖ host git exposed", theme.error()));
+    }
+    if let Some((s, _)) = &row.view.stats {
+        if row.session.state().is_running() {
+            l2.push(Span::raw(format!(
+                " · mem {:.0} MiB · cpu {:.1}%",
+                s.memory_bytes as f64 / (1024.0 * 1024.0),
+                s.cpu_percent
+            )));
+        }
+    }
+    lines.push(Line::from(l2));
+    if let Some(e) = &row.error {
+        lines.push(Line::styled(e.clone(), theme.error()));
+    } else if let crate::sandbox::firewall::FirewallStatus::Degraded { why } = &row.firewall {
+        lines.push(Line::styled(why.clone(), theme.accent()));
+    }
+    lines
 }

@@ -11,15 +11,13 @@
 //!
 //! Layers: `plan` (pure), `git`, `sandbox`, `fingerprint`, `seed`, `exchange`, `review` and
 //! `handover` sit below the session layer and import nothing from it; the session layer calls
-//! them. `ops` (the commands as methods of `Ops`, finding sessions by name) and `cli` sit
-//! above it. This file re-exports only the lower layers.
+//! them. The commands that find sessions by name live above, as methods of `Ops` in
+//! `session::work`, and their CLI in `cli::work`. This file re-exports only the lower layers.
 
-pub mod cli;
 pub mod exchange;
 pub mod fingerprint;
 pub mod git;
 pub mod handover;
-pub mod ops;
 pub mod plan;
 pub mod review;
 pub mod sandbox;

@@ -16,8 +16,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub enum FormKey<T> {
     /// Still editing (the key changed the form, or nothing).
     Editing,
-    /// Still editing, and the form needs this done (completions for a path).
-    Needs(super::effect::Effect),
+    /// Still editing, and the form wants the folders that complete this path.
+    Complete(String),
     Cancelled,
     Submitted(T),
 }

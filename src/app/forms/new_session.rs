@@ -5,7 +5,6 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{edit_text, FormKey};
-use crate::app::effect::Effect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NewField {
@@ -94,7 +93,7 @@ impl NewForm {
             KeyCode::Up | KeyCode::BackTab => self.field = self.field.step(false),
             KeyCode::Down => self.field = self.field.step(true),
             KeyCode::Tab if self.field == NewField::Path => {
-                return FormKey::Needs(Effect::CompletePath(expand_tilde(&self.path, home)))
+                return FormKey::Complete(expand_tilde(&self.path, home))
             }
             KeyCode::Tab => self.field = self.field.step(true),
             _ => self.edit(key),
@@ -252,7 +251,7 @@ mod tests {
         let mut form = NewForm::new(Path::new("~/pro"), &[], &[]);
         assert_eq!(
             press(&mut form, KeyCode::Tab),
-            FormKey::Needs(Effect::CompletePath("/home/u/pro".into()))
+            FormKey::Complete("/home/u/pro".into())
         );
         form.complete(vec!["/home/u/proj-a/".into(), "/home/u/proj-b/".into()]);
         assert_eq!(form.path, "/home/u/proj-");

@@ -58,8 +58,8 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Mode::Normal
             }
             FormKey::Cancelled => Mode::Normal,
-            FormKey::Needs(effect) => {
-                fx.push(effect);
+            FormKey::Complete(prefix) => {
+                fx.push(Effect::CompletePath(prefix));
                 Mode::New(form)
             }
             FormKey::Editing => Mode::New(form),

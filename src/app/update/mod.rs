@@ -70,7 +70,8 @@ fn on_selection(state: &mut State, fx: &mut Vec<Effect>) {
     if tab == super::tabs::Tab::Logs {
         row.view.logs = None;
     }
-    fx.extend(tab.loads(row));
+    let agent = row.session.agent.as_ref().map(|a| a.id.as_str());
+    fx.extend(tab.loads(row.name(), agent));
 }
 
 fn select(state: &mut State, index: usize, fx: &mut Vec<Effect>) {

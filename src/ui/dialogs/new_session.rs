@@ -9,67 +9,33 @@ use crate::ui::theme::Theme;
 use crate::ui::widgets::{centered, popup, wrapped_height};
 
 pub fn draw(frame: &mut Frame, area: Rect, form: &NewForm, theme: &Theme) {
-    let field = |f: NewField, label: &str, value: String| {
-        let active = form.field == f;
-        Line::from(vec![
-            Span::styled(
-                format!("{label:<10}"),
-                if active { theme.accent() } else { theme.dim() },
-            ),
-            Span::raw(value),
-            Span::raw(if active && f != NewField::Profiles {
-                "▏"
-            } else {
-                ""
-            }),
-        ])
+    let placeholder = |f: NewField, value: &str, empty: &str| {
+        if value.is_empty() && form.field != f {
+            empty.to_string()
+        } else {
+            value.to_string()
+        }
     };
-    let profiles: Vec<Span> = form
-        .profiles
-        .iter()
-        .enumerate()
-        .map(|(i, (p, on))| {
-            let text = format!("[{}] {p} ", if *on { "x" } else { " " });
-            if form.field == NewField::Profiles && i == form.profile_cursor {
-                Span::styled(text, theme.selected())
-            } else {
-                Span::raw(text)
-            }
-        })
-        .collect();
     let mut lines = vec![
-        field(NewField::Path, "folder", form.path.clone()),
+        field(form, NewField::Path, "folder", form.path.clone(), theme),
         field(
+            form,
             NewField::Name,
             "name",
-            if form.name.is_empty() && form.field != NewField::Name {
-                "(the folder's name)".into()
-            } else {
-                form.name.clone()
-            },
+            placeholder(NewField::Name, &form.name, "(the folder's name)"),
+            theme,
         ),
-        Line::from(
-            [
-                vec![Span::styled(
-                    format!("{:<10}", "profiles"),
-                    if form.field == NewField::Profiles {
-                        theme.accent()
-                    } else {
-                        theme.dim()
-                    },
-                )],
-                profiles,
-            ]
-            .concat(),
-        ),
+        profiles_line(form, theme),
         field(
+            form,
             NewField::Networks,
             "networks",
-            if form.networks.is_empty() && form.field != NewField::Networks {
-                "(none: only the firewall's allowlist)".into()
-            } else {
-                form.networks.clone()
-            },
+            placeholder(
+                NewField::Networks,
+                &form.networks,
+                "(none: only the firewall's allowlist)",
+            ),
+            theme,
         ),
         Line::raw(""),
     ];
@@ -78,29 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, form: &NewForm, theme: &Theme) {
         lines.push(Line::raw(""));
     }
     if !form.completions.is_empty() {
-        let shown: Vec<String> = form
-            .completions
-            .iter()
-            .take(6)
-            .map(|c| {
-                c.rsplit('/')
-                    .find(|s| !s.is_empty())
-                    .unwrap_or(c)
-                    .to_string()
-            })
-            .collect();
-        lines.push(Line::styled(
-            format!(
-                "  {}{}",
-                shown.join("  "),
-                if form.completions.len() > 6 {
-                    " …"
-                } else {
-                    ""
-                }
-            ),
-            theme.dim(),
-        ));
+        lines.push(completions_line(&form.completions, theme));
     }
     lines.push(Line::styled(
         "Tab completes the folder · ↑↓ fields · space toggles a profile",
@@ -116,4 +60,48 @@ pub fn draw(frame: &mut Frame, area: Rect, form: &NewForm, theme: &Theme) {
         lines,
         theme,
     );
+}
+
+fn label(form: &NewForm, f: NewField, text: &str, theme: &Theme) -> Span<'static> {
+    let style = if form.field == f {
+        theme.accent()
+    } else {
+        theme.dim()
+    };
+    Span::styled(format!("{text:<10}"), style)
+}
+
+/// A text field, with a cursor when it has focus.
+fn field(form: &NewForm, f: NewField, text: &str, value: String, theme: &Theme) -> Line<'static> {
+    let cursor = if form.field == f { "▏" } else { "" };
+    Line::from(vec![
+        label(form, f, text, theme),
+        Span::raw(value),
+        Span::raw(cursor),
+    ])
+}
+
+/// The profiles as check boxes, the one under the cursor highlighted.
+fn profiles_line(form: &NewForm, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![label(form, NewField::Profiles, "profiles", theme)];
+    for (i, (p, on)) in form.profiles.iter().enumerate() {
+        let text = format!("[{}] {p} ", if *on { "x" } else { " " });
+        if form.field == NewField::Profiles && i == form.profile_cursor {
+            spans.push(Span::styled(text, theme.selected()));
+        } else {
+            spans.push(Span::raw(text));
+        }
+    }
+    Line::from(spans)
+}
+
+/// The folders the path could complete to, by their last part, six at most.
+fn completions_line(completions: &[String], theme: &Theme) -> Line<'static> {
+    let shown: Vec<&str> = completions
+        .iter()
+        .take(6)
+        .map(|c| c.rsplit('/').find(|s| !s.is_empty()).unwrap_or(c))
+        .collect();
+    let more = if completions.len() > 6 { " …" } else { "" };
+    Line::styled(format!("  {}{more}", shown.join("  ")), theme.dim())
 }

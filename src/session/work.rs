@@ -7,10 +7,10 @@ use crate::error::{Error, Result};
 use crate::session::ops::Ops;
 use crate::session::Session;
 
-use super::exchange::SessionRepo;
-use super::handover::{self, Merged};
-use super::plan::{exposes_host_git, repo_session, Imported, RepoSession};
-use super::review::{changes_view, ChangesView};
+use crate::workspace::exchange::SessionRepo;
+use crate::workspace::handover::{self, Merged};
+use crate::workspace::plan::{exposes_host_git, repo_session, Imported, RepoSession};
+use crate::workspace::review::{changes_view, ChangesView};
 
 /// An in-place session of a git repository: the agent can write the host's `.git`.
 pub fn host_git_exposed(s: &Session) -> bool {
@@ -86,4 +86,29 @@ impl<B: Backend> Ops<B> {
         let (rs, _) = self.imported(name, false).await?;
         handover::push(&rs, remote).await
     }
+}
+
+/// `cctui new --with-changes` / `--in-place` on a plan.
+pub fn choose(
+    plan: &mut crate::session::SessionPlan,
+    with_changes: bool,
+    in_place: bool,
+) -> Result<()> {
+    use crate::workspace::WorkspacePlan;
+    if in_place {
+        plan.workspace = WorkspacePlan::in_place(&plan.project.path);
+    } else if with_changes {
+        match &mut plan.workspace {
+            WorkspacePlan::Repo {
+                with_changes: w, ..
+            } => *w = true,
+            WorkspacePlan::InPlace { .. } => {
+                return Err(Error::usage(format!(
+                    "--with-changes is for git repositories; {} is not the top of one",
+                    plan.project.path.display()
+                )))
+            }
+        }
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::prompt::confirm;
 use crate::session::ops::Ops;
 
-use super::review::{self, LineKind};
+use crate::workspace::review::{self, LineKind};
 
 #[derive(Debug, Subcommand)]
 pub enum GitCommand {
@@ -56,31 +56,6 @@ pub enum GitCommand {
         #[arg(long)]
         remote: Option<String>,
     },
-}
-
-/// `cctui new --with-changes` / `--in-place` on a plan.
-pub fn choose(
-    plan: &mut crate::session::SessionPlan,
-    with_changes: bool,
-    in_place: bool,
-) -> Result<()> {
-    use super::WorkspacePlan;
-    if in_place {
-        plan.workspace = WorkspacePlan::in_place(&plan.project.path);
-    } else if with_changes {
-        match &mut plan.workspace {
-            WorkspacePlan::Repo {
-                with_changes: w, ..
-            } => *w = true,
-            WorkspacePlan::InPlace { .. } => {
-                return Err(Error::usage(format!(
-                    "--with-changes is for git repositories; {} is not the top of one",
-                    plan.project.path.display()
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCode> {

@@ -1,0 +1,119 @@
+//! The sessions' attachments: one task per running session, with a bounded output queue.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, Semaphore};
+
+use super::{Runtime, ATTACH_HISTORY_LINES, TERM_BUDGET};
+use crate::app::action::Action;
+use crate::app::effect::Effect;
+use crate::backend::Backend;
+
+impl<B: Backend> Runtime<B> {
+    pub(super) fn attach(&mut self, session: String, container: String) {
+        if let Some((_, old)) = self.terminals.remove(&session) {
+            old.abort();
+        }
+        let (writer_tx, mut writer_rx) = mpsc::channel::<Vec<u8>>(256);
+        let backend = self.ops.backend.clone();
+        let tx = self.tx.clone();
+        let name = session.clone();
+        let limit = self.attach_limit.clone();
+        let budget = Arc::new(Semaphore::new(TERM_BUDGET));
+        self.budgets.insert(session.clone(), budget.clone());
+        let task = tokio::spawn(async move {
+            let permit = limit.acquire_owned().await;
+            let attachment = match backend.attach(&container).await {
+                Ok(a) => a,
+                Err(_) => {
+                    let _ = tx.send(Action::TermClosed { session: name });
+                    return;
+                }
+            };
+            let _ = tx.send(Action::TermAttached {
+                session: name.clone(),
+            });
+            let mut input = attachment.input;
+            let writer = tokio::spawn(async move {
+                while let Some(bytes) = writer_rx.recv().await {
+                    if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
+                        break;
+                    }
+                }
+            });
+            // The recent output first, so that the screen shows what happened before we
+            // attached. The tty's size is left to whoever shows the session (see `fit`).
+            let mut history = backend.logs(&container, ATTACH_HISTORY_LINES, false);
+            while let Some(Ok(chunk)) = history.next().await {
+                if tx
+                    .send(Action::TermOutput {
+                        session: name.clone(),
+                        bytes: chunk.bytes,
+                        at: std::time::Instant::now(),
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            drop(permit);
+            let mut output = attachment.output;
+            while let Some(Ok(bytes)) = output.next().await {
+                let cost = bytes.len().clamp(1, TERM_BUDGET) as u32;
+                match budget.acquire_many(cost).await {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => break,
+                }
+                if tx
+                    .send(Action::TermOutput {
+                        session: name.clone(),
+                        bytes,
+                        at: std::time::Instant::now(),
+                    })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            writer.abort();
+            let _ = tx.send(Action::TermClosed { session: name });
+        });
+        self.terminals.insert(session, (writer_tx, task));
+    }
+
+    pub(super) fn terminal(&mut self, effect: Effect) {
+        match effect {
+            Effect::Detach(session) => {
+                if let Some((_, task)) = self.terminals.remove(&session) {
+                    task.abort();
+                }
+                self.budgets.remove(&session);
+            }
+            Effect::TermInput { session, bytes } => {
+                if let Some((writer, _)) = self.terminals.get(&session) {
+                    // Never block the UI on a slow container: a full queue drops the keys.
+                    let _ = writer.try_send(bytes);
+                }
+            }
+            Effect::TermResize {
+                container,
+                rows,
+                cols,
+                nudge,
+                ..
+            } => {
+                let backend = self.ops.backend.clone();
+                tokio::spawn(async move {
+                    if nudge {
+                        let narrower = cols.saturating_sub(1).max(1);
+                        let _ = backend.resize_tty(&container, rows, narrower).await;
+                    }
+                    let _ = backend.resize_tty(&container, rows, cols).await;
+                });
+            }
+            _ => {}
+        }
+    }
+}

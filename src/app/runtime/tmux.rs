@@ -1,0 +1,75 @@
+//! The runtime's edges outside the engine: tmux panes and windows, and folder completion.
+
+/// Folders starting with `prefix`, for the new-session dialog.
+pub fn complete_dirs(prefix: &str) -> Vec<String> {
+    let (dir, start) = match prefix.rfind('/') {
+        Some(i) => (&prefix[..=i], &prefix[i + 1..]),
+        None => ("./", prefix),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .filter(|n| n.starts_with(start) && (start.starts_with('.') || !n.starts_with('.')))
+        .map(|n| format!("{dir}{n}/"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Opens `cctui attach NAME` in a new tmux pane or window. Only inside tmux.
+/// The pane runs with this dashboard's engine and config (and its folders, when they were
+/// moved), not whatever the tmux server's environment says.
+pub async fn open(
+    session: &str,
+    window: bool,
+    engine: &str,
+    config: Option<&std::path::Path>,
+) -> Result<String, String> {
+    if std::env::var_os("TMUX").is_none() {
+        return Err("not inside tmux: t and T open sessions in tmux panes and windows".into());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut command = format!("env DOCKER_HOST={}", shell_quote(engine));
+    for var in ["CCTUI_CONFIG_DIR", "CCTUI_STATE_DIR"] {
+        if let Some(v) = std::env::var_os(var) {
+            command.push_str(&format!(" {var}={}", shell_quote(&v.to_string_lossy())));
+        }
+    }
+    command.push_str(&format!(" {}", shell_quote(&exe.display().to_string())));
+    if let Some(c) = config {
+        command.push_str(&format!(
+            " --config {}",
+            shell_quote(&c.display().to_string())
+        ));
+    }
+    command.push_str(&format!(" attach {}", shell_quote(session)));
+    let mut cmd = tokio::process::Command::new("tmux");
+    if window {
+        cmd.args(["new-window", "-n", session, &command]);
+    } else {
+        cmd.args(["split-window", "-h", &command]);
+    }
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| format!("cannot run tmux: {e}"))?;
+    if out.status.success() {
+        Ok(format!(
+            "opened {session} in a tmux {}",
+            if window { "window" } else { "pane" }
+        ))
+    } else {
+        Err(format!(
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
