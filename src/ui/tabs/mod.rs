@@ -1,5 +1,6 @@
 //! The detail tabs of the selected session, one file each; this is their one registration.
 
+pub mod changes;
 mod firewall;
 mod info;
 mod logs;
@@ -29,13 +30,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Tab::Logs => logs::draw(frame, inner, state, row, theme),
         Tab::Firewall => firewall::draw(frame, inner, row, theme),
         Tab::Info => info::draw(frame, inner, row, theme),
-        Tab::Changes => changes(frame, inner, row, theme),
+        Tab::Changes => draw_changes(frame, inner, row, theme),
     }
 }
 
-fn changes(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
+fn draw_changes(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
     match &row.view.changes {
-        Some(Ok(view)) => super::changes::draw(frame, area, view, theme),
+        Some(Ok(view)) => changes::draw(frame, area, view, theme),
         Some(Err(e)) => frame.render_widget(
             Paragraph::new(e.clone())
                 .wrap(Wrap { trim: true })

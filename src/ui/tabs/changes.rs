@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::theme::Theme;
+use crate::ui::theme::Theme;
 use crate::workspace::review::{ChangesView, LineKind};
 
 /// Draws `view` in `area`. Plain data in, nothing else read.
