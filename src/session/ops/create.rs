@@ -80,7 +80,7 @@ impl<B: Backend> Ops<B> {
             .any(|s| s.name == plan.name.as_str())
         {
             return Err(Error::usage(format!(
-                "the name `{}` is taken; choose another with --name",
+                "the name `{}` is taken by another session; choose another name",
                 plan.name
             )));
         }
@@ -104,7 +104,7 @@ impl<B: Backend> Ops<B> {
         if self.backend.inspect_volume(&work_volume).await?.is_some() {
             return Err(Error::usage(format!(
                 "the volume {work_volume} of an earlier session named `{}` still exists; \
-                 choose another --name, or delete it with `docker volume rm {work_volume}` if \
+                 choose another name, or delete it with `docker volume rm {work_volume}` if \
                  nothing in it is needed",
                 plan.name
             )));

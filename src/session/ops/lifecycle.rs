@@ -132,7 +132,7 @@ impl<B: Backend> Ops<B> {
         if volumes && !others.is_empty() {
             return Err(Error::usage(format!(
                 "the project's volumes are shared with {}; remove those sessions first, or \
-                 drop --volumes",
+                 keep the volumes",
                 others.join(", ")
             )));
         }
