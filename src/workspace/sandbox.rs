@@ -27,8 +27,11 @@ git reset -q --hard
 if [ "$START" != "$BASE" ]; then
   git restore --source="$START" --worktree -- :/
 fi
+# A temporary index read from the tree, so with no stat data: `add -A` hashes every file.
+# A copy of the real index would trust its stat data, and a file that `restore` changed in
+# the same second and to the same size would count as unchanged.
 d=$(mktemp -d)
-cp "$(git rev-parse --git-path index)" "$d/index"
+GIT_INDEX_FILE="$d/index" git read-tree HEAD
 GIT_INDEX_FILE="$d/index" git add -A
 GIT_INDEX_FILE="$d/index" git write-tree
 rm -rf "$d"
