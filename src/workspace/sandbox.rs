@@ -53,6 +53,9 @@ if [ "$SNAP" = 1 ]; then
   trap 'rm -rf "$d"' EXIT
   idx=$(git rev-parse --git-path index)
   if [ -f "$idx" ]; then cp "$idx" "$d/index"; fi
+  # An index older than its entries makes every entry "racily clean", so git compares
+  # contents instead of trusting stat data that can hide a same-second, same-size edit.
+  if [ -f "$d/index" ]; then touch -d @0 "$d/index"; fi
   GIT_INDEX_FILE="$d/index" git add -A
   tree=$(GIT_INDEX_FILE="$d/index" git write-tree)
   if [ "$tree" != "$(git rev-parse "$head^{tree}")" ]; then
