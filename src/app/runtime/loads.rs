@@ -34,7 +34,9 @@ impl<B: Backend> Runtime<B> {
                 }));
             }
             Effect::LoadFirewall(session) => {
-                let wait = self.throttle(format!("fw:{session}"));
+                let Some(wait) = self.throttle(format!("fw:{session}")) else {
+                    return;
+                };
                 let ops = self.ops.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -55,7 +57,9 @@ impl<B: Backend> Runtime<B> {
                 });
             }
             Effect::LoadDetails { session, container } => {
-                let wait = self.throttle(format!("details:{session}"));
+                let Some(wait) = self.throttle(format!("details:{session}")) else {
+                    return;
+                };
                 let backend = self.ops.backend.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -69,7 +73,9 @@ impl<B: Backend> Runtime<B> {
                 });
             }
             Effect::LoadStats { session, container } => {
-                let wait = self.throttle(format!("stats:{session}"));
+                let Some(wait) = self.throttle(format!("stats:{session}")) else {
+                    return;
+                };
                 let backend = self.ops.backend.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

@@ -177,16 +177,20 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// How long to wait before loading `key` again, so that a visible panel refreshes no
-    /// faster than PANEL_REFRESH; records the load as due then.
-    fn throttle(&mut self, key: String) -> Duration {
+    /// faster than PANEL_REFRESH; records the load as due then. `None` when a load of `key`
+    /// is already due later: it will bring fresh figures, and asking again would start a
+    /// second chain of refreshes beside it (each answer asks for the next).
+    fn throttle(&mut self, key: String) -> Option<Duration> {
         let now = Instant::now();
-        let wait = self
-            .last_load
-            .get(&key)
-            .map(|last| (*last + PANEL_REFRESH).saturating_duration_since(now))
+        let last = self.last_load.get(&key).copied();
+        if last.is_some_and(|due| due > now) {
+            return None;
+        }
+        let wait = last
+            .map(|last| (last + PANEL_REFRESH).saturating_duration_since(now))
             .unwrap_or_default();
         self.last_load.insert(key, now + wait);
-        wait
+        Some(wait)
     }
 
     pub fn perform(&mut self, effect: Effect, state: &State) {
