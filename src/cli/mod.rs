@@ -1,6 +1,7 @@
 //! The command line: every dashboard action is also a command. Exit codes: 0 done, 1 failed,
 //! 2 bad input or config, 3 the engine cannot be reached.
 
+pub mod completions;
 mod exec;
 mod fw;
 mod logs;
@@ -120,6 +121,14 @@ pub enum Command {
         #[arg(long)]
         path: bool,
     },
+    /// Print the script that loads cctui's completion (session and profile names included)
+    /// into a shell: `source <(cctui completions bash)`
+    Completions { shell: completions::Shell },
+    /// Print the man page (roff), or write one page per command into a folder
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +166,7 @@ pub enum FwCommand {
 }
 
 pub fn main() -> ExitCode {
+    completions::answer_shell();
     let cli = Cli::parse();
     // Before any thread or child process: every variable a secret may come from leaves our
     // environment, so nothing cctui starts inherits it. A config that does not load here
@@ -234,6 +244,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Doctor) => return Ok(doctor(flag).await),
         Some(Command::Project { command }) => return project::run(flag, command),
+        Some(Command::Completions { shell }) => return completions::print_script(shell),
+        Some(Command::Man { dir }) => return completions::man(dir.as_deref()),
         Some(Command::Config { path }) => {
             if path {
                 println!("{}", crate::paths::config_file(flag).display());
@@ -288,7 +300,11 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
         Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,
         Command::Fw { command } => fw::run(&ops, command).await,
         Command::Git(command) => crate::workspace::cli::run(&ops, command).await,
-        Command::Doctor | Command::Config { .. } | Command::Project { .. } => {
+        Command::Doctor
+        | Command::Config { .. }
+        | Command::Project { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => {
             unreachable!("dispatch handles these without the engine")
         }
     }
