@@ -103,6 +103,9 @@ pub struct SessionPlan {
     pub workspace: crate::workspace::WorkspacePlan,
     /// The branch and base, chosen by `create` in the host's repository.
     pub branch: Option<crate::workspace::BranchPlan>,
+    /// A sandbox for one `claude` run (`cctui run --rm`): its main process only waits, with
+    /// no tty, and claude is exec'd into it once the session is ready.
+    pub one_shot: bool,
 }
 
 impl SessionPlan {
@@ -205,8 +208,12 @@ impl SessionPlan {
         spec.pids_limit = Some(self.pids_limit);
         spec.memory_bytes = Some(self.memory_bytes);
         spec.nano_cpus = Some(self.nano_cpus);
-        spec.tty = true;
-        spec.open_stdin = true;
+        spec.tty = !self.one_shot;
+        spec.open_stdin = !self.one_shot;
+        if self.one_shot {
+            // Run by the entrypoint after the ready mark, like claude; `sleep` in every image.
+            spec.cmd = vec!["sleep".into(), "2147483647".into()];
+        }
         spec
     }
 
@@ -306,6 +313,7 @@ pub fn plan_session(
         verify_interval_secs: config.firewall.verify_interval_secs,
         workspace: crate::workspace::WorkspacePlan::for_folder(&project.path),
         branch: None,
+        one_shot: false,
         project,
     })
 }

@@ -7,6 +7,7 @@ mod fw;
 mod logs;
 mod print;
 mod project;
+mod run_rm;
 pub mod sessions;
 
 use std::path::{Path, PathBuf};
@@ -88,12 +89,9 @@ pub enum Command {
     },
     /// Build (or find) the images for a set of profiles
     Build(sessions::BuildArgs),
-    /// Run claude headless in a session: `cctui run NAME -- -p "review src/"`
-    Run {
-        name: String,
-        #[arg(last = true, required = true)]
-        args: Vec<String>,
-    },
+    /// Run claude headless in a session: `cctui run NAME -- -p "review src/"`; or with --rm
+    /// in a sandbox made for this run and removed after it: `cctui run --rm . -- -p "..."`
+    Run(run_rm::RunArgs),
     /// Log claude in (OAuth) inside the session; the login persists in the project's volume
     Login { name: String },
     /// Remove the session's stored Claude login (asks first)
@@ -294,7 +292,11 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
         Command::Logs { name, follow, tail } => logs::print(&ops, &name, tail, follow).await,
         Command::Shell { name } => exec::in_session(&ops, &name, &["bash", "-l"], &[]).await,
         Command::Exec { name, cmd } => exec::in_session(&ops, &name, &[], &cmd).await,
-        Command::Run { name, args } => exec::in_session(&ops, &name, &["claude"], &args).await,
+        Command::Run(args) if args.rm => run_rm::run_once(&ops, &args).await,
+        Command::Run(args) => {
+            let name = args.name.as_deref().unwrap_or_default();
+            exec::in_session(&ops, name, &["claude"], &args.args).await
+        }
         Command::Login { name } => exec::in_session(&ops, &name, &["claude", "/login"], &[]).await,
         Command::Build(args) => sessions::build(&ops, &args).await,
         Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,

@@ -39,6 +39,8 @@ pub struct NewSession {
     /// The config's firewall mode, unless set.
     pub firewall: Option<FirewallMode>,
     pub workspace: WorkspaceChoice,
+    /// A sandbox for one run of claude (`cctui run --rm`), not a long-running session.
+    pub one_shot: bool,
 }
 
 /// A created session, and the repository's proposal if it has one not yet accepted (its
@@ -102,6 +104,7 @@ impl<B: Backend> Ops<B> {
             request.workspace == WorkspaceChoice::WithChanges,
             request.workspace == WorkspaceChoice::InPlace,
         )?;
+        plan.one_shot = request.one_shot;
         Ok((plan, proposal))
     }
 
