@@ -106,6 +106,9 @@ pub struct SessionPlan {
     /// A sandbox for one `claude` run (`cctui run --rm`): its main process only waits, with
     /// no tty, and claude is exec'd into it once the session is ready.
     pub one_shot: bool,
+    /// The project's accepted devcontainer: its image under cctui's agent layer, its env
+    /// (already in `env`) and its post-create/start commands.
+    pub devcontainer: Option<crate::devcontainer::proposal::Accepted>,
 }
 
 impl SessionPlan {
@@ -127,6 +130,13 @@ impl SessionPlan {
             ),
             (labels::NETWORKS.to_string(), self.networks.join(",")),
         ]);
+        l.insert(
+            crate::devcontainer::ENVIRONMENT_LABEL.to_string(),
+            match &self.devcontainer {
+                Some(a) => a.devcontainer.environment(&self.project.path),
+                None => "cctui recipe".to_string(),
+            },
+        );
         l.extend(crate::workspace::labels_for(
             &self.workspace,
             self.branch.as_ref(),
@@ -314,6 +324,7 @@ pub fn plan_session(
         workspace: crate::workspace::WorkspacePlan::for_folder(&project.path),
         branch: None,
         one_shot: false,
+        devcontainer: None,
         project,
     })
 }

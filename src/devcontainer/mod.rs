@@ -103,10 +103,12 @@ impl DevContainer {
             match key.as_str() {
                 "image" => dc.image = Some(v.as_str().ok_or_else(|| bad(key, "a string"))?.into()),
                 "build" | "dockerFile" | "dockerfile" | "context" => {
-                    dc.read_build(key, v, &dir, &subst).ok_or_else(|| bad(key, "an object"))?;
+                    dc.read_build(key, v, &dir, &subst)
+                        .ok_or_else(|| bad(key, "an object"))?;
                 }
                 "containerEnv" | "remoteEnv" => {
-                    let env = string_map(v, &subst).ok_or_else(|| bad(key, "an object of strings"))?;
+                    let env =
+                        string_map(v, &subst).ok_or_else(|| bad(key, "an object of strings"))?;
                     dc.env.extend(env);
                 }
                 "remoteUser" | "containerUser" => {
@@ -119,25 +121,35 @@ impl DevContainer {
                         dc.remote_user = Some(user.to_string());
                     }
                 }
-                "postCreateCommand" => dc.post_create = commands(v).ok_or_else(|| bad(key, "a command"))?,
-                "postStartCommand" => dc.post_start = commands(v).ok_or_else(|| bad(key, "a command"))?,
+                "postCreateCommand" => {
+                    dc.post_create = commands(v).ok_or_else(|| bad(key, "a command"))?
+                }
+                "postStartCommand" => {
+                    dc.post_start = commands(v).ok_or_else(|| bad(key, "a command"))?
+                }
                 "features" => dc.read_features(v, &dir),
                 _ => dc.warn_about(key, v),
             }
         }
-        if let Some(b) = &mut dc.build {
+        dc.checked()
+    }
+
+    /// A file cctui can use: something to build or run, and no secret in the environment.
+    fn checked(mut self) -> Result<DevContainer> {
+        let file = self.file.clone();
+        if let Some(b) = &mut self.build {
             // A `context` without a `dockerfile` (old spelling) has no Dockerfile to build.
             if b.dockerfile.as_os_str().is_empty() {
-                dc.build = None;
+                self.build = None;
             }
         }
-        if dc.image.is_none() && dc.build.is_none() {
+        if self.image.is_none() && self.build.is_none() {
             return Err(Error::usage(format!(
                 "{}: give `image` or `build.dockerfile` (cctui does not run docker compose)",
                 file.display()
             )));
         }
-        for (k, v) in &dc.env {
+        for (k, v) in &self.env {
             if crate::sandbox::secrets::looks_like_key(v) {
                 return Err(Error::usage(format!(
                     "{}: {k} looks like an API key; secrets never go in the environment, put \
@@ -146,7 +158,7 @@ impl DevContainer {
                 )));
             }
         }
-        Ok(dc)
+        Ok(self)
     }
 
     /// `build` (and the old top-level `dockerFile` and `context`), relative to the file.
@@ -176,7 +188,8 @@ impl DevContainer {
     /// Local features are taken; the others are named and skipped (no download happens).
     fn read_features(&mut self, v: &Value, dir: &Path) {
         let Some(obj) = v.as_object() else {
-            self.warnings.push("ignored `features`: not an object".into());
+            self.warnings
+                .push("ignored `features`: not an object".into());
             return;
         };
         for (id, opts) in obj {
@@ -225,7 +238,9 @@ impl DevContainer {
             // Editor and port settings have no meaning in a sandbox; silently unused.
             "name" | "customizations" | "forwardPorts" | "portsAttributes" | "appPort"
             | "workspaceFolder" | "shutdownAction" | "$schema" => {}
-            _ => self.warnings.push(format!("ignored `{key}`: cctui does not support it")),
+            _ => self
+                .warnings
+                .push(format!("ignored `{key}`: cctui does not support it")),
         }
     }
 
@@ -278,7 +293,13 @@ fn scalar(v: &Value) -> String {
 /// install.sh sees option `fooBar` as `FOOBAR` (the features spec).
 fn feature_option_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -307,9 +328,7 @@ impl Substitute<'_> {
     fn value(&self, var: &str) -> String {
         let mut parts = var.splitn(3, ':');
         match parts.next().unwrap_or_default() {
-            "localWorkspaceFolder" | "containerWorkspaceFolder" => {
-                self.root.display().to_string()
-            }
+            "localWorkspaceFolder" | "containerWorkspaceFolder" => self.root.display().to_string(),
             "localWorkspaceFolderBasename" | "containerWorkspaceFolderBasename" => self
                 .root
                 .file_name()

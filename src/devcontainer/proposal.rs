@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::DevContainer;
 use crate::error::{Error, Result};
+use crate::image::devcontainer::{folder_files, ImageSource, LocalFeature, ProjectImage};
 use crate::project::{line_diff, Project, Proposal};
 
 /// Between the devcontainer.json and its Dockerfile in a snapshot.
@@ -17,6 +18,44 @@ const DOCKERFILE_MARK: &str = "\n# ---- cctui: the Dockerfile it builds, ";
 pub struct Accepted {
     pub devcontainer: DevContainer,
     pub dockerfile: Option<String>,
+}
+
+impl Accepted {
+    /// The image it asks for, in the image layer's terms: the accepted Dockerfile and the
+    /// context folder's files now, or the named image; local features with their files.
+    pub fn project_image(&self, slug: &str) -> Result<ProjectImage> {
+        let dc = &self.devcontainer;
+        let source = match (&dc.build, &self.dockerfile, &dc.image) {
+            (Some(b), Some(dockerfile), _) => ImageSource::Build {
+                dockerfile: dockerfile.clone(),
+                context: folder_files(&b.context)?,
+                args: b.args.clone(),
+            },
+            (_, _, Some(image)) => ImageSource::Image(image.clone()),
+            _ => {
+                return Err(Error::usage(format!(
+                    "{}: the accepted copy has no Dockerfile; accept it again",
+                    dc.file.display()
+                )))
+            }
+        };
+        let features = dc
+            .features
+            .iter()
+            .map(|f| {
+                Ok(LocalFeature {
+                    files: folder_files(&f.dir)?,
+                    options: f.options.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ProjectImage {
+            slug: slug.to_string(),
+            source,
+            remote_user: dc.remote_user.clone(),
+            features,
+        })
+    }
 }
 
 fn accepted_file(config_dir: &Path, project: &Project) -> PathBuf {
@@ -49,7 +88,10 @@ fn current(project: &Project) -> Result<Option<(DevContainer, String)>> {
                 b.dockerfile.display()
             ))
         })?;
-        let rel = b.dockerfile.strip_prefix(&project.path).unwrap_or(&b.dockerfile);
+        let rel = b
+            .dockerfile
+            .strip_prefix(&project.path)
+            .unwrap_or(&b.dockerfile);
         snapshot.push_str(&format!("{DOCKERFILE_MARK}{} ----\n", rel.display()));
         snapshot.push_str(&dockerfile);
     }
@@ -104,8 +146,7 @@ pub fn accepted(config_dir: &Path, project: &Project) -> Result<Option<Accepted>
         None => (snapshot.as_str(), None),
     };
     // Paths in it are the project's; the file it was accepted from tells which one.
-    let file = super::find(&project.path)
-        .unwrap_or_else(|| project.path.join(super::FILES[0]));
+    let file = super::find(&project.path).unwrap_or_else(|| project.path.join(super::FILES[0]));
     let devcontainer = DevContainer::parse(json, &file, &project.path)
         .map_err(|e| Error::usage(format!("the accepted copy {}: {e}", path.display())))?;
     Ok(Some(Accepted {
@@ -130,11 +171,21 @@ mod tests {
             r#"{ "build": { "dockerfile": "Dockerfile" }, "privileged": true }"#,
         )
         .unwrap();
-        std::fs::write(repo.join(".devcontainer/Dockerfile"), "FROM debian:bookworm-slim\n")
-            .unwrap();
+        std::fs::write(
+            repo.join(".devcontainer/Dockerfile"),
+            "FROM debian:bookworm-slim\n",
+        )
+        .unwrap();
         let proposal = pending(&cfg, &p).unwrap().expect("pending");
-        assert!(proposal.diff.iter().any(|l| l.contains("+ FROM debian")), "{:?}", proposal.diff);
-        assert!(proposal.diff.iter().any(|l| l.starts_with("! ") && l.contains("privileged")));
+        assert!(
+            proposal.diff.iter().any(|l| l.contains("+ FROM debian")),
+            "{:?}",
+            proposal.diff
+        );
+        assert!(proposal
+            .diff
+            .iter()
+            .any(|l| l.starts_with("! ") && l.contains("privileged")));
         assert_eq!(accepted(&cfg, &p).unwrap(), None, "used before acceptance");
         accept(&cfg, &p).unwrap();
         assert_eq!(pending(&cfg, &p).unwrap(), None);

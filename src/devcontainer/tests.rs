@@ -72,8 +72,10 @@ fn malformed_jsonc_is_one_line_with_file_line_and_column() {
 
 #[test]
 fn secrets_in_the_environment_and_files_without_an_image_are_refused() {
-    let err = parse(r#"{ "image": "x", "containerEnv": { "KEY": "sk-ant-api03-abcdefghijklmnopqrstuv" } }"#)
-        .unwrap_err();
+    let err = parse(
+        r#"{ "image": "x", "containerEnv": { "KEY": "sk-ant-api03-abcdefghijklmnopqrstuv" } }"#,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("looks like an API key"), "{err}");
     assert_eq!(err.exit_code(), 2);
     let err = parse(r#"{ "dockerComposeFile": "compose.yml" }"#).unwrap_err();
@@ -89,7 +91,8 @@ fn features_that_need_a_download_are_named_and_skipped() {
     let text = r#"{ "image": "x", "features": {
         "ghcr.io/devcontainers/features/node:1": {},
         "./hello": { "greeting": "hey", "withDots": true } } }"#;
-    let dc = DevContainer::parse(text, &root.join(".devcontainer/devcontainer.json"), &root).unwrap();
+    let dc =
+        DevContainer::parse(text, &root.join(".devcontainer/devcontainer.json"), &root).unwrap();
     assert_eq!(dc.features.len(), 1);
     assert_eq!(dc.features[0].options["GREETING"], "hey");
     assert_eq!(dc.features[0].options["WITHDOTS"], "true");
