@@ -9,6 +9,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod devcontainer;
 pub mod doctor;
 pub mod error;
 pub mod image;

@@ -104,6 +104,12 @@ pub struct SessionPlan {
     pub workspace: crate::workspace::WorkspacePlan,
     /// The branch and base, chosen by `create` in the host's repository.
     pub branch: Option<crate::workspace::BranchPlan>,
+    /// A sandbox for one `claude` run (`cctui run --rm`): its main process only waits, with
+    /// no tty, and claude is exec'd into it once the session is ready.
+    pub one_shot: bool,
+    /// The project's accepted devcontainer: its image under cctui's agent layer, its env
+    /// (already in `env`) and its post-create/start commands.
+    pub devcontainer: Option<crate::devcontainer::proposal::Accepted>,
 }
 
 impl SessionPlan {
@@ -125,6 +131,13 @@ impl SessionPlan {
             ),
             (labels::NETWORKS.to_string(), self.networks.join(",")),
         ]);
+        l.insert(
+            crate::devcontainer::ENVIRONMENT_LABEL.to_string(),
+            match &self.devcontainer {
+                Some(a) => a.devcontainer.environment(&self.project.path),
+                None => "cctui recipe".to_string(),
+            },
+        );
         l.extend(crate::workspace::labels_for(
             &self.workspace,
             self.branch.as_ref(),
@@ -206,8 +219,12 @@ impl SessionPlan {
         spec.pids_limit = Some(self.pids_limit);
         spec.memory_bytes = Some(self.memory_bytes);
         spec.nano_cpus = Some(self.nano_cpus);
-        spec.tty = true;
-        spec.open_stdin = true;
+        spec.tty = !self.one_shot;
+        spec.open_stdin = !self.one_shot;
+        if self.one_shot {
+            // Run by the entrypoint after the ready mark, like claude; `sleep` in every image.
+            spec.cmd = vec!["sleep".into(), "2147483647".into()];
+        }
         spec
     }
 
@@ -307,6 +324,8 @@ pub fn plan_session(
         verify_interval_secs: config.firewall.verify_interval_secs,
         workspace: crate::workspace::WorkspacePlan::for_folder(&project.path),
         branch: None,
+        one_shot: false,
+        devcontainer: None,
         project,
     })
 }

@@ -41,12 +41,14 @@ fn spec_of(container: &str, session: &str, holder_id: Option<&str>) -> Value {
         .map(|e| e.as_str().unwrap().split('=').next().unwrap().to_string())
         .collect();
     env.sort();
-    let mounts: Vec<Value> = c["Mounts"]
+    // The engine lists mounts in no fixed order.
+    let mut mounts: Vec<Value> = c["Mounts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|m| json!([m["Type"], m["Source"], m["Destination"], m["RW"]]))
         .collect();
+    mounts.sort_by_key(|m| m.to_string());
     let mut networks: Vec<String> = c["NetworkSettings"]["Networks"]
         .as_object()
         .unwrap()

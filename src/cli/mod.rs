@@ -1,11 +1,13 @@
 //! The command line: every dashboard action is also a command. Exit codes: 0 done, 1 failed,
 //! 2 bad input or config, 3 the engine cannot be reached.
 
+pub mod completions;
 mod exec;
 mod fw;
 mod logs;
 mod print;
 mod project;
+mod run_rm;
 pub mod sessions;
 pub mod work;
 
@@ -88,12 +90,9 @@ pub enum Command {
     },
     /// Build (or find) the images for a set of profiles
     Build(sessions::BuildArgs),
-    /// Run claude headless in a session: `cctui run NAME -- -p "review src/"`
-    Run {
-        name: String,
-        #[arg(last = true, required = true)]
-        args: Vec<String>,
-    },
+    /// Run claude headless in a session: `cctui run NAME -- -p "review src/"`; or with --rm
+    /// in a sandbox made for this run and removed after it: `cctui run --rm . -- -p "..."`
+    Run(run_rm::RunArgs),
     /// Log claude in (OAuth) inside the session; the login persists in the project's volume
     Login { name: String },
     /// Remove the session's stored Claude login (asks first)
@@ -120,6 +119,14 @@ pub enum Command {
     Config {
         #[arg(long)]
         path: bool,
+    },
+    /// Print the script that loads cctui's completion (session and profile names included)
+    /// into a shell: `source <(cctui completions bash)`
+    Completions { shell: completions::Shell },
+    /// Print the man page (roff), or write one page per command into a folder
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -158,6 +165,7 @@ pub enum FwCommand {
 }
 
 pub fn main() -> ExitCode {
+    completions::answer_shell();
     let cli = Cli::parse();
     // Before any thread or child process: every variable a secret may come from leaves our
     // environment, so nothing cctui starts inherits it. A config that does not load here
@@ -237,6 +245,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Doctor) => return Ok(doctor(flag).await),
         Some(Command::Project { command }) => return project::run(flag, command),
+        Some(Command::Completions { shell }) => return completions::print_script(shell),
+        Some(Command::Man { dir }) => return completions::man(dir.as_deref()),
         Some(Command::Config { path }) => {
             if path {
                 println!("{}", crate::paths::config_file(flag).display());
@@ -285,13 +295,21 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
         Command::Logs { name, follow, tail } => logs::print(&ops, &name, tail, follow).await,
         Command::Shell { name } => exec::in_session(&ops, &name, &["bash", "-l"], &[]).await,
         Command::Exec { name, cmd } => exec::in_session(&ops, &name, &[], &cmd).await,
-        Command::Run { name, args } => exec::in_session(&ops, &name, &["claude"], &args).await,
+        Command::Run(args) if args.rm => run_rm::run_once(&ops, &args).await,
+        Command::Run(args) => {
+            let name = args.name.as_deref().unwrap_or_default();
+            exec::in_session(&ops, name, &["claude"], &args.args).await
+        }
         Command::Login { name } => exec::in_session(&ops, &name, &["claude", "/login"], &[]).await,
         Command::Build(args) => sessions::build(&ops, &args).await,
         Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,
         Command::Fw { command } => fw::run(&ops, command).await,
         Command::Git(command) => work::run(&ops, command).await,
-        Command::Doctor | Command::Config { .. } | Command::Project { .. } => {
+        Command::Doctor
+        | Command::Config { .. }
+        | Command::Project { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => {
             unreachable!("dispatch handles these without the engine")
         }
     }

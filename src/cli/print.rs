@@ -41,6 +41,7 @@ pub fn ls_json(sessions: &[Session]) -> serde_json::Value {
                     "container": s.agent.as_ref().map(|a| a.name.clone()),
                     "image": s.agent.as_ref().map(|a| a.image.clone()),
                     "created": s.agent.as_ref().map(|a| a.created),
+                    "environment": s.agent.as_ref().and_then(|a| a.labels.get(crate::devcontainer::ENVIRONMENT_LABEL)),
                 })
             })
             .collect(),

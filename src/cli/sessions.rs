@@ -50,6 +50,7 @@ impl NewArgs {
                 (true, false) => WorkspaceChoice::WithChanges,
                 (false, false) => WorkspaceChoice::Default,
             },
+            one_shot: false,
         }
     }
 }

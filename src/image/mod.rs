@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 pub use crate::paths::expand_home;
 
 mod build;
+pub mod devcontainer;
 mod ids;
 
 pub use build::{ensure_images, BuildFailure, BuildOptions, BuildProgress, DEFAULT_BUILD_STALL};

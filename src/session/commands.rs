@@ -39,6 +39,8 @@ pub struct NewSession {
     /// The config's firewall mode, unless set.
     pub firewall: Option<FirewallMode>,
     pub workspace: WorkspaceChoice,
+    /// A sandbox for one run of claude (`cctui run --rm`), not a long-running session.
+    pub one_shot: bool,
 }
 
 /// A created session, and the repository's proposal if it has one not yet accepted (its
@@ -72,6 +74,24 @@ impl<B: Backend> Ops<B> {
         if let Some(p) = &proposal {
             progress(Progress::Note(proposal_note(p, &plan.project.path)));
         }
+        let project = Project::from_canonical(plan.project.path.clone());
+        match crate::devcontainer::proposal::pending(&self.config_dir, &project) {
+            Ok(Some(p)) => progress(Progress::Note(proposal_note(&p, &plan.project.path))),
+            Ok(None) => {}
+            Err(e) => progress(Progress::Note(format!(
+                "note: the devcontainer is not used: {e}"
+            ))),
+        }
+        if let Some(a) = &plan.devcontainer {
+            for w in &a.devcontainer.warnings {
+                progress(Progress::Note(format!("devcontainer: {w}")));
+            }
+            if !plan.profiles.is_empty() {
+                progress(Progress::Note(
+                    "devcontainer: profiles are not added to the project's own image".into(),
+                ));
+            }
+        }
         let session = self.create(&plan, progress).await?;
         Ok(Created { session, proposal })
     }
@@ -102,6 +122,12 @@ impl<B: Backend> Ops<B> {
             request.workspace == WorkspaceChoice::WithChanges,
             request.workspace == WorkspaceChoice::InPlace,
         )?;
+        plan.one_shot = request.one_shot;
+        if let Some(accepted) = crate::devcontainer::proposal::accepted(&self.config_dir, &project)?
+        {
+            plan.env.extend(accepted.devcontainer.env.clone());
+            plan.devcontainer = Some(accepted);
+        }
         Ok((plan, proposal))
     }
 

@@ -97,7 +97,10 @@ impl<B: Backend> Ops<B> {
     ) -> Result<(String, Option<String>)> {
         let options = options.with_config(&self.config);
         let recipe = self.recipe().await?;
-        let chain = recipe.agent_chain(plan.ids, &plan.profiles)?;
+        let chain = match &plan.devcontainer {
+            Some(a) => recipe.project_chain(plan.ids, &a.project_image(&plan.project.slug)?)?,
+            None => recipe.agent_chain(plan.ids, &plan.profiles)?,
+        };
         let agent = image::ensure_images(&self.backend, &chain, options, |p| {
             progress(Progress::Build(p))
         })

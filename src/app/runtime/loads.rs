@@ -12,26 +12,7 @@ impl<B: Backend> Runtime<B> {
     pub(super) fn load(&mut self, effect: Effect, log_lines: usize) {
         match effect {
             Effect::FollowLogs { session, container } => {
-                if let Some(t) = self.log_task.take() {
-                    t.abort();
-                }
-                let backend = self.ops.backend.clone();
-                let tx = self.tx.clone();
-                let tail = log_lines;
-                self.log_task = Some(tokio::spawn(async move {
-                    let mut stream = backend.logs(&container, tail, true);
-                    while let Some(Ok(chunk)) = stream.next().await {
-                        if tx
-                            .send(Action::LogChunk {
-                                session: session.clone(),
-                                bytes: chunk.bytes,
-                            })
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                }));
+                self.follow_logs(session, container, log_lines)
             }
             Effect::LoadFirewall(session) => {
                 let Some(wait) = self.throttle(format!("fw:{session}")) else {
@@ -90,5 +71,26 @@ impl<B: Backend> Runtime<B> {
             }
             _ => {}
         }
+    }
+
+    /// Follows one container's logs from the last `tail` lines; replaces any earlier follow.
+    fn follow_logs(&mut self, session: String, container: String, tail: usize) {
+        if let Some(t) = self.log_task.take() {
+            t.abort();
+        }
+        let backend = self.ops.backend.clone();
+        let tx = self.tx.clone();
+        self.log_task = Some(tokio::spawn(async move {
+            let mut stream = backend.logs(&container, tail, true);
+            while let Some(Ok(chunk)) = stream.next().await {
+                let chunk = Action::LogChunk {
+                    session: session.clone(),
+                    bytes: chunk.bytes,
+                };
+                if tx.send(chunk).is_err() {
+                    return;
+                }
+            }
+        }));
     }
 }

@@ -2,6 +2,7 @@
 //! sandbox as one unit (`Backend::create_sandbox`), with the firewall verified in the holder
 //! before the agent exists, and the agent's files delivered before claude may start.
 
+use std::path::Path;
 use std::time::Instant;
 
 use super::*;
@@ -229,9 +230,58 @@ impl<B: Backend, P: FnMut(Progress) + Send> SandboxSetup for CreateSetup<'_, B, 
                 started.elapsed().as_secs_f64()
             )));
         }
+        if let Some(a) = &plan.devcontainer {
+            // The firewall is verified and the checkout is there; claude has not started.
+            let dc = &a.devcontainer;
+            let commands = dc.post_create.iter().chain(&dc.post_start);
+            for cmd in commands {
+                let user = format!("{}:{}", plan.ids.uid, plan.ids.gid);
+                let note = self
+                    .ops
+                    .run_as_agent(agent, &user, &plan.project.path, cmd)
+                    .await?;
+                (self.progress)(Progress::Note(note));
+            }
+        }
         let brokered = self.allowlist.is_some();
         self.ops
             .prepare_agent(agent, &plan.project.path, self.secrets, brokered)
             .await
+    }
+}
+
+impl<B: Backend> Ops<B> {
+    /// A devcontainer command as the agent in the project folder; a failure stops the create.
+    pub(super) async fn run_as_agent(
+        &self,
+        agent: &str,
+        user: &str,
+        project: &Path,
+        cmd: &[String],
+    ) -> Result<String> {
+        let spec = crate::backend::ExecSpec {
+            cmd: cmd.to_vec(),
+            user: Some(user.to_string()),
+            working_dir: Some(project.display().to_string()),
+            ..Default::default()
+        };
+        let out = self.backend.exec(agent, &spec).await?;
+        let shown = cmd.join(" ");
+        if out.exit_code != 0 {
+            let tail: Vec<String> = out
+                .stderr_text()
+                .lines()
+                .rev()
+                .take(5)
+                .map(String::from)
+                .collect();
+            let tail: Vec<String> = tail.into_iter().rev().collect();
+            return Err(Error::usage(format!(
+                "the devcontainer's command `{shown}` failed with exit code {}: {}",
+                out.exit_code,
+                tail.join(" / ")
+            )));
+        }
+        Ok(format!("devcontainer: ran `{shown}`"))
     }
 }

@@ -61,10 +61,17 @@ impl<B: Backend> Ops<B> {
         self.backend.start_container(&agent.id).await?;
         let project = PathBuf::from(&session.project);
         let brokered = session.firewall == FirewallMode::On;
-        if let Err(e) = self
-            .prepare_agent(&agent.id, &project, &secrets, brokered)
+        let prepared = match self
+            .post_start(&agent.id, &agent.labels, &project, &mut progress)
             .await
         {
+            Ok(()) => {
+                self.prepare_agent(&agent.id, &project, &secrets, brokered)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = prepared {
             let _ = self.backend.stop_container(&agent.id, Duration::ZERO).await;
             return Err(e);
         }
@@ -194,5 +201,35 @@ fn sandbox_parts(session: &Session, project_volumes: Option<&[String]>) -> Sandb
         containers,
         network: Some(SessionName(session.name.clone()).network()),
         volumes,
+    }
+}
+
+impl<B: Backend> Ops<B> {
+    /// A devcontainer session's postStartCommand, as the agent, after the firewall is
+    /// verified and before claude starts (from the accepted copy).
+    async fn post_start(
+        &self,
+        agent: &str,
+        labels: &crate::backend::Labels,
+        project: &std::path::Path,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<()> {
+        let from_devcontainer = labels
+            .get(crate::devcontainer::ENVIRONMENT_LABEL)
+            .is_some_and(|e| e.starts_with("devcontainer"));
+        if !from_devcontainer {
+            return Ok(());
+        }
+        let p = Project::from_canonical(project.to_path_buf());
+        let Some(accepted) = crate::devcontainer::proposal::accepted(&self.config_dir, &p)? else {
+            return Ok(());
+        };
+        let user = self.backend.inspect_container(agent).await?.user;
+        for cmd in &accepted.devcontainer.post_start {
+            progress(Progress::Note(
+                self.run_as_agent(agent, &user, project, cmd).await?,
+            ));
+        }
+        Ok(())
     }
 }

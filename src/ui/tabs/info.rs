@@ -21,6 +21,9 @@ pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
     if let Some(a) = &row.session.agent {
         lines.push(field("image", a.image.clone(), theme));
         lines.push(field("name", a.name.clone(), theme));
+        if let Some(env) = a.labels.get(crate::devcontainer::ENVIRONMENT_LABEL) {
+            lines.push(field("env", env.clone(), theme));
+        }
     }
     let Some(d) = &row.view.details else {
         lines.push(Line::styled("loading…", theme.dim()));
