@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod error;
 pub mod image;
 pub mod keys;
+pub mod notify;
 pub mod paths;
 pub mod project;
 pub mod prompt;

@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod ops;
+mod project_allow;
 pub mod work;
 
 pub use crate::project::Project;

@@ -7,6 +7,7 @@ pub mod forms;
 pub mod jobs;
 pub mod keymap;
 pub mod layout;
+pub mod queue;
 pub mod runtime;
 pub mod state;
 pub mod tabs;

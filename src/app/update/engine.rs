@@ -48,7 +48,11 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 }
             }
             // Live while shown: the runtime spaces the loads by PANEL_REFRESH.
-            if state.tab == Tab::Firewall && state.is_selected(&session) {
+            let in_queue = state.mode == Mode::Queue
+                && state
+                    .row(&session)
+                    .is_some_and(|r| r.session.running_holder().is_some());
+            if in_queue || (state.tab == Tab::Firewall && state.is_selected(&session)) {
                 fx.push(Effect::LoadFirewall(session));
             }
         }
