@@ -13,6 +13,7 @@ pub mod state;
 pub mod tabs;
 pub mod update;
 pub mod view;
+pub mod watch;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};

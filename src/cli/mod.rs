@@ -69,6 +69,12 @@ pub enum Command {
     },
     /// Attach the terminal to the session's claude (detach: Ctrl-\)
     Attach { name: String },
+    /// Print the attention queue's changes as lines (what needs you, across sessions)
+    Watch {
+        /// One JSON object a line (stable; see the README)
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the session's container logs
     Logs {
         name: String,
@@ -280,6 +286,9 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
             force,
         } => sessions::remove(&ops, &name, volumes, yes, force).await,
         Command::Attach { name } => crate::app::run_attached(ops, &name, crate::ui::draw)
+            .await
+            .map(|_| ExitCode::SUCCESS),
+        Command::Watch { json } => crate::app::watch::run(ops, json)
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Logs { name, follow, tail } => logs::print(&ops, &name, tail, follow).await,
