@@ -38,6 +38,32 @@ fn output_text(app: &PtyApp) -> String {
     String::from_utf8_lossy(&app.output.lock().unwrap()).into_owned()
 }
 
+/// Moves the queue view's selection onto the entry whose line holds `needles`: entries of
+/// other tests' sessions may be queued too.
+fn select_entry(app: &mut PtyApp, needles: &[&str]) {
+    let screen = app.wait_until("the entry in the queue view", WAIT, |s| {
+        s.lines().any(|l| needles.iter().all(|n| l.contains(n)))
+    });
+    let _ = screen;
+    let screen = app.screen();
+    let index = screen
+        .lines()
+        .skip_while(|l| !l.contains("Needs you"))
+        .skip(1)
+        .position(|l| needles.iter().all(|n| l.contains(n)))
+        .unwrap_or_else(|| panic!("no entry {needles:?}:\n{screen}"));
+    app.send(b"g"); // not a queue key: the selection stays
+    for _ in 0..index {
+        app.send(b"j");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let want = needles.to_vec();
+    app.wait_until("the entry selected", WAIT, move |s| {
+        s.lines()
+            .any(|l| l.contains('▸') && want.iter().all(|n| l.contains(n)))
+    });
+}
+
 /// A tmux server of this test's own (its own socket), configured for notifications.
 struct Tmux {
     socket: String,
@@ -72,8 +98,8 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
         &b,
         &prefix,
         &net,
-        &["api.fake.test"],
-        &["api.fake.test"],
+        &["api.fake.test", "other.fake.test"],
+        &["api.fake.test", "other.fake.test"],
         "python3 /usr/local/bin/fake_api.py 443 0.6 /tmp/tls",
     )
     .await;
@@ -203,22 +229,7 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
     app.wait_until("the queue view", WAIT, |s| {
         s.contains("Needs you") && s.contains("waiting for you")
     });
-    let screen = app.screen();
-    let line = screen
-        .lines()
-        .find(|l| l.contains(&name) && l.contains("waiting for you"))
-        .unwrap_or_else(|| panic!("no entry for {name}:\n{screen}"));
-    // Move onto it: entries of other tests' sessions may be queued too.
-    let index = screen
-        .lines()
-        .skip_while(|l| !l.contains("Needs you"))
-        .skip(1)
-        .position(|l| l == line)
-        .unwrap();
-    for _ in 0..index {
-        app.send(b"j");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    select_entry(&mut app, &[&name, "waiting for you"]);
     app.send(b"\r");
     app.wait_until("typing into claude", WAIT, |s| {
         s.contains("typing into claude")
@@ -242,6 +253,34 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
     eprintln!("cleared after {cleared:?}:\n{}", app.screen());
     wait_for_line(&lines, "watch's cleared line", |l| {
         l.contains("\"event\":\"cleared\"") && l.contains(&format!("\"session\":\"{name}\""))
+    });
+
+    // A refused name: queued from the firewall's log, allowed from the queue, and then it
+    // resolves and connects in the session at once.
+    let fetch = "getent hosts other.fake.test >/dev/null && curl -sk -o /dev/null -w '%{http_code}' https://other.fake.test/v1/models || echo refused";
+    let (_, before, _) = cctui(&cfg.path, &["exec", &name, "--", "sh", "-c", fetch]);
+    assert!(before.contains("refused"), "{before}");
+    app.send(b"w"); // closes the view
+    std::thread::sleep(Duration::from_millis(300));
+    app.send(b"w"); // opens it again, which reads every running firewall
+    select_entry(&mut app, &[&name, "firewall refused other.fake.test"]);
+    app.send(b"a");
+    app.wait_until("the allow done", WAIT, |s| {
+        s.contains("allowed other.fake.test")
+    });
+    let t = Instant::now();
+    let (_, after, err) = cctui(&cfg.path, &["exec", &name, "--", "sh", "-c", fetch]);
+    assert!(
+        !after.contains("refused") && after.trim().len() == 3,
+        "{after}{err}"
+    );
+    eprintln!(
+        "resolved and connected in {:?} after the allow",
+        t.elapsed()
+    );
+    app.wait_until("the refusal cleared", WAIT, |s| {
+        !s.lines()
+            .any(|l| l.contains(&name) && l.contains("refused other.fake.test"))
     });
     let _ = watch.kill();
     let _ = watch.wait();
