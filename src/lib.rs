@@ -22,4 +22,5 @@ pub mod session;
 pub mod term;
 pub mod tui;
 pub mod ui;
+pub mod usage;
 pub mod workspace;

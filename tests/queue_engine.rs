@@ -284,4 +284,50 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
     });
     let _ = watch.kill();
     let _ = watch.wait();
+
+    // Usage: one turn against the fake API, which serves 10 input tokens and 9 output tokens
+    // (in its last usage event) for a streamed reply. Every model costs $1 in and $2 out per
+    // million tokens here, by the user's own price table.
+    std::fs::write(
+        cfg.path.join("prices.toml"),
+        "[models.\"claude\"]\ninput = 1.0\noutput = 2.0\ncache_write = 0.0\ncache_read = 0.0\n",
+    )
+    .unwrap();
+    app.send(b"q"); // closes the queue view
+    std::thread::sleep(Duration::from_millis(300));
+    app.send(b"\r");
+    std::thread::sleep(Duration::from_millis(300));
+    app.send(b"say hello");
+    std::thread::sleep(Duration::from_millis(200));
+    app.send(b"\r");
+    app.send(b"\x1c");
+    let row = |s: &str, what: &str| {
+        s.lines()
+            .any(|l| l.contains(&format!(" {name} ")) && l.contains(what))
+    };
+    app.wait_until("claude working", WAIT, |s| row(s, "working"));
+    app.wait_until("claude idle after the reply", WAIT, |s| row(s, "idle"));
+    let (code, out, err) = cctui(&cfg.path, &["ls", "--json", "--usage"]);
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let me = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name.as_str())
+        .unwrap();
+    let u = &me["usage"];
+    eprintln!("usage: {u}");
+    assert_eq!(u["input_tokens"], 10, "{u}");
+    assert_eq!(u["output_tokens"], 9, "{u}");
+    assert_eq!(u["cache_read_tokens"], 0, "{u}");
+    let cost = u["cost_usd"].as_f64().expect("priced");
+    assert!((cost - (10.0 + 18.0) / 1e6).abs() < 1e-12, "{u}");
+    let (_, text, _) = cctui(&cfg.path, &["ls", "--usage"]);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&name) && l.contains("$0.00")),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("(all)")), "{text}");
 }

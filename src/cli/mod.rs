@@ -7,6 +7,7 @@ mod logs;
 mod print;
 mod project;
 pub mod sessions;
+mod usage;
 pub mod work;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,10 @@ pub enum Command {
         /// Machine-readable output (stable; see the README)
         #[arg(long)]
         json: bool,
+        /// Tokens and cost from Claude Code's transcripts, with totals (one short-lived
+        /// container per session reads them)
+        #[arg(long)]
+        usage: bool,
     },
     /// Start a stopped session (its firewall is re-applied and re-verified first)
     Start { name: String },
@@ -275,7 +280,8 @@ async fn doctor(flag: Option<&Path>) -> ExitCode {
 async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode> {
     match command {
         Command::New(args) => sessions::new(&ops, &args).await,
-        Command::Ls { json } => sessions::ls(&ops, json).await,
+        Command::Ls { json, usage: true } => usage::ls(&ops, json).await,
+        Command::Ls { json, .. } => sessions::ls(&ops, json).await,
         Command::Start { name } => sessions::start(&ops, &name).await,
         Command::Stop { name } => sessions::stop(&ops, &name).await,
         Command::Restart { name } => sessions::restart(&ops, &name).await,
