@@ -495,3 +495,32 @@ fn the_empty_queue_says_so() {
     update(&mut state, key_code(KeyCode::Esc));
     assert_eq!(state.mode, Mode::Normal);
 }
+
+#[test]
+fn the_info_tab_reads_usage_once_and_shows_it_with_a_figure_under_the_list() {
+    let mut state = new_state(120, 40);
+    update(&mut state, sessions(&[("api", None)]));
+    let fx = update(&mut state, key_code(KeyCode::BackTab));
+    assert_eq!(state.tab, Tab::Info);
+    assert!(fx.contains(&Effect::LoadUsage("api".into())), "{fx:?}");
+    let transcript = r#"{"type":"assistant","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":1200,"output_tokens":340,"cache_read_input_tokens":5000}}}"#;
+    let prices = cctui::usage::Prices::load(std::path::Path::new("/nonexistent")).unwrap();
+    let usage = cctui::usage::from_transcripts(transcript, &prices, None);
+    let fx = update(
+        &mut state,
+        Action::Usage {
+            session: "api".into(),
+            usage: Ok(usage),
+        },
+    );
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::LoadUsage(_))),
+        "read once, not polled"
+    );
+    let text = screen_text(&render(&state));
+    assert!(
+        text.contains("tokens   1200 in · 340 out · cache 0 written, 5000 read · $0.0102"),
+        "{text}"
+    );
+    assert!(text.contains("up 1 minute · 6.2k in · 340"), "{text}");
+}

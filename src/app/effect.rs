@@ -47,6 +47,8 @@ pub enum Effect {
         session: String,
         container: String,
     },
+    /// Read the session's tokens and cost from its transcripts.
+    LoadUsage(String),
     /// Keep a live attachment to the session's claude.
     Attach {
         session: String,

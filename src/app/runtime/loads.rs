@@ -54,6 +54,16 @@ impl<B: Backend> Runtime<B> {
                     let _ = tx.send(Action::Changes { session, view });
                 });
             }
+            Effect::LoadUsage(session) => {
+                let wait = self.throttle(format!("usage:{session}"));
+                let ops = self.ops.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let usage = ops.usage(&session).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::Usage { session, usage });
+                });
+            }
             Effect::LoadDetails { session, container } => {
                 let wait = self.throttle(format!("details:{session}"));
                 let backend = self.ops.backend.clone();

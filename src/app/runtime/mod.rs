@@ -203,7 +203,8 @@ impl<B: Backend> Runtime<B> {
             | Effect::LoadFirewall(_)
             | Effect::LoadChanges(_)
             | Effect::LoadDetails { .. }
-            | Effect::LoadStats { .. } => self.load(effect, state.settings.log_lines),
+            | Effect::LoadStats { .. }
+            | Effect::LoadUsage(_) => self.load(effect, state.settings.log_lines),
             Effect::Attach { session, container } => self.attach(session, container),
             Effect::Detach(_) | Effect::TermInput { .. } | Effect::TermResize { .. } => {
                 self.terminal(effect)

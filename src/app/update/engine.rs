@@ -56,6 +56,11 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 fx.push(Effect::LoadFirewall(session));
             }
         }
+        Action::Usage { session, usage } => {
+            if let Some(row) = state.row_mut(&session) {
+                row.view.usage = Some(usage);
+            }
+        }
         Action::Changes { session, view } => {
             if let Some(row) = state.row_mut(&session) {
                 row.view.changes = Some(view);
