@@ -229,10 +229,11 @@ pub enum KeyAction {
     Merge,
     ApplyChanges,
     Push,
+    Queue,
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 24] = [
+    pub const ALL: [KeyAction; 25] = [
         KeyAction::Up,
         KeyAction::Down,
         KeyAction::Top,
@@ -255,6 +256,7 @@ impl KeyAction {
         KeyAction::Merge,
         KeyAction::ApplyChanges,
         KeyAction::Push,
+        KeyAction::Queue,
         KeyAction::Help,
         KeyAction::Quit,
     ];
@@ -285,6 +287,7 @@ impl KeyAction {
             KeyAction::Merge => "merge",
             KeyAction::ApplyChanges => "apply_changes",
             KeyAction::Push => "push",
+            KeyAction::Queue => "queue",
         }
     }
 
@@ -314,6 +317,7 @@ impl KeyAction {
             KeyAction::Merge => "merge the session's branch into yours",
             KeyAction::ApplyChanges => "apply its changes, uncommitted",
             KeyAction::Push => "push its branch to your remote",
+            KeyAction::Queue => "the queue: what needs you",
         }
     }
 
@@ -343,6 +347,7 @@ impl KeyAction {
             KeyAction::Merge => &["m"],
             KeyAction::ApplyChanges => &["A"],
             KeyAction::Push => &["P"],
+            KeyAction::Queue => &["w"],
         }
     }
 }

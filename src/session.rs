@@ -3,6 +3,8 @@
 
 pub mod commands;
 pub mod ops;
+mod project_allow;
+mod usage;
 pub mod work;
 
 pub use crate::project::Project;

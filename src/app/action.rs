@@ -67,6 +67,10 @@ pub enum Action {
         session: String,
         view: Result<crate::workspace::review::ChangesView, String>,
     },
+    Usage {
+        session: String,
+        usage: Result<crate::usage::Usage, String>,
+    },
     /// Path completions for the new-session dialog.
     Completions(Vec<String>),
 }

@@ -12,6 +12,8 @@ pub enum Op {
     },
     Rebuild,
     Allow(String),
+    /// A rule added to the project's settings (every session of the project), applied live.
+    AllowForProject(String),
     /// The session's work, imported into the project's repository by the host's git.
     Import,
     Merge,
@@ -45,6 +47,8 @@ pub enum Effect {
         session: String,
         container: String,
     },
+    /// Read the session's tokens and cost from its transcripts.
+    LoadUsage(String),
     /// Keep a live attachment to the session's claude.
     Attach {
         session: String,
@@ -71,5 +75,12 @@ pub enum Effect {
     },
     CompletePath(String),
     Bell,
+    /// Tell the user outside the dashboard (terminal escapes, tmux), if the config says so.
+    Notify {
+        notice: crate::notify::Notice,
+        session: String,
+    },
+    /// The queue's count changed: for tmux's status line.
+    QueueCount(usize),
     Quit,
 }

@@ -85,6 +85,12 @@ pub async fn run<B: Backend>(
             .change_allowlist(session, &rule, false)
             .await
             .map(|l| format!("allowed {rule} for {session} ({} rules)", l.rules.len())),
+        Op::AllowForProject(rule) => ops.allow_for_project(session, &rule).await.map(|l| {
+            format!(
+                "allowed {rule} for {session}'s project ({} rules)",
+                l.rules.len()
+            )
+        }),
         Op::Create(request) => {
             let request = new_session_request(&request);
             let created = ops.new_session(&request, progress).await?;

@@ -7,11 +7,13 @@ pub mod forms;
 pub mod jobs;
 pub mod keymap;
 pub mod layout;
+pub mod queue;
 pub mod runtime;
 pub mod state;
 pub mod tabs;
 pub mod update;
 pub mod view;
+pub mod watch;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};

@@ -27,6 +27,8 @@ pub enum Mode {
     New(NewForm),
     Allow(AllowForm),
     Search(SearchForm),
+    /// The attention queue: what needs the user, across sessions.
+    Queue,
 }
 
 /// A row of the session list, with everything the dashboard holds for that session.
@@ -141,6 +143,11 @@ pub struct State {
     pub fullscreen_hint: bool,
     /// The latest Unix time an action brought (stats carry it): the clock for uptimes.
     pub now: i64,
+    /// Everything that needs the user, across sessions.
+    pub queue: super::queue::Queue,
+    /// While fully attached: one line about another session that needs the user, until the
+    /// next key (which still goes to claude).
+    pub banner: Option<String>,
 }
 
 impl State {
@@ -166,6 +173,8 @@ impl State {
             select_when_listed: None,
             fullscreen_hint: false,
             now: 0,
+            queue: Default::default(),
+            banner: None,
         }
     }
 

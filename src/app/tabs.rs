@@ -51,7 +51,11 @@ impl Tab {
             (Tab::Logs, Some(container)) => vec![Effect::FollowLogs { session, container }],
             (Tab::Firewall, _) => vec![Effect::LoadFirewall(session)],
             (Tab::Changes, _) => vec![Effect::LoadChanges(session)],
-            (Tab::Info, Some(container)) => vec![Effect::LoadDetails { session, container }],
+            (Tab::Info, Some(container)) => vec![
+                Effect::LoadUsage(session.clone()),
+                Effect::LoadDetails { session, container },
+            ],
+            (Tab::Info, None) => vec![Effect::LoadUsage(session)],
             _ => Vec::new(),
         }
     }

@@ -21,6 +21,8 @@ pub struct SessionView {
     pub changes: Option<Result<ChangesView, String>>,
     /// The latest sample, with the Unix time it was taken.
     pub stats: Option<(Stats, i64)>,
+    /// Tokens and cost from Claude Code's transcripts (loaded with the Info tab), or why not.
+    pub usage: Option<Result<crate::usage::Usage, String>>,
 }
 
 /// Container logs of one session, bounded: the oldest lines go first.

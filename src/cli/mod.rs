@@ -9,6 +9,7 @@ mod print;
 mod project;
 mod run_rm;
 pub mod sessions;
+mod usage;
 pub mod work;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,10 @@ pub enum Command {
         /// Machine-readable output (stable; see the README)
         #[arg(long)]
         json: bool,
+        /// Tokens and cost from Claude Code's transcripts, with totals (one short-lived
+        /// container per session reads them)
+        #[arg(long)]
+        usage: bool,
     },
     /// Start a stopped session (its firewall is re-applied and re-verified first)
     Start { name: String },
@@ -71,6 +76,12 @@ pub enum Command {
     },
     /// Attach the terminal to the session's claude (detach: Ctrl-\)
     Attach { name: String },
+    /// Print the attention queue's changes as lines (what needs you, across sessions)
+    Watch {
+        /// One JSON object a line (stable; see the README)
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the session's container logs
     Logs {
         name: String,
@@ -279,7 +290,8 @@ async fn doctor(flag: Option<&Path>) -> ExitCode {
 async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode> {
     match command {
         Command::New(args) => sessions::new(&ops, &args).await,
-        Command::Ls { json } => sessions::ls(&ops, json).await,
+        Command::Ls { json, usage: true } => usage::ls(&ops, json).await,
+        Command::Ls { json, .. } => sessions::ls(&ops, json).await,
         Command::Start { name } => sessions::start(&ops, &name).await,
         Command::Stop { name } => sessions::stop(&ops, &name).await,
         Command::Restart { name } => sessions::restart(&ops, &name).await,
@@ -290,6 +302,9 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
             force,
         } => sessions::remove(&ops, &name, volumes, yes, force).await,
         Command::Attach { name } => crate::app::run_attached(ops, &name, crate::ui::draw)
+            .await
+            .map(|_| ExitCode::SUCCESS),
+        Command::Watch { json } => crate::app::watch::run(ops, json)
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Logs { name, follow, tail } => logs::print(&ops, &name, tail, follow).await,

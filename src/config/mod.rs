@@ -27,6 +27,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub broker: BrokerConfig,
     pub ui: UiConfig,
+    pub notify: NotifyConfig,
     pub keys: BTreeMap<String, String>,
     /// Where this config came from; None for built-in defaults.
     #[serde(skip)]
@@ -214,6 +215,33 @@ impl Default for UiConfig {
             log_lines: 5000,
             detach_key: "ctrl-\\".into(),
             bell: false,
+        }
+    }
+}
+
+/// Notifications outside the dashboard, per kind, with a quiet period per session and kind.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub waiting: bool,
+    pub finished: bool,
+    pub failed: bool,
+    pub quiet_secs: u64,
+    /// OSC 9 and OSC 777 to the outer terminal.
+    pub osc: bool,
+    /// Inside tmux: a message, and the `@cctui_queue` option for the status line.
+    pub tmux: bool,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            waiting: true,
+            finished: true,
+            failed: true,
+            quiet_secs: 30,
+            osc: true,
+            tmux: true,
         }
     }
 }

@@ -142,10 +142,14 @@ fn footer(row: &Row, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let up = uptime(row, state.now)
         .map(|u| format!("up {u}"))
         .unwrap_or_else(|| "not running".into());
-    let mut lines = vec![Line::from(vec![
+    let mut first = vec![
         Span::styled(format!("{} ", row.name()), theme.title()),
         Span::raw(format!("{profiles} · {up}")),
-    ])];
+    ];
+    if let Some(Ok(u)) = &row.view.usage {
+        first.push(Span::raw(format!(" · {}", crate::usage::compact(u))));
+    }
+    let mut lines = vec![Line::from(first)];
     let (fw, fwstyle) = theme.firewall(&row.firewall);
     let mut l2 = vec![Span::styled(fw.to_string(), fwstyle)];
     if crate::session::work::host_git_exposed(&row.session) {

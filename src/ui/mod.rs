@@ -2,6 +2,7 @@
 
 mod dialogs;
 mod list;
+mod queue;
 mod tabs;
 pub mod theme;
 mod widgets;
@@ -32,7 +33,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
     if let Mode::FullScreen(name) = &state.mode {
         if let Some(screen) = state.terminal(name).and_then(|t| t.screen()) {
             frame.render_widget(TermView::new(screen).show_cursor(true), area);
-            if state.fullscreen_hint {
+            if let Some(banner) = &state.banner {
+                top_right(frame, area, banner, theme.accent());
+            } else if state.fullscreen_hint {
                 full_screen_hint(frame, area, state, &theme);
             }
             return;
@@ -52,15 +55,24 @@ pub fn draw(frame: &mut Frame, state: &State) {
     tabs::draw(frame, a.detail, state, &theme);
     status(frame, a.status, state, &theme);
     dialogs::draw(frame, area, state, &theme);
+    if state.mode == Mode::Queue {
+        queue::draw(frame, area, state, &theme);
+    }
 }
 
 /// Until the first key, the top line says how to leave; claude's own line comes back then.
 fn full_screen_hint(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let text = format!(" full screen · {} leaves ", state.keymap.detach);
+    top_right(frame, area, &text, theme.selected());
+}
+
+/// One line over the top right of the attached screen: claude's screen is left as it is
+/// underneath, and comes back whole when the line goes.
+fn top_right(frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
     let width = (text.chars().count() as u16).min(area.width);
     let at = Rect::new(area.x + area.width - width, area.y, width, 1);
     frame.render_widget(Clear, at);
-    frame.render_widget(Paragraph::new(text).style(theme.selected()), at);
+    frame.render_widget(Paragraph::new(text.to_string()).style(style), at);
 }
 
 fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -102,6 +114,14 @@ fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(
             format!("▶ {waiting} waiting for you"),
             theme.claude(ClaudeState::WaitingForYou).1,
+        ));
+    }
+    let queued = state.queue.len();
+    if queued > 0 {
+        let key = state.keymap.key_for(crate::app::keymap::KeyAction::Queue);
+        spans.push(Span::styled(
+            format!("  ● {queued} in the queue ({key})"),
+            theme.accent(),
         ));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();

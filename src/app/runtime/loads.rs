@@ -37,6 +37,18 @@ impl<B: Backend> Runtime<B> {
                     let _ = tx.send(Action::Changes { session, view });
                 });
             }
+            Effect::LoadUsage(session) => {
+                let Some(wait) = self.throttle(format!("usage:{session}")) else {
+                    return;
+                };
+                let ops = self.ops.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let usage = ops.usage(&session).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Action::Usage { session, usage });
+                });
+            }
             Effect::LoadDetails { session, container } => {
                 let Some(wait) = self.throttle(format!("details:{session}")) else {
                     return;

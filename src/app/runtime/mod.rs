@@ -49,11 +49,14 @@ pub struct Runtime<B: Backend> {
     /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
     last_load: HashMap<String, Instant>,
     tasks: Vec<JoinHandle<()>>,
+    /// Notifications outside the dashboard (the attention queue's news).
+    outside: crate::notify::Outside,
 }
 
 impl<B: Backend> Runtime<B> {
     pub fn new(ops: Ops<B>, tx: Tx) -> Self {
         let refresh = Arc::new(Notify::new());
+        let outside = crate::notify::Outside::new(ops.config.notify.clone());
         let mut rt = Runtime {
             ops,
             tx,
@@ -64,6 +67,7 @@ impl<B: Backend> Runtime<B> {
             budgets: HashMap::new(),
             last_load: HashMap::new(),
             tasks: Vec::new(),
+            outside,
         };
         rt.spawn_refresher();
         rt.spawn_engine_watch();
@@ -203,7 +207,8 @@ impl<B: Backend> Runtime<B> {
             | Effect::LoadFirewall(_)
             | Effect::LoadChanges(_)
             | Effect::LoadDetails { .. }
-            | Effect::LoadStats { .. } => self.load(effect, state.settings.log_lines),
+            | Effect::LoadStats { .. }
+            | Effect::LoadUsage(_) => self.load(effect, state.settings.log_lines),
             Effect::Attach { session, container } => self.attach(session, container),
             Effect::Detach(_) | Effect::TermInput { .. } | Effect::TermResize { .. } => {
                 self.terminal(effect)
@@ -227,6 +232,10 @@ impl<B: Backend> Runtime<B> {
                     let _ = tx.send(Action::Completions(tmux::complete_dirs(&prefix)));
                 });
             }
+            Effect::Notify { notice, session } => {
+                self.outside.notice(notice, &session, state.queue.len())
+            }
+            Effect::QueueCount(n) => self.outside.count(n),
             Effect::Bell | Effect::Quit => {} // handled by the loop, which owns the terminal
         }
     }

@@ -6,7 +6,7 @@ use crate::app::effect::Effect;
 use crate::app::state::{EngineHealth, Mode, Row, State};
 use crate::app::tabs::Tab;
 use crate::app::view::{LogBuffer, Terminal};
-use crate::backend::{labels, ContainerState, EngineEvent, EventAction};
+use crate::backend::{labels, ContainerState, EngineEvent, EventAction, Stats};
 use crate::sandbox::firewall::FirewallStatus;
 use crate::session::Session;
 
@@ -48,8 +48,17 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 }
             }
             // Live while shown: the runtime spaces the loads by PANEL_REFRESH.
-            if state.tab == Tab::Firewall && state.is_selected(&session) {
+            let in_queue = state.mode == Mode::Queue
+                && state
+                    .row(&session)
+                    .is_some_and(|r| r.session.running_holder().is_some());
+            if in_queue || (state.tab == Tab::Firewall && state.is_selected(&session)) {
                 fx.push(Effect::LoadFirewall(session));
+            }
+        }
+        Action::Usage { session, usage } => {
+            if let Some(row) = state.row_mut(&session) {
+                row.view.usage = Some(usage);
             }
         }
         Action::Changes { session, view } => {
@@ -66,20 +75,24 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 fx.push(Effect::LoadDetails { session, container });
             }
         }
-        Action::Stats { session, stats, at } => {
-            state.now = state.now.max(at);
-            let Some(row) = state.row_mut(&session) else {
-                return;
-            };
-            row.view.stats = Some((stats, at));
-            // Streamed while the session is selected and running; the footer shows them.
-            if let Some(container) = row.running_agent().map(String::from) {
-                if state.is_selected(&session) {
-                    fx.push(Effect::LoadStats { session, container });
-                }
-            }
-        }
+        Action::Stats { session, stats, at } => on_stats(state, session, stats, at, fx),
         _ => {}
+    }
+}
+
+/// A stats sample: kept for the footer and the Info tab, and the next one asked for while
+/// the session is selected and running (streamed, throttled by the runtime).
+fn on_stats(state: &mut State, session: String, stats: Stats, at: i64, fx: &mut Vec<Effect>) {
+    state.now = state.now.max(at);
+    let selected = state.is_selected(&session);
+    let Some(row) = state.row_mut(&session) else {
+        return;
+    };
+    row.view.stats = Some((stats, at));
+    if let Some(container) = row.running_agent().map(String::from) {
+        if selected {
+            fx.push(Effect::LoadStats { session, container });
+        }
     }
 }
 

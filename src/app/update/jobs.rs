@@ -102,6 +102,7 @@ pub(super) fn on_done(
             state.set_status(msg, false);
         }
     }
+    super::queue::after_job(state, &j.session, fx);
     // The session's work may have moved (import, merge, apply): show it anew.
     if state.tab == Tab::Changes && state.is_selected(&j.session) {
         fx.push(Effect::LoadChanges(j.session.clone()));

@@ -22,6 +22,11 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             on_normal_key(state, key, fx);
             return;
         }
+        Mode::Queue => {
+            state.mode = Mode::Queue;
+            super::queue::on_key(state, key, fx);
+            return;
+        }
         Mode::Help => Mode::Normal,
         Mode::ConfirmRemove(name) => {
             let volumes = match key.code {
@@ -114,6 +119,7 @@ fn on_normal_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             fx.push(Effect::Quit);
         }
         KeyAction::Help => state.mode = Mode::Help,
+        KeyAction::Queue => super::queue::open(state, fx),
         KeyAction::Search => {
             if state.tab != Tab::Logs {
                 state.tab = Tab::Logs;

@@ -4,6 +4,7 @@
 mod engine;
 mod jobs;
 mod keys;
+mod queue;
 mod terminal;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ pub const PANEL_REFRESH: Duration = Duration::from_secs(2);
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
+    let touched = queue::touched(state, &action);
     match action {
         Action::Key(key) if key.kind != KeyEventKind::Release => keys::on_key(state, key, &mut fx),
         Action::Key(_) => {}
@@ -47,6 +49,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     }
     state.settle_terminals();
     terminal::fit_visible(state, &mut fx);
+    queue::sync(state, touched, &mut fx);
     fx
 }
 

@@ -51,15 +51,20 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             let screen = t.live();
             let hooks = screen.feed(&bytes);
             let text = screen.live_text();
+            let was = t.tracker.state();
             for ev in hooks {
                 t.tracker.on_hook(ev, at);
             }
             let before = t.tracker.state();
             t.tracker.on_screen(&text, at);
-            let turn_ended = before == ClaudeState::Working && t.tracker.state() != before;
+            let now = t.tracker.state();
+            let turn_ended = before == ClaudeState::Working && now != before;
             if t.tracker.became_waiting() && bell {
                 fx.push(Effect::Bell);
             }
+            // A hook may have ended the turn before the screen did.
+            let turn_over = was == ClaudeState::Working && now != was;
+            note_for_queue(state, &session, now, turn_over, &text, fx);
             // The branch can only have moved while claude worked: reload then, not idly.
             if turn_ended && state.tab == Tab::Changes && state.is_selected(&session) {
                 fx.push(Effect::LoadChanges(session));
@@ -83,6 +88,34 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
     }
 }
 
+/// What the queue learns from a screen: a permission prompt's subject, a turn that ended
+/// out of view; and at a turn's end the firewall's refusals are read (they happen in turns).
+fn note_for_queue(
+    state: &mut State,
+    session: &str,
+    now: ClaudeState,
+    turn_ended: bool,
+    text: &str,
+    fx: &mut Vec<Effect>,
+) {
+    let subject = (now == ClaudeState::WaitingForYou)
+        .then(|| crate::app::queue::permission_subject(text))
+        .flatten();
+    state.queue.note_subject(session, subject);
+    if !turn_ended {
+        return;
+    }
+    if now == ClaudeState::Idle && state.visible_terminal().as_deref() != Some(session) {
+        state.queue.note_finished(session);
+    }
+    if state
+        .row(session)
+        .is_some_and(|r| r.session.running_holder().is_some())
+    {
+        fx.push(Effect::LoadFirewall(session.to_string()));
+    }
+}
+
 /// The session whose terminal has the keyboard (pane or full screen).
 fn typing_into(state: &State) -> Option<String> {
     match &state.mode {
@@ -96,6 +129,8 @@ fn typing_into(state: &State) -> Option<String> {
 /// everything else goes to claude.
 pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     state.fullscreen_hint = false;
+    // The banner goes with the next key, which still goes where the user meant it.
+    state.banner = None;
     if state.keymap.detach.matches(&key) {
         leave(state, fx);
         return;

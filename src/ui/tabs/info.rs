@@ -9,6 +9,20 @@ use crate::app::state::Row;
 use crate::backend::NetworkMode;
 use crate::ui::theme::Theme;
 
+/// Tokens by kind, and the cost (or which models have no price).
+fn tokens_line(u: &crate::usage::Usage) -> String {
+    let t = &u.total;
+    let cost = match (u.cost_usd, u.unpriced.is_empty()) {
+        (Some(c), _) => format!("${c:.4}"),
+        (None, false) => format!("no price for {}", u.unpriced.join(", ")),
+        (None, true) => "-".into(),
+    };
+    format!(
+        "{} in · {} out · cache {} written, {} read · {cost}",
+        t.input, t.output, t.cache_write, t.cache_read
+    )
+}
+
 fn field(name: &str, value: String, theme: &Theme) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{name:<9}"), theme.title()),
@@ -18,6 +32,11 @@ fn field(name: &str, value: String, theme: &Theme) -> Line<'static> {
 
 pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
     let mut lines = vec![field("project", row.session.project.clone(), theme)];
+    match &row.view.usage {
+        Some(Ok(u)) => lines.push(field("tokens", tokens_line(u), theme)),
+        Some(Err(e)) => lines.push(field("tokens", format!("cannot read: {e}"), theme)),
+        None => {}
+    }
     if let Some(a) = &row.session.agent {
         lines.push(field("image", a.image.clone(), theme));
         lines.push(field("name", a.name.clone(), theme));

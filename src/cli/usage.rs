@@ -1,0 +1,86 @@
+//! `cctui ls --usage`: tokens and cost per session from Claude Code's transcripts, with
+//! totals per project and overall. Each session's transcripts are read by a short-lived
+//! container (see `session::usage`), a few at a time.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use futures_util::{stream, StreamExt};
+
+use super::print::ls_json;
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::session::ops::Ops;
+use crate::usage::{self, Usage};
+
+/// Helper containers at once.
+const PARALLEL: usize = 4;
+
+fn usage_json(u: &Usage) -> serde_json::Value {
+    serde_json::json!({
+        "input_tokens": u.total.input,
+        "output_tokens": u.total.output,
+        "cache_write_tokens": u.total.cache_write,
+        "cache_read_tokens": u.total.cache_read,
+        "cost_usd": u.cost_usd,
+        "models": u.models,
+        "unpriced_models": u.unpriced,
+    })
+}
+
+pub async fn ls<B: Backend>(ops: &Ops<B>, json: bool) -> Result<ExitCode> {
+    let sessions = ops.list().await?;
+    let names: Vec<String> = sessions.iter().map(|s| s.name.clone()).collect();
+    let usages: Vec<std::result::Result<Usage, String>> = stream::iter(names)
+        .map(|n| async move { ops.usage(&n).await.map_err(|e| e.to_string()) })
+        .buffered(PARALLEL)
+        .collect()
+        .await;
+    if json {
+        let mut list = ls_json(&sessions);
+        if let Some(items) = list.as_array_mut() {
+            for (item, u) in items.iter_mut().zip(&usages) {
+                item["usage"] = match u {
+                    Ok(u) => usage_json(u),
+                    Err(e) => serde_json::json!({ "error": e }),
+                };
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&list).expect("json"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<24} {:>10} {:>10} {:>10}  PROJECT",
+        "NAME", "IN", "OUT", "COST"
+    );
+    let mut by_project: BTreeMap<&str, Vec<&Usage>> = BTreeMap::new();
+    for (s, u) in sessions.iter().zip(&usages) {
+        match u {
+            Ok(u) => {
+                println!("{:<24} {}  {}", s.name, figures(u), s.project);
+                by_project.entry(&s.project).or_default().push(u);
+            }
+            Err(e) => println!("{:<24} cannot read: {e}", s.name),
+        }
+    }
+    for (project, list) in &by_project {
+        println!(
+            "{:<24} {}  {project}",
+            "(project)",
+            figures(&usage::total(list.iter().copied()))
+        );
+    }
+    let all = usage::total(usages.iter().filter_map(|u| u.as_ref().ok()));
+    println!("{:<24} {}", "(all)", figures(&all));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Input (with cache reads and writes), output, cost.
+fn figures(u: &Usage) -> String {
+    let input = u.total.input + u.total.cache_write + u.total.cache_read;
+    let cost = u
+        .cost_usd
+        .map(|c| format!("${c:.2}"))
+        .unwrap_or_else(|| "-".into());
+    format!("{input:>10} {:>10} {cost:>10}", u.total.output)
+}
