@@ -315,10 +315,12 @@ fn a_bad_folder_in_the_new_session_dialog_keeps_the_text_and_shows_the_error_ins
     eprintln!("{}", app.screen());
 }
 
-/// A second Docker engine of this test's own, on a socket in a temporary folder; stopped by
-/// its pid when dropped.
+/// A second Docker engine of this test's own, on a socket in a temporary folder, with a
+/// bridge of its own (never `--bridge=none`: that makes dockerd delete the host's docker0,
+/// which the test engine uses). Stopped by its pid, and its bridge removed, when dropped.
 struct OwnEngine {
     dir: PathBuf,
+    bridge: String,
     child: Option<Child>,
 }
 
@@ -327,7 +329,12 @@ impl OwnEngine {
         let dir = PathBuf::from(format!("/tmp/cctui-{}-{what}", run_id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        OwnEngine { dir, child: None }
+        let bridge = format!("ctb{}", std::process::id() % 100_000);
+        OwnEngine {
+            dir,
+            bridge,
+            child: None,
+        }
     }
 
     fn host(&self) -> String {
@@ -335,6 +342,14 @@ impl OwnEngine {
     }
 
     fn start(&mut self) {
+        let ip = |args: &[&str]| {
+            let ok = Command::new("ip").args(args).status().unwrap().success();
+            assert!(ok, "ip {args:?}");
+        };
+        let address = format!("10.213.{}.1/24", std::process::id() % 200);
+        ip(&["link", "add", &self.bridge, "type", "bridge"]);
+        ip(&["addr", "add", &address, "dev", &self.bridge]);
+        ip(&["link", "set", &self.bridge, "up"]);
         let dir = &self.dir;
         let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
         let child = Command::new("dockerd")
@@ -344,8 +359,9 @@ impl OwnEngine {
             .arg(dir.join("exec"))
             .arg("--pidfile")
             .arg(dir.join("d.pid"))
-            .args(["-H", &self.host()])
-            .args(["--iptables=false", "--bridge=none", "--storage-driver=vfs"])
+            .args(["-H", &self.host(), "--bridge", &self.bridge])
+            .args(["--iptables=false", "--ip-masq=false", "--ip-forward=false"])
+            .arg("--storage-driver=vfs")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -367,6 +383,9 @@ impl Drop for OwnEngine {
             }
             let _ = child.kill();
             let _ = child.wait();
+            let _ = Command::new("ip")
+                .args(["link", "del", &self.bridge])
+                .status();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
