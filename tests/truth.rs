@@ -27,15 +27,17 @@ fn take_turn() -> std::sync::MutexGuard<'static, ()> {
 /// A fake `claude` that behaves as Claude Code does at its prompt: it says it started (with
 /// a token no other session prints), draws nothing into a tty that has no size (Claude Code's
 /// renderer needs a width), and draws its idle prompt once the tty has one, and again on
-/// every resize. In a project holding `.quiet` it prints nothing at all.
+/// every resize (a tty made 0x0 gets a cleared screen). In a project holding `.quiet` it
+/// prints nothing at all.
 const CLAUDE_AT_ITS_PROMPT: &str = r#"#!/bin/bash
 if [ "$1" = "--version" ]; then echo "9.9.9 (fake Claude Code)"; exit 0; fi
 [ -e .quiet ] && exec sleep infinity
 echo "fake claude started, token $$-$RANDOM$RANDOM"
 draw() {
   read -r rows cols < <(stty size 2>/dev/null)
+  # The newline ends the line for the engine's log, which holds a partial line back.
+  printf '\033[2J\033[H\n'
   [ "${cols:-0}" -gt 0 ] || return 0
-  printf '\033[2J\033[H'
   printf '╭──────────────────────────────────────╮\n'
   printf '│ > Try "fix lint errors"              │\n'
   printf '╰──────────────────────────────────────╯\n'
@@ -147,12 +149,10 @@ fn a_killed_network_holder_turns_the_badge_degraded_without_opening_the_firewall
 fn an_unselected_session_turns_idle_without_being_selected() {
     let _turn = take_turn();
     let s = sessions(&unique("unsel"), 2, FIREWALL_OFF, &[]);
+    // Any dashboard on this engine (another test's) sizes new ttys once: make them 0x0
+    // again, so that only this test's dashboard can give them a size.
     for n in &s.names {
-        let logs = docker(&["logs", &format!("cctui-{n}")]);
-        assert!(
-            logs.contains("fake claude started") && !logs.contains("? for shortcuts"),
-            "before the dashboard, claude in {n} should have started and drawn nothing: {logs}"
-        );
+        unsize_tty(n);
     }
     let app = dashboard(&s);
     let screen = app.screen();
@@ -172,6 +172,26 @@ fn an_unselected_session_turns_idle_without_being_selected() {
         "{unselected} was selected:\n{}",
         app.screen()
     );
+}
+
+/// Makes the session's tty 0x0, and waits until its claude has cleared its screen for it.
+fn unsize_tty(name: &str) {
+    let container = format!("cctui-{name}");
+    let tty = "stty -F /dev/console rows 0 cols 0";
+    docker(&["exec", &container, "sh", "-c", tty]);
+    let start = Instant::now();
+    loop {
+        let logs = docker(&["logs", &container]);
+        let screen = logs.rsplit("\x1b[2J").next().unwrap_or_default();
+        if logs.contains("fake claude started") && !screen.contains("? for shortcuts") {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "claude in {name} still shows its prompt in a 0x0 tty: {logs}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The footer of the selected session: its first line (name, profiles, uptime) and second
