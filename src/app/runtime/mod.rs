@@ -49,12 +49,14 @@ pub struct Runtime<B: Backend> {
     budgets: HashMap<String, Arc<Semaphore>>,
     /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
     last_load: HashMap<String, Instant>,
+    resizes: mpsc::UnboundedSender<terminals::Resize>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl<B: Backend> Runtime<B> {
     pub fn new(ops: Ops<B>, tx: Tx) -> Self {
         let refresh = Arc::new(Notify::new());
+        let (resizes, resizer) = terminals::spawn_resizer(ops.backend.clone());
         let mut rt = Runtime {
             ops,
             tx,
@@ -64,7 +66,8 @@ impl<B: Backend> Runtime<B> {
             terminals: HashMap::new(),
             budgets: HashMap::new(),
             last_load: HashMap::new(),
-            tasks: Vec::new(),
+            resizes,
+            tasks: vec![resizer],
         };
         rt.spawn_refresher();
         rt.spawn_engine_watch();
