@@ -354,6 +354,7 @@ select_session webapp
 keys Tab # Firewall
 wait_for "the firewall report" 30 "allowlist \("
 shot firewall "cctui: firewall"
+keys Tab # Changes
 keys Tab # Info
 wait_for "the session details" 30 "limits"
 shot info "cctui: info"

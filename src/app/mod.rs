@@ -15,26 +15,27 @@ pub mod update;
 pub mod view;
 pub mod watch;
 
+use std::future::Future;
+
 use crate::backend::Backend;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
 
-fn initial_state<B: Backend>(ops: &Ops<B>) -> Result<state::State> {
-    let keymap =
-        keymap::Keymap::from_config(&ops.config.keys, &ops.config.ui.detach_key).map_err(|e| {
-            let file = ops
-                .config
-                .source
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "config".into());
-            Error::usage(format!("{file}: {e}"))
-        })?;
+fn initial_state(config: &Config, engine_host: &str) -> Result<state::State> {
+    let keymap = keymap::Keymap::from_config(&config.keys, &config.ui.detach_key).map_err(|e| {
+        let file = config
+            .source
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "config".into());
+        Error::usage(format!("{file}: {e}"))
+    })?;
     let settings = state::UiSettings {
-        log_lines: ops.config.ui.log_lines,
-        bell: ops.config.ui.bell,
-        engine_host: ops.backend.host().to_string(),
-        profiles: ops.config.session.profiles.clone(),
+        log_lines: config.ui.log_lines,
+        bell: config.ui.bell,
+        engine_host: engine_host.to_string(),
+        profiles: config.session.profiles.clone(),
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         home: std::env::var_os("HOME")
             .map(std::path::PathBuf::from)
@@ -44,10 +45,22 @@ fn initial_state<B: Backend>(ops: &Ops<B>) -> Result<state::State> {
     Ok(state::State::new(keymap, settings))
 }
 
-/// `cctui`: the dashboard.
-pub async fn run<B: Backend>(ops: Ops<B>, draw: runtime::Draw) -> Result<()> {
-    let state = initial_state(&ops)?;
-    runtime::run_loop(state, ops, draw).await
+/// `cctui`: the dashboard. It starts whether or not the engine at `engine_host` answers:
+/// `connect` is tried, with backoff, until it does; the header says so meanwhile, and the
+/// list appears when it does.
+pub async fn run<B, C, F>(
+    config: &Config,
+    engine_host: &str,
+    connect: C,
+    draw: runtime::Draw,
+) -> Result<()>
+where
+    B: Backend,
+    C: FnMut() -> F + Send + 'static,
+    F: Future<Output = Result<Ops<B>>> + Send,
+{
+    let state = initial_state(config, engine_host)?;
+    runtime::run_loop(state, connect, draw).await
 }
 
 /// `cctui attach NAME`: the session's terminal on the whole screen; the detach key quits.
@@ -57,8 +70,9 @@ pub async fn run_attached<B: Backend>(
     draw: runtime::Draw,
 ) -> Result<()> {
     ops.running_agent(session).await?;
-    let mut state = initial_state(&ops)?;
+    let mut state = initial_state(&ops.config, ops.backend.host())?;
     state.mode = state::Mode::FullScreen(session.to_string());
     state.exit_on_detach = true;
-    runtime::run_loop(state, ops, draw).await
+    let connected = move || std::future::ready(Ok(ops.clone()));
+    runtime::run_loop(state, connected, draw).await
 }

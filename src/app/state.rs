@@ -40,6 +40,10 @@ pub struct Row {
     pub firewall: FirewallStatus,
     pub error: Option<String>,
     pub view: SessionView,
+    /// The session's containers whose `die` the engine reported, with their exit codes, and
+    /// no `start` since. The engine records the state only after it sends the event, so a
+    /// list taken just after may still show them running: the event wins.
+    pub died: BTreeMap<String, i64>,
 }
 
 impl Row {
@@ -50,6 +54,7 @@ impl Row {
             busy: None,
             error: None,
             view: SessionView::default(),
+            died: BTreeMap::new(),
         }
     }
 

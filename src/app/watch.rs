@@ -91,13 +91,13 @@ fn shown(state: &State) -> BTreeMap<u64, Entry> {
 }
 
 pub async fn run<B: Backend>(ops: Ops<B>, json: bool) -> Result<()> {
-    let mut state = super::initial_state(&ops)?;
+    let mut state = super::initial_state(&ops.config, ops.backend.host())?;
     // No tab shows a terminal: every finished turn is out of view, and nothing is loaded
     // for a selected session.
     state.tab = Tab::Info;
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let signals = super::runtime::spawn_signals(tx.clone());
     let mut rt = Runtime::new(ops, tx);
-    rt.spawn_signals();
     let mut before = BTreeMap::new();
     let mut out = std::io::stdout();
     while let Some(action) = rx.recv().await {
@@ -119,6 +119,7 @@ pub async fn run<B: Backend>(ops: Ops<B>, json: bool) -> Result<()> {
         }
         before = now;
     }
+    signals.abort();
     Ok(())
 }
 

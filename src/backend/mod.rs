@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::stream::BoxStream;
 
-pub use docker::DockerBackend;
+pub use docker::{choose_host, DockerBackend};
 pub use sandbox::{
     SandboxIds, SandboxParts, SandboxSetup, SandboxSpec, VolumeLifetime, VolumeSpec,
 };

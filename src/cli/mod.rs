@@ -247,13 +247,7 @@ async fn connect(config: &Config) -> Result<Ops<DockerBackend>> {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let flag = cli.config.as_deref();
     let command = match cli.command {
-        None => {
-            let (config, _) = load_config(flag)?;
-            let ops = connect(&config).await?;
-            return crate::app::run(ops, crate::ui::draw)
-                .await
-                .map(|_| ExitCode::SUCCESS);
-        }
+        None => return dashboard(flag).await,
         Some(Command::Doctor) => return Ok(doctor(flag).await),
         Some(Command::Project { command }) => return project::run(flag, command),
         Some(Command::Completions { shell }) => return completions::print_script(shell),
@@ -271,6 +265,21 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let (config, _) = load_config(flag)?;
     let ops = connect(&config).await?;
     on_engine(ops, command).await
+}
+
+/// The dashboard starts whatever the engine's state, as k9s and lazydocker do: it says the
+/// engine is unreachable and keeps trying. Every other command stops with exit code 3.
+async fn dashboard(flag: Option<&Path>) -> Result<ExitCode> {
+    let (config, _) = load_config(flag)?;
+    let host = crate::backend::choose_host(Some(&config.engine.host));
+    let for_connect = config.clone();
+    let connect = move || {
+        let config = for_connect.clone();
+        async move { connect(&config).await }
+    };
+    crate::app::run(&config, &host, connect, crate::ui::draw)
+        .await
+        .map(|_| ExitCode::SUCCESS)
 }
 
 async fn doctor(flag: Option<&Path>) -> ExitCode {

@@ -148,8 +148,9 @@ pub fn report_lines(stats: Option<&BrokerStats>) -> Vec<String> {
             s.upstream.as_deref().unwrap_or("?")
         ),
         format!(
-            "  {} requests, last status {}, {} bytes in, {} bytes out",
+            "  {} request{}, last status {}, {} bytes in, {} bytes out",
             s.requests,
+            if s.requests == 1 { "" } else { "s" },
             s.last_status
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "-".into()),

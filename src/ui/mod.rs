@@ -78,8 +78,13 @@ fn top_right(frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::S
 fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // A lost engine takes the whole line: what is listed below may be out of date.
     let banner = match &state.engine {
+        // Before the first list there is nothing to be stale.
         EngineHealth::Lost { why, retries } => Some((
-            format!(" ENGINE UNREACHABLE · retry {retries} · the list may be stale · {why}"),
+            if state.loaded {
+                format!(" ENGINE UNREACHABLE · retry {retries} · the list may be stale · {why}")
+            } else {
+                format!(" ENGINE UNREACHABLE · retry {retries} · {why}")
+            },
             theme.error(),
         )),
         EngineHealth::Connecting => Some((

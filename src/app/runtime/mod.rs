@@ -2,12 +2,13 @@
 //! results back as actions, and draws when something changed (at most every 16 ms).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -48,6 +49,7 @@ pub struct Runtime<B: Backend> {
     budgets: HashMap<String, Arc<Semaphore>>,
     /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
     last_load: HashMap<String, Instant>,
+    resizes: mpsc::UnboundedSender<terminals::Resize>,
     tasks: Vec<JoinHandle<()>>,
     /// Notifications outside the dashboard (the attention queue's news).
     outside: crate::notify::Outside,
@@ -57,6 +59,7 @@ impl<B: Backend> Runtime<B> {
     pub fn new(ops: Ops<B>, tx: Tx) -> Self {
         let refresh = Arc::new(Notify::new());
         let outside = crate::notify::Outside::new(ops.config.notify.clone());
+        let (resizes, resizer) = terminals::spawn_resizer(ops.backend.clone());
         let mut rt = Runtime {
             ops,
             tx,
@@ -66,7 +69,8 @@ impl<B: Backend> Runtime<B> {
             terminals: HashMap::new(),
             budgets: HashMap::new(),
             last_load: HashMap::new(),
-            tasks: Vec::new(),
+            resizes,
+            tasks: vec![resizer],
             outside,
         };
         rt.spawn_refresher();
@@ -124,59 +128,11 @@ impl<B: Backend> Runtime<B> {
                     Err(e) => e.to_string(),
                 };
                 retries += 1;
-                let first_line = why.lines().next().unwrap_or_default().to_string();
-                if tx
-                    .send(Action::EngineLost {
-                        why: first_line,
-                        retries,
-                    })
-                    .is_err()
-                {
+                if !engine_lost(&tx, &why, retries) {
                     return;
                 }
-                let backoff = Duration::from_millis(500 * 2u64.pow(retries.min(5)))
-                    .min(Duration::from_secs(10));
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(backoff(retries)).await;
             }
-        }));
-    }
-
-    pub fn spawn_input(&mut self) {
-        let tx = self.tx.clone();
-        self.tasks.push(tokio::spawn(async move {
-            let mut events = EventStream::new();
-            while let Some(Ok(ev)) = events.next().await {
-                let action = match ev {
-                    Event::Key(k) => Action::Key(k),
-                    Event::Mouse(m) => Action::Mouse(m),
-                    Event::Paste(p) => Action::Paste(p),
-                    Event::Resize(w, h) => Action::Resize(w, h),
-                    _ => continue,
-                };
-                if tx.send(action).is_err() {
-                    return;
-                }
-            }
-        }));
-    }
-
-    pub fn spawn_signals(&mut self) {
-        let tx = self.tx.clone();
-        self.tasks.push(tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut hup)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::hangup()),
-            ) else {
-                return;
-            };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-            }
-            // Not a key: a key would go to claude in the pane or full screen, and a rebound
-            // quit key would never come.
-            let _ = tx.send(Action::Signal);
         }));
     }
 
@@ -264,19 +220,137 @@ impl<B: Backend> Drop for Runtime<B> {
     }
 }
 
-/// The loop: one owner for the state, effects out, actions in, frames when dirty.
-pub async fn run_loop<B: Backend>(
-    mut state: State,
-    ops: Ops<B>,
-    draw: Draw,
-) -> crate::error::Result<()> {
+/// Says the engine is lost (the first line of `why`); false once nobody listens.
+fn engine_lost(tx: &Tx, why: &str, retries: u32) -> bool {
+    let why = why.lines().next().unwrap_or_default().to_string();
+    tx.send(Action::EngineLost { why, retries }).is_ok()
+}
+
+/// How long to wait before the next try at the engine: doubling from 1 s, at most 10 s.
+fn backoff(retries: u32) -> Duration {
+    Duration::from_millis(500 * 2u64.pow(retries.min(5))).min(Duration::from_secs(10))
+}
+
+/// Tries `connect` until it gives the engine's operations, saying each failure as
+/// `EngineLost`, and `EngineBack` when it comes after any.
+fn spawn_connector<B, C, F>(mut connect: C, tx: Tx) -> (JoinHandle<()>, oneshot::Receiver<Ops<B>>)
+where
+    B: Backend,
+    C: FnMut() -> F + Send + 'static,
+    F: Future<Output = crate::error::Result<Ops<B>>> + Send,
+{
+    let (done, connected) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut retries = 0u32;
+        loop {
+            match connect().await {
+                Ok(ops) => {
+                    if retries > 0 {
+                        let _ = tx.send(Action::EngineBack);
+                    }
+                    let _ = done.send(ops);
+                    return;
+                }
+                Err(e) => {
+                    retries += 1;
+                    if !engine_lost(&tx, &e.to_string(), retries) {
+                        return;
+                    }
+                    tokio::time::sleep(backoff(retries)).await;
+                }
+            }
+        }
+    });
+    (task, connected)
+}
+
+/// Before the engine answers, a job fails at once, saying so; views wait for the engine.
+fn refuse(effect: &Effect, tx: &Tx) {
+    if let Effect::Run { job, .. } | Effect::OpenTmux { job, .. } = effect {
+        let _ = tx.send(Action::JobDone {
+            job: *job,
+            result: Err("the engine is not connected yet".into()),
+        });
+    }
+}
+
+fn spawn_input(tx: Tx) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(Ok(ev)) = events.next().await {
+            let action = match ev {
+                Event::Key(k) => Action::Key(k),
+                Event::Mouse(m) => Action::Mouse(m),
+                Event::Paste(p) => Action::Paste(p),
+                Event::Resize(w, h) => Action::Resize(w, h),
+                _ => continue,
+            };
+            if tx.send(action).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+pub(crate) fn spawn_signals(tx: Tx) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        // Not a key: a key would go to claude in the pane or full screen, and a rebound
+        // quit key would never come.
+        let _ = tx.send(Action::Signal);
+    })
+}
+
+/// Updates the state with `first` and whatever else is queued: one frame for a burst.
+fn take_actions<B: Backend>(
+    state: &mut State,
+    first: Action,
+    rx: &mut mpsc::UnboundedReceiver<Action>,
+    rt: Option<&Runtime<B>>,
+) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    let mut next = Some(first);
+    for _ in 0..513 {
+        let Some(action) = next.take() else { break };
+        if let Some(rt) = rt {
+            rt.consumed(&action);
+        }
+        fx.extend(update(state, action));
+        next = rx.try_recv().ok();
+    }
+    fx
+}
+
+/// The loop: one owner for the state, effects out, actions in, frames when dirty. The
+/// runtime starts once `connect` gives the engine; until then the header says why not.
+pub async fn run_loop<B, C, F>(mut state: State, connect: C, draw: Draw) -> crate::error::Result<()>
+where
+    B: Backend,
+    C: FnMut() -> F + Send + 'static,
+    F: Future<Output = crate::error::Result<Ops<B>>> + Send,
+{
     let mut tui = crate::tui::Tui::enter()
         .map_err(|e| crate::error::Error::other(format!("cannot use this terminal: {e}")))?;
     state.size = tui.size();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut rt = Runtime::new(ops, tx.clone());
-    rt.spawn_input();
-    rt.spawn_signals();
+    let (connector, connected) = spawn_connector(connect, tx.clone());
+    let mut connecting = Some(connected);
+    let tasks = [
+        connector,
+        spawn_input(tx.clone()),
+        spawn_signals(tx.clone()),
+    ];
+    let mut rt: Option<Runtime<B>> = None;
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME;
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
@@ -285,25 +359,20 @@ pub async fn run_loop<B: Backend>(
         let busy = !state.jobs.is_empty() || !state.loaded;
         tokio::select! {
             Some(action) = rx.recv() => {
-                rt.consumed(&action);
-                let mut fx = update(&mut state, action);
-                // Take whatever else is queued before drawing: one frame for a burst.
-                for _ in 0..512 {
-                    match rx.try_recv() {
-                        Ok(a) => {
-                            rt.consumed(&a);
-                            fx.extend(update(&mut state, a));
-                        }
-                        Err(_) => break,
-                    }
-                }
-                for e in fx {
+                for e in take_actions(&mut state, action, &mut rx, rt.as_ref()) {
                     if e == Effect::Bell {
                         tui.bell();
                     }
-                    rt.perform(e, &state);
+                    match rt.as_mut() {
+                        Some(rt) => rt.perform(e, &state),
+                        None => refuse(&e, &tx),
+                    }
                 }
                 dirty = true;
+            }
+            Some(ops) = async { connecting.as_mut()?.await.ok() }, if connecting.is_some() => {
+                connecting = None;
+                rt = Some(Runtime::new(ops, tx.clone()));
             }
             _ = tokio::time::sleep_until(last_frame + FRAME), if dirty => {
                 tui.terminal
@@ -319,6 +388,9 @@ pub async fn run_loop<B: Backend>(
         if state.quit {
             break;
         }
+    }
+    for t in &tasks {
+        t.abort();
     }
     drop(rt);
     drop(tui);

@@ -104,16 +104,42 @@ impl<B: Backend> Runtime<B> {
                 nudge,
                 ..
             } => {
-                let backend = self.ops.backend.clone();
-                tokio::spawn(async move {
-                    if nudge {
-                        let narrower = cols.saturating_sub(1).max(1);
-                        let _ = backend.resize_tty(&container, rows, narrower).await;
-                    }
-                    let _ = backend.resize_tty(&container, rows, cols).await;
+                let _ = self.resizes.send(Resize {
+                    container,
+                    rows,
+                    cols,
+                    nudge,
                 });
             }
             _ => {}
         }
     }
+}
+
+/// A tty size to set; `nudge` sets one column less first, so that claude redraws even when
+/// the size is the same.
+pub(super) struct Resize {
+    container: String,
+    rows: u16,
+    cols: u16,
+    nudge: bool,
+}
+
+/// Sets tty sizes one after another, in the order asked: two fits in a row (shown, then
+/// attached) sent at once could reach the engine out of order and leave the tty at the
+/// nudge's narrower size.
+pub(super) fn spawn_resizer<B: Backend>(
+    backend: B,
+) -> (mpsc::UnboundedSender<Resize>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Resize>();
+    let task = tokio::spawn(async move {
+        while let Some(r) = rx.recv().await {
+            if r.nudge {
+                let narrower = r.cols.saturating_sub(1).max(1);
+                let _ = backend.resize_tty(&r.container, r.rows, narrower).await;
+            }
+            let _ = backend.resize_tty(&r.container, r.rows, r.cols).await;
+        }
+    });
+    (tx, task)
 }

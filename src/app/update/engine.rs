@@ -16,12 +16,12 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
         Action::Engine(ev) => on_event(state, ev, fx),
         Action::EngineLost { why, retries } => {
             state.engine = EngineHealth::Lost { why, retries };
-            for t in state
-                .rows
-                .iter_mut()
-                .filter_map(|r| r.view.terminal.as_mut())
-            {
-                t.attached = false;
+            for row in state.rows.iter_mut() {
+                if let Some(t) = row.view.terminal.as_mut() {
+                    t.attached = false;
+                }
+                // Events may be missed while the engine is away: its next list is the truth.
+                row.died.clear();
             }
         }
         Action::EngineBack => {
@@ -114,8 +114,15 @@ fn on_event(state: &mut State, ev: EngineEvent, fx: &mut Vec<Effect>) {
     };
     let Some(c) = target else { return };
     match &ev.action {
-        EventAction::Start => c.state = ContainerState::Running,
-        EventAction::Die { exit_code } => c.state = ContainerState::Exited(exit_code.unwrap_or(0)),
+        EventAction::Start => {
+            c.state = ContainerState::Running;
+            row.died.remove(&ev.container_id);
+        }
+        EventAction::Die { exit_code } => {
+            let code = exit_code.unwrap_or(0);
+            c.state = ContainerState::Exited(code);
+            row.died.insert(ev.container_id.clone(), code);
+        }
         EventAction::Pause => c.state = ContainerState::Paused,
         EventAction::Unpause => c.state = ContainerState::Running,
         _ => return,
@@ -145,11 +152,12 @@ fn on_sessions(state: &mut State, list: Vec<Session>, fx: &mut Vec<Effect>) {
     let mut old: Vec<Row> = std::mem::take(&mut state.rows);
     state.rows = list
         .into_iter()
-        .map(|session| {
+        .map(|mut session| {
             let mut row = match old.iter().position(|r| r.session.name == session.name) {
                 Some(i) => old.swap_remove(i),
                 None => Row::new(session.clone()),
             };
+            trust_deaths(&mut session, &mut row.died);
             row.firewall = firewall_badge(&session, Some(&row.firewall));
             row.session = session;
             row
@@ -182,6 +190,19 @@ fn on_sessions(state: &mut State, list: Vec<Session>, fx: &mut Vec<Effect>) {
     keep_terminals(state, fx);
     if first_load || selected != state.selected_name() {
         on_selection(state, fx);
+    }
+}
+
+/// A container listed as running after its `die` event, with no `start` since, was listed
+/// before the engine caught up: it is not running. Deaths of containers gone are forgotten.
+fn trust_deaths(session: &mut Session, died: &mut std::collections::BTreeMap<String, i64>) {
+    let containers = [session.agent.as_mut(), session.holder.as_mut()];
+    let listed: Vec<String> = containers.iter().flatten().map(|c| c.id.clone()).collect();
+    died.retain(|id, _| listed.contains(id));
+    for c in containers.into_iter().flatten() {
+        if let (Some(code), true) = (died.get(&c.id), c.state.is_running()) {
+            c.state = ContainerState::Exited(*code);
+        }
     }
 }
 

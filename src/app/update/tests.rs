@@ -195,6 +195,46 @@ fn the_holders_death_turns_the_badge_degraded_on_any_tab() {
     assert!(fx.contains(&Effect::Refresh), "{fx:?}");
 }
 
+/// The engine sends `die` before it records the state, so the list the event asks for may
+/// still show the holder running (seen against Docker 20.10): the event wins until a `start`.
+#[test]
+fn a_list_taken_before_the_engine_caught_up_does_not_undo_the_holders_death() {
+    let mut state = state_of(vec![guarded_session("web")]);
+    let holder = state.rows[0].session.holder.clone().unwrap();
+    let event = |action| {
+        Action::Engine(EngineEvent {
+            container_id: holder.id.clone(),
+            name: holder.name.clone(),
+            action,
+            labels: holder.labels.clone(),
+            time_nanos: 0,
+        })
+    };
+    update(
+        &mut state,
+        event(EventAction::Die {
+            exit_code: Some(137),
+        }),
+    );
+    update(&mut state, Action::Sessions(vec![guarded_session("web")]));
+    assert!(
+        matches!(state.rows[0].firewall, FirewallStatus::Degraded { .. }),
+        "a stale list turned the badge back: {:?}",
+        state.rows[0].firewall
+    );
+    assert_eq!(
+        state.rows[0].session.holder.as_ref().unwrap().state,
+        ContainerState::Exited(137)
+    );
+    update(&mut state, event(EventAction::Start));
+    update(&mut state, Action::Sessions(vec![guarded_session("web")]));
+    assert!(
+        matches!(state.rows[0].firewall, FirewallStatus::Verified { .. }),
+        "{:?}",
+        state.rows[0].firewall
+    );
+}
+
 #[test]
 fn stats_of_the_selected_session_are_streamed_and_others_are_not() {
     let mut state = state_of(vec![running_session("a"), running_session("b")]);
