@@ -17,7 +17,7 @@
 #   SHOTS_WORK      the scratch folder (default /tmp/cctui-demo; its path shows in the shots)
 #   SHOTS_PAUSE=1   debugging: wait before cleaning up until $SHOTS_WORK/resume exists
 #
-# Files: screenshots/{dashboard,waiting,logs,firewall,info,help,new-session,attach}.png
+# Files: screenshots/{dashboard,waiting,queue,logs,firewall,info,help,new-session,attach}.png
 #
 # It makes, and removes again at the end (even on failure): four sessions (webapp, api, api-2,
 # scratch) with their containers, networks and volumes; a private network and a small fake
@@ -345,6 +345,12 @@ shot dashboard "cctui"
 select_session api
 wait_for "the trust dialog" 30 "trust this folder"
 shot waiting "cctui: waiting for you"
+
+keys w # the attention queue: api waits at its trust dialog
+wait_for "the queue" 10 "esc close"
+shot queue "cctui: what needs you"
+keys Escape
+sleep 0.5
 
 keys Tab # Logs, of api: Docker may not have logged any of webapp's claude output yet
 for _ in $(seq 1 40); do screen | grep -q "no logs yet" || break; sleep 0.5; done

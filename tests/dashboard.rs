@@ -147,6 +147,12 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
     };
     let bin = env!("CARGO_BIN_EXE_cctui");
     label_config(&three.cfg.path);
+    // The engine is set for the dashboard only, never for the tmux server: the pane that
+    // `t` opens must get the dashboard's engine from cctui, or it dies at once (finding 6).
+    let engine = format!(
+        "DOCKER_HOST={}",
+        std::env::var("DOCKER_HOST").unwrap_or_default()
+    );
     let status = Command::new("tmux")
         .args([
             "-L",
@@ -159,8 +165,11 @@ fn in_tmux_t_opens_the_session_in_a_new_pane() {
             "160",
             "-y",
             "40",
+            "env",
+            &engine,
             bin,
         ])
+        .env_remove("DOCKER_HOST")
         .env("CCTUI_CONFIG_DIR", &three.cfg.path)
         .env("CCTUI_STATE_DIR", three.cfg.path.join("state"))
         .status()
