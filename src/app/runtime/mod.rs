@@ -1,5 +1,7 @@
 //! The dashboard's edge: carries out effects as tasks, feeds input, engine events and task
-//! results back as actions, and draws when something changed (at most every 16 ms).
+//! results back as actions, and draws when something changed (paced by `pace`). Until the
+//! first list of sessions is on screen, the loads it asks for (attachments, logs, stats)
+//! wait, so that nothing delays that frame.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod loads;
+mod pace;
 mod terminals;
 mod tmux;
 
@@ -22,7 +25,6 @@ use super::update::{update, PANEL_REFRESH};
 use crate::backend::{labels, Backend, LabelFilter};
 use crate::session::ops::Ops;
 
-const FRAME: Duration = Duration::from_millis(16);
 /// Attachments being set up at once: with hundreds of sessions, the engine sees a few at a
 /// time, never a burst.
 const ATTACH_PARALLELISM: usize = 6;
@@ -49,6 +51,8 @@ pub struct Runtime<B: Backend> {
     /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
     last_load: HashMap<String, Instant>,
     tasks: Vec<JoinHandle<()>>,
+    /// The loads asked for before the first list was drawn; `None` once it was.
+    held: Option<Vec<Effect>>,
 }
 
 impl<B: Backend> Runtime<B> {
@@ -64,6 +68,7 @@ impl<B: Backend> Runtime<B> {
             budgets: HashMap::new(),
             last_load: HashMap::new(),
             tasks: Vec::new(),
+            held: Some(Vec::new()),
         };
         rt.spawn_refresher();
         rt.spawn_engine_watch();
@@ -190,6 +195,15 @@ impl<B: Backend> Runtime<B> {
     }
 
     pub fn perform(&mut self, effect: Effect, state: &State) {
+        if let Some(held) = &mut self.held {
+            if let Effect::Detach(gone) = &effect {
+                held.retain(|e| !matches!(e, Effect::Attach { session, .. } if session == gone));
+            }
+            if is_load(&effect) {
+                held.push(effect);
+                return;
+            }
+        }
         match effect {
             Effect::Refresh => self.refresh.notify_one(),
             Effect::Run { job, session, op } => {
@@ -227,6 +241,16 @@ impl<B: Backend> Runtime<B> {
         }
     }
 
+    /// A frame was drawn: once it shows the list, the held loads go.
+    fn drawn(&mut self, state: &State) {
+        if !state.loaded {
+            return;
+        }
+        for effect in self.held.take().unwrap_or_default() {
+            self.perform(effect, state);
+        }
+    }
+
     /// The UI has taken in `bytes` of a session's output: the reader may send more.
     pub fn consumed(&self, action: &Action) {
         if let Action::TermOutput { session, bytes, .. } = action {
@@ -235,6 +259,19 @@ impl<B: Backend> Runtime<B> {
             }
         }
     }
+}
+
+/// Effects that load something for the view, and may wait for the first frame.
+fn is_load(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::Attach { .. }
+            | Effect::FollowLogs { .. }
+            | Effect::LoadFirewall(_)
+            | Effect::LoadChanges(_)
+            | Effect::LoadDetails { .. }
+            | Effect::LoadStats { .. }
+    )
 }
 
 impl<B: Backend> Drop for Runtime<B> {
@@ -251,7 +288,7 @@ impl<B: Backend> Drop for Runtime<B> {
     }
 }
 
-/// The loop: one owner for the state, effects out, actions in, frames when dirty.
+/// The loop: one owner for the state, effects out, actions in, frames when due.
 pub async fn run_loop<B: Backend>(
     mut state: State,
     ops: Ops<B>,
@@ -264,25 +301,24 @@ pub async fn run_loop<B: Backend>(
     let mut rt = Runtime::new(ops, tx.clone());
     rt.spawn_input();
     rt.spawn_signals();
-    let mut dirty = true;
-    let mut last_frame = Instant::now() - FRAME;
+    let mut pacer = pace::Pacer::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let busy = !state.jobs.is_empty() || !state.loaded;
+        let due = pacer.due();
         tokio::select! {
             Some(action) = rx.recv() => {
-                rt.consumed(&action);
-                let mut fx = update(&mut state, action);
+                let mut fx = Vec::new();
+                let mut next = Some(action);
                 // Take whatever else is queued before drawing: one frame for a burst.
                 for _ in 0..512 {
-                    match rx.try_recv() {
-                        Ok(a) => {
-                            rt.consumed(&a);
-                            fx.extend(update(&mut state, a));
-                        }
-                        Err(_) => break,
-                    }
+                    let Some(a) = next.take().or_else(|| rx.try_recv().ok()) else {
+                        break;
+                    };
+                    rt.consumed(&a);
+                    pacer.saw(&a, &state);
+                    fx.extend(update(&mut state, a));
                 }
                 for e in fx {
                     if e == Effect::Bell {
@@ -290,14 +326,13 @@ pub async fn run_loop<B: Backend>(
                     }
                     rt.perform(e, &state);
                 }
-                dirty = true;
             }
-            _ = tokio::time::sleep_until(last_frame + FRAME), if dirty => {
+            _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                 tui.terminal
                     .draw(|f| draw(f, &state))
                     .map_err(|e| crate::error::Error::other(e.to_string()))?;
-                dirty = false;
-                last_frame = Instant::now();
+                pacer.drawn();
+                rt.drawn(&state);
             }
             _ = ticker.tick(), if busy => {
                 let _ = tx.send(Action::Tick);
