@@ -255,8 +255,7 @@ async fn first_frames(cfg: &std::path::Path, home: &std::path::Path, count: usiz
         let order: &[usize] = if round % 2 == 0 { &[0, 1, 2] } else { &[0, 2, 1] };
         for &i in order {
             times[i].push(launches[i].first_frame(count));
-            // Let the engine settle from what the last one asked of it (oxker's stats).
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            settle().await;
         }
     }
     println!("launch -> first frame listing all {count}, sampled every 1 ms:");
@@ -270,15 +269,46 @@ async fn first_frames(cfg: &std::path::Path, home: &std::path::Path, count: usiz
     }
 }
 
-/// The engine's CPU while `app` runs idle, after a settling `warm`, over 60 s.
-async fn engine_idle_with(pid: Option<u32>, warm: Duration) -> (f64, f64) {
+/// Waits (2 to 10 s) for the engine to settle from what the last program asked of it
+/// (oxker's stats streams): until it used under 10% of a core over half a second.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let engine = engine_pids();
+    for _ in 0..16 {
+        let t0 = cpu_ticks(&engine);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if cpu_ticks(&engine) - t0 < 5 {
+            return;
+        }
+    }
+}
+
+/// Over 60 s after a settling `warm`: the CPU of `pid` and of the engine (percent of a core),
+/// and how many events about sessions the engine sent meanwhile (other tests' sessions, on a
+/// shared engine, make an "idle" dashboard list again).
+async fn engine_idle_with(pid: Option<u32>, warm: Duration) -> (f64, f64, usize) {
     tokio::time::sleep(warm).await;
     let (own, engine): (Vec<u32>, _) = (pid.into_iter().collect(), engine_pids());
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let (c0, e0) = (cpu_ticks(&own), cpu_ticks(&engine));
     tokio::time::sleep(Duration::from_secs(60)).await;
     let (c1, e1) = (cpu_ticks(&own), cpu_ticks(&engine));
+    let events = docker(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &(since + 60).to_string(),
+        "--filter",
+        "label=cctui.session",
+        "--format",
+        "{{.Action}}",
+    ]);
     let pct = |a: u64, b: u64| (b - a) as f64 / 100.0 / 60.0 * 100.0;
-    (pct(c0, c1), pct(e0, e1))
+    (pct(c0, c1), pct(e0, e1), events.lines().count())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,7 +333,7 @@ async fn bench_dashboard_200_sessions() {
     );
     let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
     let home = TempFolder::new(&format!("{prefix}-oxker-home"), 0);
-    let (_, engine_before) = engine_idle_with(None, Duration::from_secs(3)).await;
+    let (_, engine_before, events_before) = engine_idle_with(None, Duration::from_secs(3)).await;
 
     first_frames(&cfg.path, &home.path, count, rounds).await;
 
@@ -317,8 +347,13 @@ async fn bench_dashboard_200_sessions() {
     println!("RSS after 10 s: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
 
     // Idle: terminal tab, nothing happening.
-    let (cctui_cpu, engine_with) = engine_idle_with(Some(pid), Duration::from_secs(5)).await;
-    println!("idle CPU over 60 s: cctui {cctui_cpu:.2}% of a core; dockerd+containerd+shims {engine_with:.2}% with cctui vs {engine_before:.2}% without");
+    let (cctui_cpu, engine_with, events) =
+        engine_idle_with(Some(pid), Duration::from_secs(5)).await;
+    println!(
+        "idle CPU over 60 s: cctui {cctui_cpu:.2}% of a core; dockerd+containerd+shims \
+         {engine_with:.2}% with cctui vs {engine_before:.2}% without (session events from \
+         other tests meanwhile: {events} with, {events_before} without)"
+    );
 
     // The session with a million log lines, in the logs tab.
     app.send(b"g");
@@ -332,11 +367,12 @@ async fn bench_dashboard_200_sessions() {
 
     // External stop to the row changing (the header's running count).
     let victim = format!("cctui-{prefix}-{:03}", count - 1);
+    let running = cctui_running(&app.screen()).unwrap();
     let t = Instant::now();
     docker(&["kill", &victim]);
     let killed = t.elapsed();
     let shown = wait_fine(&app, t, "the stop to show", Duration::from_secs(10), |s| {
-        cctui_running(s).is_some_and(|n| n < count)
+        cctui_running(s).is_some_and(|n| n < running)
     });
     println!(
         "external docker kill -> row changed: {:.0} ms (kill took {:.0} ms)",
@@ -356,9 +392,12 @@ async fn bench_dashboard_200_sessions() {
         50,
         200,
     );
-    let (ox_cpu, engine_ox) =
+    let (ox_cpu, engine_ox, events_ox) =
         engine_idle_with(ox.child.process_id(), Duration::from_secs(5)).await;
-    println!("idle CPU over 60 s with oxker instead: oxker {ox_cpu:.2}% of a core; the engine {engine_ox:.2}%");
+    println!(
+        "idle CPU over 60 s with oxker instead: oxker {ox_cpu:.2}% of a core; the engine \
+         {engine_ox:.2}% (session events meanwhile: {events_ox})"
+    );
     drop(ox);
     sweep(&b, Some(&prefix)).await;
 }
