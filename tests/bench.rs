@@ -476,11 +476,11 @@ async fn bench_terminal() {
         40,
         120,
     );
-    direct.wait_for("$ ", Duration::from_secs(10));
+    direct.wait_for("bash-", Duration::from_secs(10));
     echoes.push(("docker exec -it, bash", echo_times(&mut direct)));
     drop(direct);
     let mut local = PtyApp::spawn("bash", &["--norc"], &env, 40, 120);
-    local.wait_for("$ ", Duration::from_secs(10));
+    local.wait_for("bash-", Duration::from_secs(10));
     echoes.push(("bash on the host (PTY floor)", echo_times(&mut local)));
     drop(local);
 

@@ -317,8 +317,10 @@ pub async fn run_loop<B: Backend>(
                         break;
                     };
                     rt.consumed(&a);
-                    pacer.saw(&a, &state);
-                    fx.extend(update(&mut state, a));
+                    let change = pace::Change::of(&a, &state);
+                    let out = update(&mut state, a);
+                    pacer.changed(change, &out);
+                    fx.extend(out);
                 }
                 for e in fx {
                     if e == Effect::Bell {

@@ -1,19 +1,48 @@
 //! When to draw: at most every FRAME while things keep changing, so that a burst of output
 //! costs one frame per FRAME; but at once for the first output of the terminal in view after
 //! a quiet spell (a keystroke's echo) and for the first list of sessions, since those are
-//! what a person is waiting to see.
+//! what a person is waiting to see. A key typed into a terminal draws nothing by itself
+//! straight away: its echo will, and drawing the key first would only make the echo wait.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::app::action::Action;
+use crate::app::effect::Effect;
 use crate::app::state::State;
 
 /// The pace while things keep changing.
 const FRAME: Duration = Duration::from_millis(16);
 /// The least time between two frames, even for an urgent one.
 const MIN_GAP: Duration = Duration::from_millis(1);
+
+/// What an action means for the next frame, told from the state before `update` applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Change {
+    /// Output of the terminal on screen.
+    OutputInView,
+    /// The first list of sessions.
+    FirstList,
+    /// A key or a paste, which may go to a terminal.
+    Input,
+    Other,
+}
+
+impl Change {
+    pub(super) fn of(action: &Action, state: &State) -> Change {
+        match action {
+            Action::TermOutput { session, .. }
+                if state.visible_terminal().as_deref() == Some(session.as_str()) =>
+            {
+                Change::OutputInView
+            }
+            Action::Sessions(_) if !state.loaded => Change::FirstList,
+            Action::Key(_) | Action::Paste(_) => Change::Input,
+            _ => Change::Other,
+        }
+    }
+}
 
 pub(super) struct Pacer {
     last_frame: Instant,
@@ -34,24 +63,28 @@ impl Pacer {
         }
     }
 
-    /// Notes an action about to be applied to `state` (as it is before the action).
-    pub(super) fn saw(&mut self, action: &Action, state: &State) {
-        let urgent = match action {
-            Action::TermOutput { session, .. }
-                if state.visible_terminal().as_deref() == Some(session.as_str()) =>
-            {
-                let now = Instant::now();
+    /// Notes a change that `update` made, asking for these effects.
+    pub(super) fn changed(&mut self, change: Change, effects: &[Effect]) {
+        let now = Instant::now();
+        let at = match change {
+            Change::OutputInView => {
                 let quiet = self
                     .last_output
                     .is_none_or(|at| now.saturating_duration_since(at) >= FRAME);
                 self.last_output = Some(now);
-                quiet
+                self.last_frame + if quiet { MIN_GAP } else { FRAME }
             }
-            Action::Sessions(_) => !state.loaded,
-            _ => false,
+            Change::FirstList => self.last_frame + MIN_GAP,
+            // Typed into a terminal: the echo draws; without one, a frame later.
+            Change::Input
+                if effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::TermInput { .. })) =>
+            {
+                now + FRAME
+            }
+            Change::Input | Change::Other => self.last_frame + FRAME,
         };
-        let gap = if urgent { MIN_GAP } else { FRAME };
-        let at = self.last_frame + gap;
         self.due = Some(self.due.map_or(at, |d| d.min(at)));
     }
 
@@ -69,6 +102,8 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
     use crate::app::keymap::Keymap;
     use crate::app::state::UiSettings;
     use crate::app::update::update;
@@ -102,9 +137,11 @@ mod tests {
         }
     }
 
-    /// A pacer that has just drawn, and how long after that frame its next one is due.
-    fn after_frame(p: &mut Pacer, action: &Action, state: &State) -> Option<Duration> {
-        p.saw(action, state);
+    /// How long after the last frame the next one is due, once `update` applied `action`.
+    fn after_frame(p: &mut Pacer, action: Action, state: &mut State) -> Option<Duration> {
+        let change = Change::of(&action, state);
+        let effects = update(state, action);
+        p.changed(change, &effects);
         p.due().map(|d| d.saturating_duration_since(p.last_frame))
     }
 
@@ -122,11 +159,10 @@ mod tests {
         let mut p = Pacer::new();
         p.drawn();
         let list = sessions(&["a", "b"]);
-        assert_eq!(after_frame(&mut p, &list, &state), Some(MIN_GAP));
-        update(&mut state, list);
+        assert_eq!(after_frame(&mut p, list, &mut state), Some(MIN_GAP));
         p.drawn();
         let again = sessions(&["a", "b"]);
-        assert_eq!(after_frame(&mut p, &again, &state), Some(FRAME));
+        assert_eq!(after_frame(&mut p, again, &mut state), Some(FRAME));
     }
 
     #[test]
@@ -136,17 +172,37 @@ mod tests {
         assert_eq!(state.visible_terminal().as_deref(), Some("a"));
         let mut p = Pacer::new();
         p.drawn();
-        // A key typed: its own frame is paced as ever.
-        let key = Action::Tick;
-        assert_eq!(after_frame(&mut p, &key, &state), Some(FRAME));
-        p.drawn();
-        // Its echo, the first output in a while: at once.
-        assert_eq!(after_frame(&mut p, &output("a"), &state), Some(MIN_GAP));
+        // The echo, the first output in a while: at once.
+        assert_eq!(after_frame(&mut p, output("a"), &mut state), Some(MIN_GAP));
         p.drawn();
         // More of the same burst: paced.
-        assert_eq!(after_frame(&mut p, &output("a"), &state), Some(FRAME));
+        assert_eq!(after_frame(&mut p, output("a"), &mut state), Some(FRAME));
         p.drawn();
         // Output of a terminal out of view never hurries a frame.
-        assert_eq!(after_frame(&mut p, &output("b"), &state), Some(FRAME));
+        assert_eq!(after_frame(&mut p, output("b"), &mut state), Some(FRAME));
+    }
+
+    #[test]
+    fn a_key_typed_into_the_terminal_leaves_the_frame_to_its_echo() {
+        let mut state = State::new(Keymap::default(), UiSettings::default());
+        update(&mut state, sessions(&["a"]));
+        let mut p = Pacer::new();
+        std::thread::sleep(FRAME);
+        p.drawn();
+        std::thread::sleep(FRAME * 2);
+        // A key in the list is drawn at once: the last frame is long past.
+        let down = Action::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+        assert_eq!(after_frame(&mut p, down, &mut state), Some(FRAME));
+        assert!(p.due().unwrap() <= Instant::now());
+        // Enter gives the pane the keyboard; a key typed then waits a frame for its echo.
+        let enter = Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        after_frame(&mut p, enter, &mut state);
+        p.drawn();
+        let typed = Action::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+        let before = Instant::now();
+        after_frame(&mut p, typed, &mut state);
+        assert!(p.due().unwrap() >= before + FRAME);
+        // Its echo then comes at once.
+        assert_eq!(after_frame(&mut p, output("a"), &mut state), Some(MIN_GAP));
     }
 }
