@@ -9,10 +9,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use benchkit::*;
 use cctui::backend::{Backend, ContainerSpec, DockerBackend, ExecSpec, NetworkAttach};
 use cctui::session::ops::{Ops, Progress};
 use cctui::session::plan_session;
-use benchkit::*;
 use common::pty::PtyApp;
 use common::*;
 
@@ -252,7 +252,11 @@ async fn first_frames(cfg: &std::path::Path, home: &std::path::Path, count: usiz
     ];
     let mut times = vec![Vec::new(); launches.len()];
     for round in 0..rounds {
-        let order: &[usize] = if round % 2 == 0 { &[0, 1, 2] } else { &[0, 2, 1] };
+        let order: &[usize] = if round % 2 == 0 {
+            &[0, 1, 2]
+        } else {
+            &[0, 2, 1]
+        };
         for &i in order {
             times[i].push(launches[i].first_frame(count));
             settle().await;
@@ -260,12 +264,7 @@ async fn first_frames(cfg: &std::path::Path, home: &std::path::Path, count: usiz
     }
     println!("launch -> first frame listing all {count}, sampled every 1 ms:");
     for (l, t) in launches.iter().zip(&times) {
-        println!(
-            "  {:<20} {}  {:.0?}",
-            l.label(),
-            summary(t),
-            sorted_ms(t)
-        );
+        println!("  {:<20} {}  {:.0?}", l.label(), summary(t), sorted_ms(t));
     }
 }
 
@@ -339,9 +338,13 @@ async fn bench_dashboard_200_sessions() {
 
     let started = Instant::now();
     let mut app = PtyApp::cctui(&cfg.path, &[], 50, 200);
-    wait_fine(&app, started, "all sessions listed", Duration::from_secs(60), |s| {
-        cctui_running(s).is_some_and(|n| n >= count)
-    });
+    wait_fine(
+        &app,
+        started,
+        "all sessions listed",
+        Duration::from_secs(60),
+        |s| cctui_running(s).is_some_and(|n| n >= count),
+    );
     let pid = app.child.process_id().unwrap();
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
     println!("RSS after 10 s: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
@@ -419,9 +422,13 @@ fn echo_times(app: &mut PtyApp) -> Vec<Duration> {
             s.matches(c).count() > before
         }));
         app.send(b"\x15"); // Ctrl-U clears the line
-        wait_fine(&*app, Instant::now(), "the line cleared", Duration::from_secs(5), |s| {
-            s.matches(c).count() == before
-        });
+        wait_fine(
+            &*app,
+            Instant::now(),
+            "the line cleared",
+            Duration::from_secs(5),
+            |s| s.matches(c).count() == before,
+        );
         std::thread::sleep(Duration::from_millis(20 + (i as u64 * 7) % 20));
     }
     times
