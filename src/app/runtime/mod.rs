@@ -1,5 +1,7 @@
 //! The dashboard's edge: carries out effects as tasks, feeds input, engine events and task
-//! results back as actions, and draws when something changed (at most every 16 ms).
+//! results back as actions, and draws when something changed (paced by `pace`). Until the
+//! first list of sessions is on screen, the loads it asks for (attachments, logs, stats)
+//! wait, so that nothing delays that frame.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod loads;
+mod pace;
 mod terminals;
 mod tmux;
 
@@ -23,7 +26,6 @@ use super::update::{update, PANEL_REFRESH};
 use crate::backend::{labels, Backend, LabelFilter};
 use crate::session::ops::Ops;
 
-const FRAME: Duration = Duration::from_millis(16);
 /// Attachments being set up at once: with hundreds of sessions, the engine sees a few at a
 /// time, never a burst.
 const ATTACH_PARALLELISM: usize = 6;
@@ -53,6 +55,8 @@ pub struct Runtime<B: Backend> {
     tasks: Vec<JoinHandle<()>>,
     /// Notifications outside the dashboard (the attention queue's news).
     outside: crate::notify::Outside,
+    /// The loads asked for before the first list was drawn; `None` once it was.
+    held: Option<Vec<Effect>>,
 }
 
 impl<B: Backend> Runtime<B> {
@@ -72,6 +76,7 @@ impl<B: Backend> Runtime<B> {
             resizes,
             tasks: vec![resizer],
             outside,
+            held: Some(Vec::new()),
         };
         rt.spawn_refresher();
         rt.spawn_engine_watch();
@@ -154,6 +159,15 @@ impl<B: Backend> Runtime<B> {
     }
 
     pub fn perform(&mut self, effect: Effect, state: &State) {
+        if let Some(held) = &mut self.held {
+            if let Effect::Detach(gone) = &effect {
+                held.retain(|e| !matches!(e, Effect::Attach { session, .. } if session == gone));
+            }
+            if is_load(&effect) {
+                held.push(effect);
+                return;
+            }
+        }
         match effect {
             Effect::Refresh => self.refresh.notify_one(),
             Effect::Run { job, session, op } => {
@@ -196,6 +210,16 @@ impl<B: Backend> Runtime<B> {
         }
     }
 
+    /// A frame was drawn: once it shows the list, the held loads go.
+    fn drawn(&mut self, state: &State) {
+        if !state.loaded {
+            return;
+        }
+        for effect in self.held.take().unwrap_or_default() {
+            self.perform(effect, state);
+        }
+    }
+
     /// The UI has taken in `bytes` of a session's output: the reader may send more.
     pub fn consumed(&self, action: &Action) {
         if let Action::TermOutput { session, bytes, .. } = action {
@@ -204,6 +228,19 @@ impl<B: Backend> Runtime<B> {
             }
         }
     }
+}
+
+/// Effects that load something for the view, and may wait for the first frame.
+fn is_load(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::Attach { .. }
+            | Effect::FollowLogs { .. }
+            | Effect::LoadFirewall(_)
+            | Effect::LoadChanges(_)
+            | Effect::LoadDetails { .. }
+            | Effect::LoadStats { .. }
+    )
 }
 
 impl<B: Backend> Drop for Runtime<B> {
@@ -317,6 +354,7 @@ fn take_actions<B: Backend>(
     first: Action,
     rx: &mut mpsc::UnboundedReceiver<Action>,
     rt: Option<&Runtime<B>>,
+    pacer: &mut pace::Pacer,
 ) -> Vec<Effect> {
     let mut fx = Vec::new();
     let mut next = Some(first);
@@ -325,7 +363,10 @@ fn take_actions<B: Backend>(
         if let Some(rt) = rt {
             rt.consumed(&action);
         }
-        fx.extend(update(state, action));
+        let change = pace::Change::of(&action, state);
+        let out = update(state, action);
+        pacer.changed(change, &out);
+        fx.extend(out);
         next = rx.try_recv().ok();
     }
     fx
@@ -351,15 +392,15 @@ where
         spawn_signals(tx.clone()),
     ];
     let mut rt: Option<Runtime<B>> = None;
-    let mut dirty = true;
-    let mut last_frame = Instant::now() - FRAME;
+    let mut pacer = pace::Pacer::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let busy = !state.jobs.is_empty() || !state.loaded;
+        let due = pacer.due();
         tokio::select! {
             Some(action) = rx.recv() => {
-                for e in take_actions(&mut state, action, &mut rx, rt.as_ref()) {
+                for e in take_actions(&mut state, action, &mut rx, rt.as_ref(), &mut pacer) {
                     if e == Effect::Bell {
                         tui.bell();
                     }
@@ -368,18 +409,19 @@ where
                         None => refuse(&e, &tx),
                     }
                 }
-                dirty = true;
             }
             Some(ops) = async { connecting.as_mut()?.await.ok() }, if connecting.is_some() => {
                 connecting = None;
                 rt = Some(Runtime::new(ops, tx.clone()));
             }
-            _ = tokio::time::sleep_until(last_frame + FRAME), if dirty => {
+            _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                 tui.terminal
                     .draw(|f| draw(f, &state))
                     .map_err(|e| crate::error::Error::other(e.to_string()))?;
-                dirty = false;
-                last_frame = Instant::now();
+                pacer.drawn();
+                if let Some(rt) = rt.as_mut() {
+                    rt.drawn(&state);
+                }
             }
             _ = ticker.tick(), if busy => {
                 let _ = tx.send(Action::Tick);
