@@ -107,6 +107,9 @@ pub async fn run<B: Backend>(ops: Ops<B>, json: bool) -> Result<()> {
                 rt.perform(effect, &state);
             }
         }
+        // Nothing is drawn here: the loads the runtime holds for the first frame go as
+        // soon as the list is in.
+        rt.drawn(&state);
         if state.quit {
             break;
         }

@@ -211,7 +211,7 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// A frame was drawn: once it shows the list, the held loads go.
-    fn drawn(&mut self, state: &State) {
+    pub(crate) fn drawn(&mut self, state: &State) {
         if !state.loaded {
             return;
         }
