@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{short_hash, AgentIds, ImagePlan, Recipe};
+use super::{AgentIds, ImagePlan, Recipe};
 use crate::error::{Error, Result};
 
 /// The project image a devcontainer asks for, in the image layer's own terms.
@@ -139,22 +139,7 @@ fn own_plan(
     build_args: BTreeMap<String, String>,
     context: BTreeMap<String, Vec<u8>>,
 ) -> ImagePlan {
-    let mut parts: Vec<&[u8]> = vec![dockerfile.as_bytes()];
-    let args: Vec<String> = build_args.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    parts.extend(args.iter().map(|a| a.as_bytes()));
-    for (k, v) in &context {
-        parts.push(k.as_bytes());
-        parts.push(v);
-    }
-    let hash = short_hash(&parts);
-    ImagePlan {
-        tag: format!("{repo}:{hash}"),
-        layer: layer.to_string(),
-        dockerfile: dockerfile.to_string(),
-        build_args,
-        context,
-        hash,
-    }
+    super::hashed_plan(repo, layer, dockerfile, None, build_args, context)
 }
 
 /// `KEY='value'` lines, sourced by the install step; names are checked, values quoted.

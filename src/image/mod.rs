@@ -95,6 +95,36 @@ pub struct ImagePlan {
     pub hash: String,
 }
 
+/// A plan tagged by a hash of everything that goes into its build: the Dockerfile, the
+/// image it builds on (`base`, where that is not named in the Dockerfile), the arguments and
+/// the context's files.
+pub(crate) fn hashed_plan(
+    repo: &str,
+    layer: &str,
+    dockerfile: &str,
+    base: Option<&[u8]>,
+    build_args: BTreeMap<String, String>,
+    context: BTreeMap<String, Vec<u8>>,
+) -> ImagePlan {
+    let mut parts: Vec<&[u8]> = vec![dockerfile.as_bytes()];
+    parts.extend(base);
+    let args: Vec<String> = build_args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.extend(args.iter().map(|a| a.as_bytes()));
+    for (k, v) in &context {
+        parts.push(k.as_bytes());
+        parts.push(v);
+    }
+    let hash = short_hash(&parts);
+    ImagePlan {
+        tag: format!("{repo}:{hash}"),
+        layer: layer.to_string(),
+        dockerfile: dockerfile.to_string(),
+        build_args,
+        context,
+        hash,
+    }
+}
+
 fn short_hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -201,22 +231,8 @@ impl Recipe {
         build_args: BTreeMap<String, String>,
     ) -> ImagePlan {
         let context = self.common_context();
-        let mut parts: Vec<&[u8]> = vec![dockerfile.as_bytes(), self.base_image_id.as_bytes()];
-        let args: Vec<String> = build_args.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        parts.extend(args.iter().map(|a| a.as_bytes()));
-        for (k, v) in &context {
-            parts.push(k.as_bytes());
-            parts.push(v);
-        }
-        let hash = short_hash(&parts);
-        ImagePlan {
-            tag: format!("{repo}:{hash}"),
-            layer: layer.to_string(),
-            dockerfile: dockerfile.to_string(),
-            build_args,
-            context,
-            hash,
-        }
+        let base = Some(self.base_image_id.as_bytes());
+        hashed_plan(repo, layer, dockerfile, base, build_args, context)
     }
 
     /// The agent image chain for these profiles: base first, then one layer per profile in a
