@@ -54,11 +54,7 @@ impl RunArgs {
             profiles: self.profiles.clone(),
             networks: self.networks.clone(),
             firewall: None,
-            workspace: match (self.with_changes, self.in_place) {
-                (_, true) => WorkspaceChoice::InPlace,
-                (true, false) => WorkspaceChoice::WithChanges,
-                (false, false) => WorkspaceChoice::Default,
-            },
+            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place),
             one_shot: true,
         }
     }

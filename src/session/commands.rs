@@ -27,6 +27,17 @@ pub enum WorkspaceChoice {
     InPlace,
 }
 
+impl WorkspaceChoice {
+    /// The choice `--with-changes` and `--in-place` make; in place wins.
+    pub fn from_flags(with_changes: bool, in_place: bool) -> WorkspaceChoice {
+        match (with_changes, in_place) {
+            (_, true) => WorkspaceChoice::InPlace,
+            (true, false) => WorkspaceChoice::WithChanges,
+            (false, false) => WorkspaceChoice::Default,
+        }
+    }
+}
+
 /// A request for a new session, as either face takes it; what it leaves empty comes from the
 /// config (and, for profiles, from the project's other sessions).
 #[derive(Debug, Clone, PartialEq, Default)]
