@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod devcontainer;
 pub mod doctor;
+pub mod engines;
 pub mod error;
 pub mod image;
 pub mod keys;

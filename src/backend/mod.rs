@@ -15,6 +15,33 @@ pub use sandbox::{
     SandboxIds, SandboxParts, SandboxSetup, SandboxSpec, VolumeLifetime, VolumeSpec,
 };
 
+/// Where one engine is and how to speak to it: `unix://`, `ssh://user@host[:port]`, or
+/// `tcp://` (with TLS when `tls` is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineAddress {
+    pub host: String,
+    pub tls: Option<TlsFiles>,
+}
+
+/// Client TLS for a `tcp://` engine, as Docker's `DOCKER_CERT_PATH` folder holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub ca: std::path::PathBuf,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+impl TlsFiles {
+    /// `ca.pem`, `cert.pem` and `key.pem` in `dir`.
+    pub fn in_folder(dir: &std::path::Path) -> Self {
+        TlsFiles {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        }
+    }
+}
+
 /// Labels cctui puts on everything it creates.
 pub mod labels {
     pub const SESSION: &str = "cctui.session";

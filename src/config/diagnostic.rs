@@ -99,8 +99,9 @@ pub(super) fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
     let mut current = String::new();
     for (i, l) in text.lines().enumerate() {
         let t = l.trim();
-        if let Some(h) = t.strip_prefix('[') {
-            current = h.trim_end_matches(']').trim().to_string();
+        if t.starts_with('[') {
+            // `[table]` and `[[array.of.tables]]` alike.
+            current = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             if current == dotted {
                 return Some(i + 1);
             }
@@ -120,10 +121,15 @@ pub(super) fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
 pub(super) fn line_of_value(text: &str, dotted: &str, value: &str) -> Option<usize> {
     let start = line_of_key(text, dotted)?;
     let quoted = [format!("\"{value}\""), format!("'{value}'")];
+    let table = dotted.rsplit_once('.').map_or("", |(t, _)| t);
+    let same_array = format!("[[{table}]]");
     text.lines()
         .enumerate()
         .skip(start - 1)
-        .take_while(|(i, l)| *i + 1 == start || !l.trim_start().starts_with('['))
+        .take_while(|(i, l)| {
+            let l = l.trim();
+            *i + 1 == start || !l.starts_with('[') || l == same_array
+        })
         .find(|(_, l)| quoted.iter().any(|q| l.contains(q.as_str())))
         .map(|(i, _)| i + 1)
         .or(Some(start))

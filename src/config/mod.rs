@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 
 pub mod allow;
 mod diagnostic;
+pub mod engines;
 mod upstream;
 
 use diagnostic::{line_of_key, line_of_value};
 pub use diagnostic::{parse_toml, ConfigError};
+pub use engines::EngineEntry;
 pub use upstream::Upstream;
 
 /// The commented default config, shipped in the binary and printed by `cctui config`.
@@ -21,6 +23,8 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../config/config.toml");
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub engine: EngineConfig,
+    /// Further engines, each under its own name; none: only `engine` (the local one).
+    pub engines: Vec<EngineEntry>,
     pub image: ImageConfig,
     pub session: SessionConfig,
     pub firewall: FirewallConfig,
@@ -291,6 +295,7 @@ impl Config {
             .and_then(|()| self.check_broker())
             .and_then(|()| self.check_keys())
             .and_then(|()| self.firewall.check())
+            .and_then(|()| self.check_engines())
             .map_err(|p| ConfigError {
                 file: path.to_path_buf(),
                 line: match &p.value {
@@ -357,6 +362,24 @@ impl Config {
         }
         if let Err(e) = crate::keys::parse_key_spec(&self.ui.detach_key) {
             return Problem::at("ui.detach_key", e);
+        }
+        Ok(())
+    }
+
+    fn check_engines(&self) -> Result<(), Problem> {
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &self.engines {
+            engines::check_name(&e.name)
+                .or_else(|m| Problem::in_list("engines.name", &e.name, m))?;
+            engines::check_host(&e.host)
+                .or_else(|m| Problem::in_list("engines.host", &e.host, m))?;
+            if !seen.insert(e.name.as_str()) {
+                return Problem::in_list(
+                    "engines.name",
+                    &e.name,
+                    format!("two engines are named `{}`", e.name),
+                );
+            }
         }
         Ok(())
     }
@@ -506,6 +529,22 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(parsed, defaults);
+    }
+
+    #[test]
+    fn bad_engines_name_the_line_and_the_key() {
+        let path = Path::new("/c.toml");
+        let text = "[engine]\ntimeout_secs = 5\n\n[[engines]]\nname = \"box\"\nhost = \"ssh://me@box\"\n\n[[engines]]\nname = \"cloud\"\nhost = \"ftp://x\"\n";
+        let e = Config::parse(text, path).unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(10), Some("engines.host")));
+        assert!(e.message.contains("ftp://x"), "{}", e.message);
+        let twice = text
+            .replace("cloud", "box")
+            .replace("ftp://x", "tcp://h:2376");
+        let e = Config::parse(&twice, path).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("engines.name"));
+        assert!(e.message.contains("two engines"), "{}", e.message);
+        assert!(Config::parse(&text.replace("ftp://x", "tcp://h:2376"), path).is_ok());
     }
 
     #[test]

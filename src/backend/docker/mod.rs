@@ -56,7 +56,16 @@ impl DockerBackend {
     /// Connects and negotiates the API version. Fails with one clear message when the engine
     /// cannot be reached.
     pub async fn connect(configured_host: Option<&str>, timeout: Duration) -> Result<Self> {
-        let host = choose_host(configured_host);
+        let address = EngineAddress {
+            host: choose_host(configured_host),
+            tls: None,
+        };
+        Self::connect_to(&address, timeout).await
+    }
+
+    /// Connects to one engine of several.
+    pub async fn connect_to(address: &EngineAddress, timeout: Duration) -> Result<Self> {
+        let host = address.host.clone();
         let secs = timeout.as_secs().max(1);
         let docker = if let Some(path) = host.strip_prefix("unix://") {
             if !std::path::Path::new(path).exists() {

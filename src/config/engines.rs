@@ -1,0 +1,46 @@
+//! `[[engines]]`: the Docker engines the dashboard shows besides (or instead of) the local one.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// One configured engine. `host` is `unix:///path`, `ssh://user@host[:port]` or
+/// `tcp://host:port`; `cert_path` is a folder in Docker's `DOCKER_CERT_PATH` layout
+/// (`ca.pem`, `cert.pem`, `key.pem`) and makes a `tcp://` host speak TLS.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineEntry {
+    pub name: String,
+    pub host: String,
+    pub cert_path: Option<PathBuf>,
+}
+
+/// Names the list, the CLI and `--engine` use: short, and safe in a label.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "engine name `{name}`: use 1 to 32 of a-z, 0-9, '.', '-' and '_'"
+        ))
+    }
+}
+
+pub fn check_host(host: &str) -> Result<(), String> {
+    const SCHEMES: [&str; 4] = ["unix://", "ssh://", "tcp://", "http://"];
+    if SCHEMES
+        .iter()
+        .any(|s| host.starts_with(s) && host.len() > s.len())
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "host `{host}`: use unix:///path, ssh://user@host[:port] or tcp://host:port"
+        ))
+    }
+}
