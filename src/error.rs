@@ -28,6 +28,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::Config(_) => 2,
+            Error::Backend(BackendError::Misconfigured { .. }) => 2,
             Error::Backend(BackendError::Unreachable { .. }) => 3,
             _ => 1,
         }

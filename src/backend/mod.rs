@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::stream::BoxStream;
 
-pub use docker::{choose_host, DockerBackend};
+pub use docker::{choose_host, choose_host_from, DockerBackend};
 pub use sandbox::{
     SandboxIds, SandboxParts, SandboxSetup, SandboxSpec, VolumeLifetime, VolumeSpec,
 };
@@ -21,6 +21,19 @@ pub use sandbox::{
 pub struct EngineAddress {
     pub host: String,
     pub tls: Option<TlsFiles>,
+    /// For `ssh://`: a private key to use instead of the ssh agent and ~/.ssh/config's.
+    pub ssh_key: Option<std::path::PathBuf>,
+}
+
+impl EngineAddress {
+    /// An address with no TLS and no ssh key.
+    pub fn plain(host: impl Into<String>) -> Self {
+        EngineAddress {
+            host: host.into(),
+            tls: None,
+            ssh_key: None,
+        }
+    }
 }
 
 /// Client TLS for a `tcp://` engine, as Docker's `DOCKER_CERT_PATH` folder holds them.
@@ -69,6 +82,14 @@ pub enum BackendError {
         detail: String,
         fix: String,
     },
+    /// The address itself is wrong: a TLS or key file missing, certificates that do not fit,
+    /// a scheme cctui does not speak. The user's to fix: exit code 2.
+    #[error("the Docker engine at {host} is set up wrong: {detail}\n  fix: {fix}")]
+    Misconfigured {
+        host: String,
+        detail: String,
+        fix: String,
+    },
     /// 404: no such container, image, volume or network.
     #[error("not found: {0}")]
     NotFound(String),
@@ -84,6 +105,21 @@ pub enum BackendError {
         status: Option<u16>,
         detail: String,
     },
+}
+
+impl BackendError {
+    /// The error on one line, for lists of engines and errors that name one.
+    pub fn one_line(&self) -> String {
+        match self {
+            BackendError::Unreachable { host, detail, fix } => {
+                format!("cannot reach {host}: {detail}; fix: {fix}")
+            }
+            BackendError::Misconfigured { host, detail, fix } => {
+                format!("{host}: {detail}; fix: {fix}")
+            }
+            other => other.to_string().replace('\n', " "),
+        }
+    }
 }
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
