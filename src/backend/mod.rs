@@ -470,6 +470,15 @@ pub struct Attachment {
     pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
 }
 
+/// A command started in a container with its streams held open, as `docker exec -i[t]`:
+/// its output (one console stream on a tty, else stdout and stderr apart) and its stdin.
+pub struct ExecSession {
+    /// The exec's id, for `resize_exec` and `exec_exit_code`.
+    pub id: String,
+    pub output: BoxStream<'static, Result<LogChunk>>,
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
 /// Which containers a list or event stream covers: all that carry `key`, or `key=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelFilter {
@@ -520,6 +529,22 @@ pub trait Backend: Send + Sync + Clone + 'static {
     fn exec(&self, id: &str, spec: &ExecSpec) -> impl Future<Output = Result<ExecOutput>> + Send;
     /// Attaches to the container's main process (stdin and tty output), from now on.
     fn attach(&self, id: &str) -> impl Future<Output = Result<Attachment>> + Send;
+    /// Starts `spec.cmd` in container `id` with its streams open, on a tty when `tty`
+    /// (`spec.stdin` is ignored: the caller writes to `input`).
+    fn exec_session(
+        &self,
+        id: &str,
+        spec: &ExecSpec,
+        tty: bool,
+    ) -> impl Future<Output = Result<ExecSession>> + Send;
+    fn resize_exec(
+        &self,
+        exec_id: &str,
+        rows: u16,
+        cols: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The exec's exit code once it has ended; `None` while it runs.
+    fn exec_exit_code(&self, exec_id: &str) -> impl Future<Output = Result<Option<i64>>> + Send;
 
     fn build_image(&self, spec: BuildSpec) -> BoxStream<'static, Result<BuildEvent>>;
     fn inspect_image(&self, tag: &str) -> impl Future<Output = Result<Option<ImageInfo>>> + Send;

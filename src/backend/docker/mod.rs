@@ -357,6 +357,47 @@ impl Backend for DockerBackend {
         })
     }
 
+    async fn exec_session(&self, id: &str, spec: &ExecSpec, tty: bool) -> Result<ExecSession> {
+        let (exec_id, started) = self
+            .timed("exec", exec::start_session(&self.docker, id, spec, tty))
+            .await?;
+        let bollard::exec::StartExecResults::Attached { output, input } = started else {
+            return Err(BackendError::Engine {
+                op: "exec",
+                status: None,
+                detail: "the engine started the command detached".into(),
+            });
+        };
+        let this = self.clone();
+        let output = output
+            .map(move |item| item.map(to_chunk).map_err(this.classify("exec")))
+            .boxed();
+        Ok(ExecSession {
+            id: exec_id,
+            output,
+            input,
+        })
+    }
+
+    async fn resize_exec(&self, exec_id: &str, rows: u16, cols: u16) -> Result<()> {
+        let options = bollard::exec::ResizeExecOptions {
+            height: rows,
+            width: cols,
+        };
+        self.timed("resize exec", self.docker.resize_exec(exec_id, options))
+            .await
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
+        let inspected = self
+            .timed("inspect exec", self.docker.inspect_exec(exec_id))
+            .await?;
+        Ok(match inspected.running {
+            Some(true) => None,
+            _ => inspected.exit_code,
+        })
+    }
+
     fn build_image(&self, spec: BuildSpec) -> BoxStream<'static, Result<BuildEvent>> {
         let options = qp::BuildImageOptions {
             dockerfile: spec.dockerfile.clone(),
