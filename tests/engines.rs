@@ -21,6 +21,8 @@ struct Engine2 {
     wrong_certs: PathBuf,
     ssh_host: String,
     ssh_bin: PathBuf,
+    /// A folder this machine has and the second engine's (its own mount namespace) lacks.
+    local_only: PathBuf,
 }
 
 fn engine2() -> Engine2 {
@@ -47,6 +49,7 @@ fn engine2() -> Engine2 {
         wrong_certs: get("CCTUI_TEST_ENGINE2_WRONG_CERTS").into(),
         ssh_host: get("CCTUI_TEST_ENGINE2_SSH_HOST"),
         ssh_bin: get("CCTUI_TEST_ENGINE2_SSH_BIN").into(),
+        local_only: get("CCTUI_TEST_ENGINE2_LOCAL_ONLY").into(),
     }
 }
 
@@ -373,4 +376,46 @@ async fn a_hung_engine_among_others_costs_only_its_timeout() {
         "{out}"
     );
     assert!(err.contains("`hung`") && err.contains("2 s"), "{err}");
+}
+
+/// A folder that is not a git repository is mounted from the engine's machine: one that is
+/// only here is refused with what to do, and nothing of the session is left there.
+#[tokio::test]
+async fn a_folder_missing_on_the_engines_machine_is_said() {
+    let e2 = engine2();
+    let prefix = unique("engfold");
+    let name = format!("{prefix}-d");
+    let folder = e2.local_only.join(format!("{}-{name}", run_id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::os::unix::fs::chown(&folder, Some(1234), Some(1234)).unwrap();
+    let _guard = Engine2Cleanup {
+        sock: e2.sock.clone(),
+        prefix: prefix.clone(),
+        volumes: project_volumes(&folder),
+    };
+    let cfg = TempFolder::new("engfold-cfg", 0);
+    write_cli_config(
+        &cfg.path,
+        &engines_toml(&[("tls2", &e2.tls_host, Some(&e2.certs))]),
+    );
+    let (code, _, err) = cctui(
+        &cfg.path,
+        &[
+            "new",
+            "--engine",
+            "tls2",
+            folder.to_str().unwrap(),
+            "--name",
+            &name,
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&folder);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`tls2`")
+            && err.contains(&folder.display().to_string())
+            && err.contains("does not exist on the engine's machine"),
+        "{err}"
+    );
+    assert_eq!(sessions_on(&backend_at(&e2.sock).await, &name).await, 0);
 }
