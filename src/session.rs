@@ -34,6 +34,8 @@ pub const HISTORY_DIR: &str = "/commandhistory";
 pub const RUN_DIR: &str = "/run/cctui";
 pub const SECRETS_DIR: &str = "/run/cctui/secrets";
 pub const MANAGED_SETTINGS_DIR: &str = "/etc/claude-code";
+/// Images pasted into the session (a tmpfs of the agent's own, as big as a few screenshots).
+pub const PASTE_DIR: &str = "/run/cctui/paste";
 
 /// A session name: lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -215,6 +217,13 @@ impl SessionPlan {
             (
                 MANAGED_SETTINGS_DIR.to_string(),
                 "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
+            ),
+            (
+                PASTE_DIR.to_string(),
+                format!(
+                    "rw,nosuid,nodev,noexec,size=64m,mode=0700,uid={},gid={}",
+                    self.ids.uid, self.ids.gid
+                ),
             ),
         ]);
         spec.network = network;

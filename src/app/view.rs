@@ -189,6 +189,9 @@ pub struct Terminal {
     slot: Slot,
     pub tracker: StateTracker,
     pub attached: bool,
+    /// True once the attachment's replay of earlier output is over: only what the program
+    /// prints from then on may reach the user's clipboard.
+    pub live_output: bool,
     /// The tty size this cctui last gave the container, if any.
     pub fitted: Option<(u16, u16)>,
 }
@@ -213,6 +216,7 @@ impl Terminal {
             },
             tracker: StateTracker::default(),
             attached: false,
+            live_output: false,
             fitted: None,
         }
     }

@@ -1,6 +1,8 @@
 //! `update`: action in, effects out. No I/O here, and nothing read from outside the state:
 //! the time and the folders come in with the actions and the settings.
 
+#[cfg(test)]
+mod clipboard_tests;
 mod engine;
 mod jobs;
 mod keys;
@@ -40,9 +42,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 form.complete(list);
             }
         }
-        Action::TermAttached { .. } | Action::TermOutput { .. } | Action::TermClosed { .. } => {
-            terminal::on_action(state, action, &mut fx)
-        }
+        Action::TermAttached { .. }
+        | Action::TermOutput { .. }
+        | Action::TermClosed { .. }
+        | Action::TermLive { .. }
+        | Action::ImagePasted { .. } => terminal::on_action(state, action, &mut fx),
         Action::JobProgress { job, progress } => jobs::on_progress(state, job, progress),
         Action::JobDone { job, result } => jobs::on_done(state, job, result, &mut fx),
         other => engine::on_action(state, other, &mut fx),

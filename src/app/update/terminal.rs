@@ -8,6 +8,7 @@ use crate::app::effect::Effect;
 use crate::app::state::{Mode, State};
 use crate::app::tabs::Tab;
 use crate::term::keys::{encode_key, encode_paste};
+use crate::term::osc52::Copied;
 use crate::term::state::ClaudeState;
 
 pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
@@ -23,6 +24,7 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 return;
             };
             t.attached = true;
+            t.live_output = false;
             // A tty nobody has sized is 0x0, and claude draws nothing into it: give every
             // session a size once, in view or not. Later fits are the visible one's.
             if t.fitted.is_none() && visible.as_deref() != Some(session.as_str()) {
@@ -50,6 +52,7 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             };
             let screen = t.live();
             let hooks = screen.feed(&bytes);
+            let copied = screen.take_copy();
             let text = screen.live_text();
             let was = t.tracker.state();
             for ev in hooks {
@@ -65,11 +68,24 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             // A hook may have ended the turn before the screen did.
             let turn_over = was == ClaudeState::Working && now != was;
             note_for_queue(state, &session, now, turn_over, &text, fx);
+            if let Some(copied) = copied {
+                on_copy(state, &session, copied, fx);
+            }
             // The branch can only have moved while claude worked: reload then, not idly.
             if turn_ended && state.tab == Tab::Changes && state.is_selected(&session) {
                 fx.push(Effect::LoadChanges(session));
             }
         }
+        Action::TermLive { session } => {
+            if let Some(t) = state.terminal_mut(&session) {
+                t.live_output = true;
+            }
+        }
+        Action::ImagePasted {
+            session,
+            pasted,
+            fallback,
+        } => on_image_pasted(state, session, pasted, fallback, fx),
         Action::TermClosed { session } => {
             if let Some(t) = state.terminal_mut(&session) {
                 t.attached = false;
@@ -116,6 +132,101 @@ fn note_for_queue(
     }
 }
 
+/// A copy (OSC 52) from a session reaches the user's clipboard only while the user is
+/// attached to that session and the output is live (not the replay of what it printed
+/// before), and the status line says so. Any other copy is dropped without a word.
+fn on_copy(state: &mut State, session: &str, copied: Copied, fx: &mut Vec<Effect>) {
+    let attached = typing_into(state).as_deref() == Some(session)
+        && state.terminal(session).is_some_and(|t| t.live_output);
+    if !attached || !state.settings.clipboard_copy {
+        return;
+    }
+    let (text, error) = match copied {
+        Copied::Text(bytes) => {
+            let said = format!(
+                "{session} copied {} to the clipboard",
+                bytes_word(bytes.len())
+            );
+            fx.push(Effect::Copy {
+                session: session.to_string(),
+                bytes,
+            });
+            (said, false)
+        }
+        Copied::TooLarge(n) => (
+            format!(
+                "{session} copied {}: over the limit of {}, not forwarded",
+                bytes_word(n),
+                bytes_word(crate::term::osc52::MAX_COPY_BYTES)
+            ),
+            true,
+        ),
+    };
+    say(state, text, error);
+}
+
+fn bytes_word(n: usize) -> String {
+    if n == 1 {
+        "1 byte".into()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The status line, and in full screen (where it is not drawn) the one-line banner.
+fn say(state: &mut State, text: String, error: bool) {
+    if matches!(state.mode, Mode::FullScreen(_)) {
+        state.banner = Some(format!(" {text} "));
+    }
+    state.set_status(text, error);
+}
+
+/// The paste-image key: the runtime looks at the host's clipboard; the key itself goes to
+/// claude when there is no image there.
+fn paste_image(state: &State, name: String, fallback: Vec<u8>, fx: &mut Vec<Effect>) {
+    match state.row(&name).and_then(|r| r.running_agent()) {
+        Some(container) => fx.push(Effect::PasteImage {
+            session: name,
+            container: container.to_string(),
+            fallback,
+        }),
+        None => fx.push(Effect::TermInput {
+            session: name,
+            bytes: fallback,
+        }),
+    }
+}
+
+fn on_image_pasted(
+    state: &mut State,
+    session: String,
+    pasted: Result<Option<(String, usize)>, String>,
+    fallback: Vec<u8>,
+    fx: &mut Vec<Effect>,
+) {
+    match pasted {
+        Ok(None) => fx.push(Effect::TermInput {
+            session,
+            bytes: fallback,
+        }),
+        Ok(Some((path, size))) => {
+            let Some(t) = state.terminal_mut(&session) else {
+                return;
+            };
+            // As a paste, the way a terminal hands claude a dragged-in file's path.
+            let bytes = encode_paste(&path, &t.live().input_modes());
+            let said = format!("pasted an image ({}) into {session}", bytes_word(size));
+            fx.push(Effect::TermInput { session, bytes });
+            say(state, said, false);
+        }
+        Err(e) => say(
+            state,
+            format!("image paste into {session} failed: {e}"),
+            true,
+        ),
+    }
+}
+
 /// The session whose terminal has the keyboard (pane or full screen).
 fn typing_into(state: &State) -> Option<String> {
     match &state.mode {
@@ -151,6 +262,15 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         _ => {
             if let Some(bytes) = encode_key(&key, &screen.input_modes()) {
                 screen.scroll_to_bottom();
+                if state
+                    .keymap
+                    .paste_image
+                    .as_ref()
+                    .is_some_and(|k| k.matches(&key))
+                {
+                    paste_image(state, name, bytes, fx);
+                    return;
+                }
                 fx.push(Effect::TermInput {
                     session: name,
                     bytes,
