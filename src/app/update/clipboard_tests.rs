@@ -225,3 +225,45 @@ fn with_no_paste_key_ctrl_v_is_just_a_key() {
         }]
     );
 }
+
+#[test]
+fn keys_typed_while_the_clipboard_is_looked_at_follow_the_paste_in_order() {
+    let mut state = two_sessions();
+    full_screen(&mut state, "web");
+    assert!(matches!(
+        update(&mut state, ctrl_v())[..],
+        [Effect::PasteImage { .. }]
+    ));
+    for k in [
+        Action::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE)),
+        ctrl_v(),
+        Action::Paste("txt".into()),
+        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    ] {
+        let fx = update(&mut state, k);
+        assert!(fx.is_empty(), "typed before the paste: {fx:?}");
+    }
+    let fx = update(
+        &mut state,
+        Action::ImagePasted {
+            session: "web".into(),
+            pasted: Ok(Some(("/p.png".into(), 1))),
+            fallback: vec![0x16],
+        },
+    );
+    assert_eq!(
+        fx,
+        [Effect::TermInput {
+            session: "web".into(),
+            bytes: b"/p.pngz\x16txt\r".to_vec()
+        }]
+    );
+    // Nothing pending now: keys go at once again.
+    assert_eq!(
+        update(&mut state, Action::Paste("x".into())),
+        [Effect::TermInput {
+            session: "web".into(),
+            bytes: b"x".to_vec()
+        }]
+    );
+}

@@ -1,6 +1,7 @@
 //! `update`: action in, effects out. No I/O here, and nothing read from outside the state:
 //! the time and the folders come in with the actions and the settings.
 
+mod clipboard;
 #[cfg(test)]
 mod clipboard_tests;
 mod engine;

@@ -8,8 +8,9 @@ use crate::app::effect::Effect;
 use crate::app::state::{Mode, State};
 use crate::app::tabs::Tab;
 use crate::term::keys::{encode_key, encode_paste};
-use crate::term::osc52::Copied;
 use crate::term::state::ClaudeState;
+
+use super::clipboard;
 
 pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
@@ -69,7 +70,7 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             let turn_over = was == ClaudeState::Working && now != was;
             note_for_queue(state, &session, now, turn_over, &text, fx);
             if let Some(copied) = copied {
-                on_copy(state, &session, copied, fx);
+                clipboard::on_copy(state, &session, copied, fx);
             }
             // The branch can only have moved while claude worked: reload then, not idly.
             if turn_ended && state.tab == Tab::Changes && state.is_selected(&session) {
@@ -85,7 +86,7 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             session,
             pasted,
             fallback,
-        } => on_image_pasted(state, session, pasted, fallback, fx),
+        } => clipboard::on_image_pasted(state, session, pasted, fallback, fx),
         Action::TermClosed { session } => {
             if let Some(t) = state.terminal_mut(&session) {
                 t.attached = false;
@@ -132,103 +133,8 @@ fn note_for_queue(
     }
 }
 
-/// A copy (OSC 52) from a session reaches the user's clipboard only while the user is
-/// attached to that session and the output is live (not the replay of what it printed
-/// before), and the status line says so. Any other copy is dropped without a word.
-fn on_copy(state: &mut State, session: &str, copied: Copied, fx: &mut Vec<Effect>) {
-    let attached = typing_into(state).as_deref() == Some(session)
-        && state.terminal(session).is_some_and(|t| t.live_output);
-    if !attached || !state.settings.clipboard_copy {
-        return;
-    }
-    let (text, error) = match copied {
-        Copied::Text(bytes) => {
-            let said = format!(
-                "{session} copied {} to the clipboard",
-                bytes_word(bytes.len())
-            );
-            fx.push(Effect::Copy {
-                session: session.to_string(),
-                bytes,
-            });
-            (said, false)
-        }
-        Copied::TooLarge(n) => (
-            format!(
-                "{session} copied {}: over the limit of {}, not forwarded",
-                bytes_word(n),
-                bytes_word(crate::term::osc52::MAX_COPY_BYTES)
-            ),
-            true,
-        ),
-    };
-    say(state, text, error);
-}
-
-fn bytes_word(n: usize) -> String {
-    if n == 1 {
-        "1 byte".into()
-    } else {
-        format!("{n} bytes")
-    }
-}
-
-/// The status line, and in full screen (where it is not drawn) the one-line banner.
-fn say(state: &mut State, text: String, error: bool) {
-    if matches!(state.mode, Mode::FullScreen(_)) {
-        state.banner = Some(format!(" {text} "));
-    }
-    state.set_status(text, error);
-}
-
-/// The paste-image key: the runtime looks at the host's clipboard; the key itself goes to
-/// claude when there is no image there.
-fn paste_image(state: &State, name: String, fallback: Vec<u8>, fx: &mut Vec<Effect>) {
-    match state.row(&name).and_then(|r| r.running_agent()) {
-        Some(container) => fx.push(Effect::PasteImage {
-            session: name,
-            container: container.to_string(),
-            fallback,
-        }),
-        None => fx.push(Effect::TermInput {
-            session: name,
-            bytes: fallback,
-        }),
-    }
-}
-
-fn on_image_pasted(
-    state: &mut State,
-    session: String,
-    pasted: Result<Option<(String, usize)>, String>,
-    fallback: Vec<u8>,
-    fx: &mut Vec<Effect>,
-) {
-    match pasted {
-        Ok(None) => fx.push(Effect::TermInput {
-            session,
-            bytes: fallback,
-        }),
-        Ok(Some((path, size))) => {
-            let Some(t) = state.terminal_mut(&session) else {
-                return;
-            };
-            // As a paste, the way a terminal hands claude a dragged-in file's path.
-            let bytes = encode_paste(&path, &t.live().input_modes());
-            let said = format!("pasted an image ({}) into {session}", bytes_word(size));
-            fx.push(Effect::TermInput { session, bytes });
-            say(state, said, false);
-        }
-        Err(e) => say(
-            state,
-            format!("image paste into {session} failed: {e}"),
-            true,
-        ),
-    }
-}
-
 /// The session whose terminal has the keyboard (pane or full screen).
-fn typing_into(state: &State) -> Option<String> {
+pub(super) fn typing_into(state: &State) -> Option<String> {
     match &state.mode {
         Mode::FullScreen(n) => Some(n.clone()),
         Mode::Focus => state.selected_name(),
@@ -268,13 +174,10 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                     .as_ref()
                     .is_some_and(|k| k.matches(&key))
                 {
-                    paste_image(state, name, bytes, fx);
+                    clipboard::paste_image(state, name, bytes, fx);
                     return;
                 }
-                fx.push(Effect::TermInput {
-                    session: name,
-                    bytes,
-                });
+                clipboard::type_into(state, name, bytes, fx);
             }
         }
     }
@@ -286,10 +189,7 @@ pub(super) fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
     };
     if let Some(t) = state.terminal_mut(&name) {
         let bytes = encode_paste(text, &t.live().input_modes());
-        fx.push(Effect::TermInput {
-            session: name,
-            bytes,
-        });
+        clipboard::type_into(state, name, bytes, fx);
     }
 }
 
