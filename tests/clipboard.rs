@@ -154,6 +154,77 @@ fn a_copy_reaches_the_outer_terminal_only_while_attached_with_cctui_attach() {
     app.wait_for(&said, WAIT);
 }
 
+/// A tmux server of the test's own (its own socket), killed by name when dropped.
+struct TmuxServer(String);
+
+impl TmuxServer {
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.0])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+#[test]
+fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
+    let _turn = take_turn();
+    let name = unique("ctmux");
+    let s = session(&name);
+    let cfg = &s.cfg.path;
+    label_config(cfg);
+    let tmux = TmuxServer(format!("cctui-{}-clip", run_id()));
+    let cctui_cmd = format!(
+        "CCTUI_CONFIG_DIR={} CCTUI_STATE_DIR={} {} attach {name}",
+        cfg.display(),
+        cfg.join("state").display(),
+        env!("CARGO_BIN_EXE_cctui")
+    );
+    let env = [
+        (
+            "DOCKER_HOST",
+            std::env::var("DOCKER_HOST").unwrap_or_default(),
+        ),
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("TMUX", String::new()),
+    ];
+    // tmux with its defaults (no allow-passthrough, set-clipboard external).
+    let app = PtyApp::spawn(
+        "tmux",
+        &["-L", &tmux.0, "-f", "/dev/null", "new-session", &cctui_cmd],
+        &env,
+        30,
+        120,
+    );
+    app.wait_for("fake claude", WAIT);
+    std::thread::sleep(Duration::from_millis(500));
+    let text = "through tmux";
+    print_in(
+        cfg,
+        &name,
+        &format!("\x1b]52;c;{}\x07", b64(text.as_bytes())),
+    );
+    // tmux's own escape for its clipboard (`Ms`): an empty selection, the same bytes.
+    wait_output(
+        &app,
+        "tmux's copy",
+        format!("\x1b]52;;{}\x07", b64(text.as_bytes())).as_bytes(),
+    );
+    assert_eq!(
+        tmux.cmd(&["show-buffer"]),
+        text,
+        "tmux's buffer holds the copy"
+    );
+}
+
 /// Moves the dashboard's selection to `name` (g, then j until its row is marked).
 fn select(app: &mut PtyApp, name: &str) {
     app.send(b"g");

@@ -6,7 +6,7 @@ use crate::app::state::{Mode, State};
 use crate::term::keys::encode_paste;
 use crate::term::osc52::{Copied, MAX_COPY_BYTES};
 
-use super::terminal::typing_into;
+use super::typing_into;
 
 /// Keys typed while an image paste is looked up wait behind it, up to this many bytes.
 const MAX_HELD_INPUT: usize = 64 << 10;

@@ -58,6 +58,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     fx
 }
 
+/// The session whose terminal has the keyboard (pane or full screen).
+fn typing_into(state: &State) -> Option<String> {
+    match &state.mode {
+        super::state::Mode::FullScreen(n) => Some(n.clone()),
+        super::state::Mode::Focus => state.selected_name(),
+        _ => None,
+    }
+}
+
 /// Loads what the visible tab (and the footer) show for the selected session.
 fn on_selection(state: &mut State, fx: &mut Vec<Effect>) {
     let tab = state.tab;

@@ -10,42 +10,11 @@ use crate::app::tabs::Tab;
 use crate::term::keys::{encode_key, encode_paste};
 use crate::term::state::ClaudeState;
 
-use super::clipboard;
+use super::{clipboard, typing_into};
 
 pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
-        Action::TermAttached { session } => {
-            let pane = state.term_size_for(&session);
-            let visible = state.visible_terminal();
-            let container = state
-                .row(&session)
-                .and_then(|r| r.running_agent())
-                .map(String::from);
-            let Some(t) = state.terminal_mut(&session) else {
-                return;
-            };
-            t.attached = true;
-            t.live_output = false;
-            // A tty nobody has sized is 0x0, and claude draws nothing into it: give every
-            // session a size once, in view or not. Later fits are the visible one's.
-            if t.fitted.is_none() && visible.as_deref() != Some(session.as_str()) {
-                if let Some(container) = container {
-                    t.resize(pane.0, pane.1);
-                    t.fitted = Some(pane);
-                    fx.push(Effect::TermResize {
-                        session: session.clone(),
-                        container,
-                        rows: pane.0,
-                        cols: pane.1,
-                        nudge: false,
-                    });
-                }
-            }
-            // Now attached, a fit makes claude draw its screen for us.
-            if visible.as_deref() == Some(session.as_str()) {
-                state.fitted_visible = None;
-            }
-        }
+        Action::TermAttached { session } => on_attached(state, session, fx),
         Action::TermOutput { session, bytes, at } => {
             let bell = state.settings.bell;
             let Some(t) = state.terminal_mut(&session) else {
@@ -105,6 +74,40 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
     }
 }
 
+/// The attachment is up: what it replays first is not live yet (see `TermLive`).
+fn on_attached(state: &mut State, session: String, fx: &mut Vec<Effect>) {
+    let pane = state.term_size_for(&session);
+    let visible = state.visible_terminal();
+    let container = state
+        .row(&session)
+        .and_then(|r| r.running_agent())
+        .map(String::from);
+    let Some(t) = state.terminal_mut(&session) else {
+        return;
+    };
+    t.attached = true;
+    t.live_output = false;
+    // A tty nobody has sized is 0x0, and claude draws nothing into it: give every
+    // session a size once, in view or not. Later fits are the visible one's.
+    if t.fitted.is_none() && visible.as_deref() != Some(session.as_str()) {
+        if let Some(container) = container {
+            t.resize(pane.0, pane.1);
+            t.fitted = Some(pane);
+            fx.push(Effect::TermResize {
+                session: session.clone(),
+                container,
+                rows: pane.0,
+                cols: pane.1,
+                nudge: false,
+            });
+        }
+    }
+    // Now attached, a fit makes claude draw its screen for us.
+    if visible.as_deref() == Some(session.as_str()) {
+        state.fitted_visible = None;
+    }
+}
+
 /// What the queue learns from a screen: a permission prompt's subject, a turn that ended
 /// out of view; and at a turn's end the firewall's refusals are read (they happen in turns).
 fn note_for_queue(
@@ -130,15 +133,6 @@ fn note_for_queue(
         .is_some_and(|r| r.session.running_holder().is_some())
     {
         fx.push(Effect::LoadFirewall(session.to_string()));
-    }
-}
-
-/// The session whose terminal has the keyboard (pane or full screen).
-pub(super) fn typing_into(state: &State) -> Option<String> {
-    match &state.mode {
-        Mode::FullScreen(n) => Some(n.clone()),
-        Mode::Focus => state.selected_name(),
-        _ => None,
     }
 }
 
