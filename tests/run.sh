@@ -32,6 +32,9 @@ install_missing() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v tmux >/dev/null || missing+=(tmux)
   command -v ip >/dev/null || missing+=(iproute2)
+  # tests/clipboard.rs: a real X clipboard (Xvfb) and an owner for it (xclip).
+  command -v Xvfb >/dev/null || missing+=(xvfb)
+  command -v xclip >/dev/null || missing+=(xclip)
   if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
       log "missing: ${missing[*]}; run as root, or install them first"
