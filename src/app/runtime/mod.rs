@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod clipboard;
 mod loads;
 mod pace;
 mod terminals;
@@ -180,6 +181,7 @@ impl<B: Backend> Runtime<B> {
             | Effect::LoadStats { .. }
             | Effect::LoadUsage(_) => self.load(effect, state.settings.log_lines),
             Effect::Attach { session, container } => self.attach(session, container),
+            Effect::Copy { .. } | Effect::PasteImage { .. } => self.clipboard(effect),
             Effect::Detach(_) | Effect::TermInput { .. } | Effect::TermResize { .. } => {
                 self.terminal(effect)
             }

@@ -1,6 +1,9 @@
 //! `update`: action in, effects out. No I/O here, and nothing read from outside the state:
 //! the time and the folders come in with the actions and the settings.
 
+mod clipboard;
+#[cfg(test)]
+mod clipboard_tests;
 mod engine;
 mod jobs;
 mod keys;
@@ -40,9 +43,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 form.complete(list);
             }
         }
-        Action::TermAttached { .. } | Action::TermOutput { .. } | Action::TermClosed { .. } => {
-            terminal::on_action(state, action, &mut fx)
-        }
+        Action::TermAttached { .. }
+        | Action::TermOutput { .. }
+        | Action::TermClosed { .. }
+        | Action::TermLive { .. }
+        | Action::ImagePasted { .. } => terminal::on_action(state, action, &mut fx),
         Action::JobProgress { job, progress } => jobs::on_progress(state, job, progress),
         Action::JobDone { job, result } => jobs::on_done(state, job, result, &mut fx),
         other => engine::on_action(state, other, &mut fx),
@@ -51,6 +56,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     terminal::fit_visible(state, &mut fx);
     queue::sync(state, touched, &mut fx);
     fx
+}
+
+/// The session whose terminal has the keyboard (pane or full screen).
+fn typing_into(state: &State) -> Option<String> {
+    match &state.mode {
+        super::state::Mode::FullScreen(n) => Some(n.clone()),
+        super::state::Mode::Focus => state.selected_name(),
+        _ => None,
+    }
 }
 
 /// Loads what the visible tab (and the footer) show for the selected session.
