@@ -306,7 +306,13 @@ fn new_state(w: u16, h: u16, color: bool) -> State {
 /// The full dashboard as the app would hold it after a while.
 fn dashboard(w: u16, h: u16, color: bool) -> State {
     let mut state = new_state(w, h, color);
-    update(&mut state, Action::Sessions(group_sessions(&containers())));
+    update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: group_sessions(&containers()),
+        },
+    );
 
     // What each running claude has drawn so far (hook markers included, as the tty carries
     // them).
@@ -648,7 +654,13 @@ fn engine_lost(w: u16, h: u16, color: bool) -> State {
 
 fn empty(w: u16, h: u16, color: bool) -> State {
     let mut state = new_state(w, h, color);
-    update(&mut state, Action::Sessions(vec![]));
+    update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: vec![],
+        },
+    );
     state
 }
 

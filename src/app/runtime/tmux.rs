@@ -20,20 +20,29 @@ pub fn complete_dirs(prefix: &str) -> Vec<String> {
     out
 }
 
+/// What a tmux pane or window opens: `cctui attach` of this session, on this engine.
+pub struct Target {
+    pub session: String,
+    pub window: bool,
+    pub host: String,
+    /// With several engines the config names them, and `cctui attach` finds the session on
+    /// whichever holds it; with one, the pane gets this dashboard's engine host.
+    pub several: bool,
+}
+
 /// Opens `cctui attach NAME` in a new tmux pane or window. Only inside tmux.
 /// The pane runs with this dashboard's engine and config (and its folders, when they were
 /// moved), not whatever the tmux server's environment says.
-pub async fn open(
-    session: &str,
-    window: bool,
-    engine: &str,
-    config: Option<&std::path::Path>,
-) -> Result<String, String> {
+pub async fn open(target: &Target, config: Option<&std::path::Path>) -> Result<String, String> {
     if std::env::var_os("TMUX").is_none() {
         return Err("not inside tmux: t and T open sessions in tmux panes and windows".into());
     }
+    let (session, window) = (target.session.as_str(), target.window);
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut command = format!("env DOCKER_HOST={}", shell_quote(engine));
+    let mut command = "env".to_string();
+    if !target.several {
+        command.push_str(&format!(" DOCKER_HOST={}", shell_quote(&target.host)));
+    }
     for var in ["CCTUI_CONFIG_DIR", "CCTUI_STATE_DIR"] {
         if let Some(v) = std::env::var_os(var) {
             command.push_str(&format!(" {var}={}", shell_quote(&v.to_string_lossy())));

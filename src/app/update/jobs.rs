@@ -8,6 +8,9 @@ use crate::app::tabs::Tab;
 use crate::image::BuildProgress;
 
 pub(super) fn start(state: &mut State, session: &str, what: &str, op: Op, fx: &mut Vec<Effect>) {
+    if state.refuse_conflict(session) {
+        return;
+    }
     let job = register(state, session, what, None);
     fx.push(Effect::Run {
         job,
@@ -21,6 +24,13 @@ pub(super) fn start_create(state: &mut State, form: NewForm, fx: &mut Vec<Effect
     let request = form.request(&state.settings.home);
     let session = request.label();
     let job = register(state, &session, "creating", Some(form));
+    let engine = request
+        .engine
+        .clone()
+        .unwrap_or_else(|| state.engines[0].name.clone());
+    if let Some(j) = state.jobs.get_mut(&job) {
+        j.engine = engine;
+    }
     fx.push(Effect::Run {
         job,
         session,
@@ -32,10 +42,15 @@ pub(super) fn start_create(state: &mut State, form: NewForm, fx: &mut Vec<Effect
 pub(super) fn register(state: &mut State, session: &str, what: &str, form: Option<NewForm>) -> u64 {
     let job = state.next_job;
     state.next_job += 1;
+    let engine = match state.row(session) {
+        Some(r) => r.engine.clone(),
+        None => state.engines[0].name.clone(),
+    };
     state.jobs.insert(
         job,
         Job {
             session: session.to_string(),
+            engine,
             what: what.to_string(),
             progress: None,
             fraction: None,
@@ -80,10 +95,10 @@ pub(super) fn on_done(
     result: Result<String, String>,
     fx: &mut Vec<Effect>,
 ) {
-    fx.push(Effect::Refresh);
     let Some(j) = state.jobs.remove(&job) else {
         return;
     };
+    fx.push(Effect::Refresh(j.engine.clone()));
     if let Some(row) = state.row_mut(&j.session) {
         row.busy = None;
         row.error = result.as_ref().err().cloned();
