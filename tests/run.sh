@@ -24,7 +24,12 @@ stop_engine() {
     kill -9 "$started_pid" 2>/dev/null || true
   fi
 }
-trap stop_engine EXIT
+engine2_started=""
+stop_engines() {
+  [[ -n $engine2_started ]] && tests/engines.sh stop
+  stop_engine
+}
+trap stop_engines EXIT
 
 install_missing() {
   local missing=()
@@ -32,6 +37,8 @@ install_missing() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v tmux >/dev/null || missing+=(tmux)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v openssl >/dev/null || missing+=(openssl)
+  [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
   if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
       log "missing: ${missing[*]}; run as root, or install them first"
@@ -142,7 +149,13 @@ export CCTUI_CONFIG_DIR="$scratch/config" CCTUI_STATE_DIR="$scratch/state"
 build_retrying_a_stall() {
   local out
   for attempt in 1 2; do
-    if out=$("${CARGO_TARGET_DIR:-target}/debug/cctui" build "$@" 2>&1); then return 0; fi
+    if out=$("${CARGO_TARGET_DIR:-target}/debug/cctui" build "$@" 2>&1); then
+      # The small recipe's base and holder images, for tests/engines.sh to copy into the
+      # second engine.
+      [[ -n ${record_tags:-} ]] && printf '%s\n' "$out" \
+        | sed -n -E 's/^\[(base|net)\] (built )?([^ ]+:[^ ]+)( \(cached\))?$/\3/p' >>"$state/prebuilt-images"
+      return 0
+    fi
     if [[ $attempt == 1 && $out == *"stalled: no output"* ]]; then
       printf '%s\n' "$out" | tail -4 >&2
       log "that build stalled; retrying it once"
@@ -161,16 +174,25 @@ prebuild_images() {
   cp -r tests/fixtures/small-recipe/recipe "$dir/small/recipe"
   for c in full small; do printf '[image]\nextra_ca_certs = [%s]\n' "$cas" >"$dir/$c/config.toml"; done
   log "building (or finding) the test images"
+  : >"$state/prebuilt-images"
   cargo build --locked --quiet
   CCTUI_CONFIG_DIR=$dir/full build_retrying_a_stall --path "$dir/p1000" \
-    && CCTUI_CONFIG_DIR=$dir/small build_retrying_a_stall --path "$dir/p1234" --profile python
+    && CCTUI_CONFIG_DIR=$dir/small record_tags=1 build_retrying_a_stall --path "$dir/p1234" --profile python
 }
 
 [[ ${1:-} == -- ]] && shift
 status=0
 prebuild_images || { log "the test images do not build"; rm -rf "$scratch"; exit 1; }
+# The second engine (unix socket, tcp+TLS, ssh://) for the tests of several engines.
+[[ -f /var/lib/cctui-test2/env ]] || engine2_started=1
+CCTUI_TEST_PREBUILT_IMAGES="$state/prebuilt-images" tests/engines.sh start
+set -a
+# shellcheck source=/dev/null
+. /var/lib/cctui-test2/env
+set +a
 cargo test --locked --no-fail-fast -- "$@" || status=$?
 log "removing what run $CCTUI_TEST_RUN left behind"
 sweep "$CCTUI_TEST_RUN"
+DOCKER_HOST=$CCTUI_TEST_ENGINE2_SOCK sweep "$CCTUI_TEST_RUN"
 rm -rf "$scratch"
 exit $status
