@@ -645,8 +645,10 @@ fn engine_lost(w: u16, h: u16, color: bool) -> State {
     update(
         &mut state,
         Action::EngineLost {
+            engine: "local".into(),
             why: "connection refused (unix:///var/run/docker.sock)".into(),
             retries: 3,
+            retry_in: std::time::Duration::from_secs(4),
         },
     );
     state

@@ -1,0 +1,485 @@
+//! The dashboard over several real engines, in a real PTY: the first engine (DOCKER_HOST),
+//! the second one tests/engines.sh starts (CCTUI_TEST_ENGINE2_*), a third this file starts
+//! and kills itself (so that killing it disturbs no other test), and a hung endpoint (a TCP
+//! listener that accepts and never answers). Figures are printed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::pty::PtyApp;
+use common::*;
+
+const UID: u32 = 1234;
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The second engine's host, from tests/engines.sh; a panic that says how to get it.
+fn engine2() -> String {
+    std::env::var("CCTUI_TEST_ENGINE2_SOCK").unwrap_or_else(|_| {
+        panic!(
+            "these tests need the second engine: run `tests/engines.sh start` and export \
+             the variables of `tests/engines.sh env` (tests/run.sh does both)"
+        )
+    })
+}
+
+fn engine1() -> String {
+    std::env::var("DOCKER_HOST").expect("DOCKER_HOST names the first engine")
+}
+
+/// `docker` against the engine at `host`; stdout, or "" when it fails.
+fn docker_at(host: &str, args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .env("DOCKER_HOST", host)
+        .args(args)
+        .output()
+        .expect("the docker CLI");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn container_state(host: &str, name: &str) -> String {
+    docker_at(
+        host,
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}}",
+            &format!("cctui-{name}"),
+        ],
+    )
+}
+
+fn wait_container(host: &str, name: &str, want: &str) {
+    let start = Instant::now();
+    while container_state(host, name) != want {
+        assert!(
+            start.elapsed() < WAIT,
+            "{name} never became {want} on {host}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A session made with `cctui new` on the engine at `host`, removed (with its volumes) from
+/// there when dropped.
+struct RemoteSession {
+    name: String,
+    host: String,
+    cfg: TempFolder,
+    _project: TempFolder,
+}
+
+impl RemoteSession {
+    fn new(name: &str, host: &str) -> RemoteSession {
+        let cfg = TempFolder::new(&format!("{name}-mk"), 0);
+        write_cli_config(&cfg.path, FIREWALL_OFF);
+        let project = TempFolder::new(name, UID);
+        let mut cmd = cctui_cmd(
+            &cfg.path,
+            &["new", project.path.to_str().unwrap(), "--name", name],
+        );
+        cmd.env("DOCKER_HOST", host);
+        let (code, out, err) = run_cmd(cmd);
+        assert_eq!(code, 0, "cctui new {name} on {host}: {out}{err}");
+        RemoteSession {
+            name: name.to_string(),
+            host: host.to_string(),
+            cfg,
+            _project: project,
+        }
+    }
+}
+
+impl Drop for RemoteSession {
+    fn drop(&mut self) {
+        let mut cmd = cctui_cmd(
+            &self.cfg.path,
+            &["rm", &self.name, "--volumes", "--yes", "--force"],
+        );
+        cmd.env("DOCKER_HOST", &self.host);
+        let _ = run_cmd(cmd);
+    }
+}
+
+/// A config folder for the dashboard over these engines (name, host), in this order.
+fn dashboard_config(prefix: &str, engines: &[(&str, &str)], timeout_secs: u64) -> TempFolder {
+    let cfg = TempFolder::new(&format!("{prefix}-dash"), 0);
+    let mut extra = format!("{FIREWALL_OFF}[engine]\ntimeout_secs = {timeout_secs}\n");
+    for (name, host) in engines {
+        extra.push_str(&format!(
+            "\n[[engines]]\nname = {name:?}\nhost = {host:?}\n"
+        ));
+    }
+    write_cli_config(&cfg.path, &extra);
+    cfg
+}
+
+fn row<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(&format!(" {name} ")))
+        .unwrap_or("")
+}
+
+/// The engine's header line in the list.
+fn header<'a>(screen: &'a str, engine: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(&format!("■ {engine} · ")))
+        .unwrap_or("")
+}
+
+/// Moves the selection to `name` by pressing j from the top, reading the screen.
+fn select(app: &mut PtyApp, name: &str) {
+    app.send(b"g");
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(60));
+        if row(&app.screen(), name).contains('▸') {
+            return;
+        }
+        app.send(b"j");
+    }
+    panic!("could not select {name}:\n{}", app.screen());
+}
+
+/// Keypress to frame: `?` opens the help and a space closes it, `rounds` times; the
+/// slowest of the times each took to show.
+fn key_to_frame(app: &mut PtyApp, rounds: usize) -> Duration {
+    let mut worst = Duration::ZERO;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        app.send(b"?");
+        app.wait_for("any key closes this help", Duration::from_secs(2));
+        worst = worst.max(t.elapsed());
+        let t = Instant::now();
+        app.send(b" ");
+        app.wait_until("the help to close", Duration::from_secs(2), |s| {
+            !s.contains("any key closes this help")
+        });
+        worst = worst.max(t.elapsed());
+    }
+    worst
+}
+
+#[test]
+fn sessions_on_two_engines_are_listed_driven_with_keys_and_attached() {
+    let prefix = unique("deng");
+    let (one, two) = (engine1(), engine2());
+    let local = RemoteSession::new(&format!("{prefix}-l"), &one);
+    let remote = RemoteSession::new(&format!("{prefix}-r"), &two);
+    let cfg = dashboard_config(&prefix, &[("local", &one), ("box", &two)], 10);
+    let mut app = PtyApp::cctui(&cfg.path, &[], 40, 160);
+    for s in [&local, &remote] {
+        app.wait_until(&format!("{} listed as running", s.name), WAIT, |sc| {
+            row(sc, &s.name).contains("running")
+        });
+    }
+    // Each under its engine's header, the local one first.
+    let screen = app.screen();
+    let at = |needle: &str| {
+        screen
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{screen}"))
+    };
+    assert!(header(&screen, "local").contains("connected"), "{screen}");
+    assert!(header(&screen, "box").contains("connected"), "{screen}");
+    assert!(at("■ local") < at(&local.name) && at(&local.name) < at("■ box"));
+    assert!(at("■ box") < at(&remote.name), "{screen}");
+
+    // A key stops one on each engine; each engine follows, and so does each row.
+    for s in [&local, &remote] {
+        select(&mut app, &s.name);
+        app.send(b"x");
+        wait_container(&s.host, &s.name, "exited");
+        app.wait_until("the row to show stopped", WAIT, |sc| {
+            row(sc, &s.name).contains("stopped")
+        });
+    }
+    select(&mut app, &remote.name);
+    app.send(b"s");
+    wait_container(&two, &remote.name, "running");
+    app.wait_until("the remote row running again", WAIT, |sc| {
+        row(sc, &remote.name).contains("running")
+    });
+
+    // Full screen on the remote one: its claude, typed into over the second engine.
+    app.send(b"f");
+    app.wait_for("fake claude", WAIT);
+    app.send(b"over there\r");
+    let t = Instant::now();
+    app.wait_for("you said: over there", WAIT);
+    eprintln!("echo through the second engine: {:?}", t.elapsed());
+    app.send(b"\x1c");
+    app.wait_until("the list back", WAIT, |sc| sc.contains("■ box"));
+    app.send(b"q");
+    assert!(app.wait_exit(Duration::from_secs(5)), "q did not quit");
+}
+
+/// A dockerd of this file's own (data root, exec root, pidfile, socket and bridge), which
+/// the test may kill and start again; stopped, and its bridge removed, when dropped.
+struct OwnEngine {
+    root: PathBuf,
+    host: String,
+    bridge: String,
+    /// The daemon, a child of this test: waited for, so that it never lingers as a zombie.
+    daemon: std::sync::Mutex<Option<std::process::Child>>,
+}
+
+impl OwnEngine {
+    const ROOT: &'static str = "/var/lib/cctui-test3";
+    const BRIDGE: &'static str = "cctui-br3";
+    const EXEC_ROOT: &'static str = "/var/run/cctui-test3";
+
+    fn start() -> OwnEngine {
+        let root = PathBuf::from(Self::ROOT);
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        let host = format!("unix://{}/docker.sock", root.display());
+        let engine = OwnEngine {
+            root,
+            host,
+            bridge: Self::BRIDGE.to_string(),
+            daemon: std::sync::Mutex::new(None),
+        };
+        let ip = |args: &[&str]| Command::new("ip").args(args).status().unwrap().success();
+        if !ip(&["link", "show", &engine.bridge]) {
+            assert!(ip(&["link", "add", &engine.bridge, "type", "bridge"]));
+            assert!(ip(&["addr", "add", "10.198.0.1/24", "dev", &engine.bridge]));
+        }
+        assert!(ip(&["link", "set", &engine.bridge, "up"]));
+        engine.run_dockerd();
+        engine.copy_images();
+        // Everything on this engine is this file's: what an interrupted run left goes.
+        for id in docker_at(&engine.host, &["ps", "-aq"]).split_whitespace() {
+            docker_at(&engine.host, &["rm", "-f", "-v", id]);
+        }
+        engine
+    }
+
+    fn pidfile(&self) -> PathBuf {
+        self.root.join("dockerd.pid")
+    }
+
+    fn up(&self) -> bool {
+        !docker_at(&self.host, &["version", "--format", "{{.Server.Version}}"]).is_empty()
+    }
+
+    fn run_dockerd(&self) {
+        let log = std::fs::File::create(self.root.join("dockerd.log")).unwrap();
+        let sock = self.host.trim_start_matches("unix://");
+        let _ = std::fs::remove_file(sock);
+        let exec_root = Self::EXEC_ROOT;
+        let child = Command::new("setsid")
+            .args(["dockerd", "--data-root"])
+            .arg(self.root.join("data"))
+            .args(["--exec-root", exec_root, "--pidfile"])
+            .arg(self.pidfile())
+            .args(["-H", &self.host, "--bridge", &self.bridge])
+            .args(["--iptables=false", "--ip-masq=false"])
+            .args(["--default-address-pool", "base=10.201.0.0/16,size=24"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("dockerd");
+        *self.daemon.lock().unwrap() = Some(child);
+        let start = Instant::now();
+        while !self.up() {
+            assert!(
+                start.elapsed() < Duration::from_secs(40),
+                "the test's own dockerd did not answer; see {}/dockerd.log",
+                self.root.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The images a session of the small recipe needs, from the first engine (this engine
+    /// has no way out to build them); kept in its data root across runs.
+    fn copy_images(&self) {
+        let list = std::fs::read_to_string("/var/lib/cctui-test/prebuilt-images")
+            .expect("tests/run.sh lists the prebuilt images");
+        let missing: Vec<&str> = std::iter::once("debian:bookworm-slim")
+            .chain(list.lines())
+            .filter(|i| !i.is_empty())
+            .filter(|i| docker_at(&self.host, &["image", "inspect", "-f", "{{.Id}}", i]).is_empty())
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let script = format!(
+            "DOCKER_HOST={} docker save {} | DOCKER_HOST={} docker load -q",
+            engine1(),
+            missing.join(" "),
+            self.host
+        );
+        let ok = Command::new("sh").args(["-c", &script]).status().unwrap();
+        assert!(ok.success(), "copying {missing:?} to the test's own engine");
+    }
+
+    /// Kills the daemon outright, as a crash would; waits until it is gone, and its
+    /// containerd with it (the kernel kills that on its parent's death; nobody may reap it
+    /// here, so its pidfile goes too, or the next daemon would take the corpse for a live
+    /// containerd and wait for it).
+    fn kill(&self) -> Instant {
+        let at = Instant::now();
+        if let Some(mut child) = self.daemon.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let pidfile = Path::new(Self::EXEC_ROOT).join("containerd/containerd.pid");
+        if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+            let stat = format!("/proc/{}/stat", pid.trim());
+            let start = Instant::now();
+            while std::fs::read_to_string(&stat)
+                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| !r.starts_with(" Z")))
+            {
+                assert!(start.elapsed() < WAIT, "containerd outlived its daemon");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = std::fs::remove_file(&pidfile);
+        }
+        at
+    }
+}
+
+impl Drop for OwnEngine {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.daemon.lock().unwrap().take() {
+            // SIGTERM: the daemon stops its containers and its containerd on the way out.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .status();
+    }
+}
+
+#[test]
+fn a_killed_engine_shows_lost_at_once_while_the_others_stay_live_and_it_resyncs() {
+    let prefix = unique("dkill");
+    let own = OwnEngine::start();
+    let one = engine1();
+    let local = RemoteSession::new(&format!("{prefix}-l"), &one);
+    let local2 = RemoteSession::new(&format!("{prefix}-m"), &one);
+    let far = RemoteSession::new(&format!("{prefix}-k"), &own.host);
+    let cfg = dashboard_config(&prefix, &[("local", &one), ("three", &own.host)], 10);
+    let mut app = PtyApp::cctui(&cfg.path, &[], 40, 160);
+    for s in [&local, &local2, &far] {
+        app.wait_until(&format!("{} listed as running", s.name), WAIT, |sc| {
+            row(sc, &s.name).contains("running")
+        });
+    }
+    let before = key_to_frame(&mut app, 5);
+
+    let killed = own.kill();
+    app.wait_until("the killed engine's header to say so", WAIT, |sc| {
+        header(sc, "three").contains("LOST")
+    });
+    let shown = killed.elapsed();
+    eprintln!("engine killed: its header said LOST after {shown:?}");
+    assert!(shown < Duration::from_secs(1), "took {shown:?}");
+    assert!(header(&app.screen(), "local").contains("connected"));
+
+    // The local rows stay live, and keys work as before.
+    let during = key_to_frame(&mut app, 5);
+    eprintln!("keypress to frame: {before:?} before the kill, {during:?} with the engine lost");
+    assert!(during < Duration::from_millis(500), "{during:?}");
+    select(&mut app, &local2.name);
+    let t = Instant::now();
+    app.send(b"x");
+    wait_container(&one, &local2.name, "exited");
+    app.wait_until("the local row to show stopped", WAIT, |sc| {
+        row(sc, &local2.name).contains("stopped")
+    });
+    eprintln!(
+        "a local stop while the other engine is lost: {:?}",
+        t.elapsed()
+    );
+    docker_at(&one, &["stop", "-t", "1", &format!("cctui-{}", local.name)]);
+    let t = Instant::now();
+    app.wait_until(
+        "an outside stop on the live engine",
+        Duration::from_secs(2),
+        |sc| row(sc, &local.name).contains("stopped"),
+    );
+    eprintln!(
+        "an outside stop on the live engine shown after {:?}",
+        t.elapsed()
+    );
+
+    // Back: the header says connected, and the row is what that engine says now (timed
+    // from the daemon answering; the dashboard's backoff is at most 10 s).
+    own.run_dockerd();
+    let back = Instant::now();
+    app.wait_until("the engine back", WAIT, |sc| {
+        header(sc, "three").contains("connected")
+    });
+    let truth = container_state(&own.host, &far.name);
+    let want = if truth == "running" {
+        "running"
+    } else {
+        "stopped"
+    };
+    app.wait_until("the row resynced", WAIT, |sc| {
+        row(sc, &far.name).contains(want)
+    });
+    eprintln!(
+        "engine restarted: connected and resynced ({truth}) after {:?}",
+        back.elapsed()
+    );
+    drop(far);
+    app.send(b"q");
+    assert!(app.wait_exit(Duration::from_secs(5)), "q did not quit");
+}
+
+#[test]
+fn a_hung_engine_among_others_never_holds_up_the_ui() {
+    let prefix = unique("dhung");
+    // Accepts, reads nothing, answers nothing; keeps every connection open.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung = format!("tcp://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let (one, two) = (engine1(), engine2());
+    let local = RemoteSession::new(&format!("{prefix}-l"), &one);
+    let cfg = dashboard_config(
+        &prefix,
+        &[("local", &one), ("hung", &hung), ("box", &two)],
+        4,
+    );
+    let mut app = PtyApp::cctui(&cfg.path, &[], 40, 160);
+    app.wait_until("the local session listed", WAIT, |sc| {
+        row(sc, &local.name).contains("running")
+    });
+    app.wait_until("the box engine connected", WAIT, |sc| {
+        header(sc, "box").contains("connected")
+    });
+    let screen = app.screen();
+    assert!(
+        header(&screen, "hung").contains("connecting") || header(&screen, "hung").contains("LOST"),
+        "{screen}"
+    );
+    let waiting = key_to_frame(&mut app, 10);
+    eprintln!("keypress to frame while an engine hangs: {waiting:?} (slowest of 20)");
+    assert!(waiting < Duration::from_millis(500), "{waiting:?}");
+    // Its calls time out (4 s here): it is then shown lost, and retried.
+    app.wait_until(
+        "the hung engine shown lost",
+        Duration::from_secs(15),
+        |sc| header(sc, "hung").contains("LOST"),
+    );
+    let lost = key_to_frame(&mut app, 10);
+    eprintln!("keypress to frame with the hung engine lost: {lost:?}");
+    assert!(lost < Duration::from_millis(500), "{lost:?}");
+    assert!(row(&app.screen(), &local.name).contains("running"));
+    app.send(b"q");
+    assert!(app.wait_exit(Duration::from_secs(5)), "q did not quit");
+    let _ = Path::new(&hung);
+}
