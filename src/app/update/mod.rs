@@ -2,6 +2,8 @@
 //! the time and the folders come in with the actions and the settings.
 
 mod engine;
+#[cfg(test)]
+mod engine_tests;
 mod jobs;
 mod keys;
 mod queue;
