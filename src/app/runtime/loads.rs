@@ -13,14 +13,8 @@ impl<B: Backend> Runtime<B> {
     /// Carries out a load on the engine of the session's row; nothing while that engine is
     /// not connected (the reconnect selects the row anew, which loads it again).
     pub(super) fn load(&mut self, effect: Effect, state: &State) {
-        let session = match &effect {
-            Effect::FollowLogs { session, .. }
-            | Effect::LoadFirewall(session)
-            | Effect::LoadChanges(session)
-            | Effect::LoadUsage(session)
-            | Effect::LoadDetails { session, .. }
-            | Effect::LoadStats { session, .. } => session,
-            _ => return,
+        let Some(session) = loaded_for(&effect) else {
+            return;
         };
         let Some(ops) = self.ops_for(state, session).cloned() else {
             return;
@@ -115,5 +109,18 @@ impl<B: Backend> Runtime<B> {
                 }
             }
         }));
+    }
+}
+
+/// The session a load is for.
+fn loaded_for(effect: &Effect) -> Option<&str> {
+    match effect {
+        Effect::FollowLogs { session, .. }
+        | Effect::LoadFirewall(session)
+        | Effect::LoadChanges(session)
+        | Effect::LoadUsage(session)
+        | Effect::LoadDetails { session, .. }
+        | Effect::LoadStats { session, .. } => Some(session),
+        _ => None,
     }
 }

@@ -14,43 +14,8 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
     match action {
         Action::Sessions { engine, list } => on_sessions(state, &engine, list, fx),
         Action::Engine { engine, event } => on_event(state, &engine, event, fx),
-        Action::EngineLost {
-            engine,
-            why,
-            retries,
-            retry_in,
-        } => {
-            if let Some(e) = state.engine_mut(&engine) {
-                e.health = EngineHealth::Lost {
-                    why,
-                    retries,
-                    retry_in: Some(retry_in),
-                };
-            }
-            for row in state.rows.iter_mut().filter(|r| r.engine == engine) {
-                if let Some(t) = row.view.terminal.as_mut() {
-                    t.attached = false;
-                }
-                // Events may be missed while the engine is away: its next list is the truth.
-                row.died.clear();
-            }
-        }
-        Action::EngineRetrying { engine } => {
-            if let Some(EngineHealth::Lost { retry_in, .. }) =
-                state.engine_mut(&engine).map(|e| &mut e.health)
-            {
-                *retry_in = None;
-            }
-        }
-        Action::EngineBack { engine } => {
-            if let Some(e) = state.engine_mut(&engine) {
-                e.health = EngineHealth::Connected;
-            }
-            // What the selected row showed stopped with the engine: load it anew.
-            if state.selected_row().is_some_and(|r| r.engine == engine) {
-                on_selection(state, fx);
-            }
-            fx.push(Effect::Refresh(engine));
+        Action::EngineLost { .. } | Action::EngineRetrying { .. } | Action::EngineBack { .. } => {
+            on_health(state, action, fx)
         }
         Action::LogChunk { session, bytes } => {
             let cap = state.settings.log_lines;
@@ -101,6 +66,51 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             }
         }
         Action::Stats { session, stats, at } => on_stats(state, session, stats, at, fx),
+        _ => {}
+    }
+}
+
+/// An engine lost, being tried again, or back: its header says so, and only its rows change.
+fn on_health(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::EngineLost {
+            engine,
+            why,
+            retries,
+            retry_in,
+        } => {
+            if let Some(e) = state.engine_mut(&engine) {
+                e.health = EngineHealth::Lost {
+                    why,
+                    retries,
+                    retry_in: Some(retry_in),
+                };
+            }
+            for row in state.rows.iter_mut().filter(|r| r.engine == engine) {
+                if let Some(t) = row.view.terminal.as_mut() {
+                    t.attached = false;
+                }
+                // Events may be missed while the engine is away: its next list is the truth.
+                row.died.clear();
+            }
+        }
+        Action::EngineRetrying { engine } => {
+            if let Some(EngineHealth::Lost { retry_in, .. }) =
+                state.engine_mut(&engine).map(|e| &mut e.health)
+            {
+                *retry_in = None;
+            }
+        }
+        Action::EngineBack { engine } => {
+            if let Some(e) = state.engine_mut(&engine) {
+                e.health = EngineHealth::Connected;
+            }
+            // What the selected row showed stopped with the engine: load it anew.
+            if state.selected_row().is_some_and(|r| r.engine == engine) {
+                on_selection(state, fx);
+            }
+            fx.push(Effect::Refresh(engine));
+        }
         _ => {}
     }
 }
@@ -309,17 +319,13 @@ fn trust_deaths(session: &mut Session, died: &mut std::collections::BTreeMap<Str
 /// two engines hold (terminals go by name).
 fn keep_terminals(state: &mut State, fx: &mut Vec<Effect>) {
     let pane = state.pane_size();
-    let conflicted: Vec<bool> = state
-        .rows
-        .iter()
-        .map(|r| state.conflicted.contains(r.name()))
-        .collect();
     for i in 0..state.rows.len() {
         let name = state.rows[i].name().to_string();
+        let conflicted = state.conflicted.contains(&name);
         let connected = state.is_connected(&state.rows[i].engine);
         // `cctui attach NAME` follows that one session only.
-        let wanted = (!state.exit_on_detach || state.mode == Mode::FullScreen(name.clone()))
-            && !conflicted[i];
+        let wanted =
+            (!state.exit_on_detach || state.mode == Mode::FullScreen(name.clone())) && !conflicted;
         let size = match &state.mode {
             Mode::FullScreen(n) if *n == name => (state.size.1, state.size.0),
             _ => pane,
