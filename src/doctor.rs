@@ -76,26 +76,64 @@ pub async fn run(config: Result<Config, ConfigError>, config_path: &Path) -> Vec
     check_cas(&config, &mut checks);
     check_tmux(&mut checks);
 
+    // Every engine, connected at once: one that is down costs its timeout, not the others'.
     let timeout = Duration::from_secs(config.engine.timeout_secs.min(10));
-    let backend = match DockerBackend::connect(Some(&config.engine.host), timeout).await {
+    let engines = crate::engines::resolve(&config);
+    let connected = futures_util::future::join_all(
+        engines
+            .iter()
+            .map(|e| DockerBackend::connect_to(&e.address, timeout)),
+    )
+    .await;
+    let several = engines.len() > 1;
+    for (engine, backend) in engines.iter().zip(connected) {
+        let mut found = Vec::new();
+        check_engine(engine, backend, several, &config, &mut found).await;
+        if several {
+            // Each line says which engine it is about.
+            for c in &mut found {
+                c.name = format!("{} [{}]", c.name, engine.name);
+            }
+        }
+        checks.extend(found);
+    }
+    checks
+}
+
+/// The checks of one engine: reachable, its version, the base and session images, and the
+/// guard rails of the sessions on it.
+async fn check_engine(
+    engine: &crate::engines::Engine,
+    backend: crate::backend::Result<DockerBackend>,
+    several: bool,
+    config: &Config,
+    checks: &mut Vec<Check>,
+) {
+    let backend = match backend {
         Ok(b) => b,
         Err(e) => {
             let (detail, fix) = match &e {
-                crate::backend::BackendError::Unreachable { host, detail, fix } => {
+                crate::backend::BackendError::Unreachable { host, detail, fix }
+                | crate::backend::BackendError::Misconfigured { host, detail, fix } => {
                     (format!("{host}: {detail}"), fix.clone())
                 }
                 other => (other.to_string(), "check the engine".to_string()),
             };
             checks.push(Check::new(Level::Fail, "engine", detail, Some(fix)));
-            return checks;
+            return;
         }
+    };
+    let from = if several {
+        format!(", from {}", engine.origin.describe())
+    } else {
+        String::new()
     };
     match backend.info().await {
         Ok(info) => checks.push(Check::new(
             Level::Ok,
             "engine",
             format!(
-                "{} (Docker {}, API {}, {}/{})",
+                "{} (Docker {}, API {}, {}/{}{from})",
                 info.host, info.version, info.api_version, info.os, info.arch
             ),
             None,
@@ -107,7 +145,7 @@ pub async fn run(config: Result<Config, ConfigError>, config_path: &Path) -> Vec
                 e.to_string(),
                 Some("restart the Docker engine".into()),
             ));
-            return checks;
+            return;
         }
     }
     match backend.inspect_image(BASE_FROM).await {
@@ -122,9 +160,8 @@ pub async fn run(config: Result<Config, ConfigError>, config_path: &Path) -> Vec
         )),
         Err(e) => checks.push(Check::new(Level::Fail, "base image", e.to_string(), None)),
     }
-    check_images(&backend, &config, &mut checks).await;
-    check_guard_rails(&backend, &mut checks).await;
-    checks
+    check_images(&backend, config, checks).await;
+    check_guard_rails(&backend, checks).await;
 }
 
 fn check_secrets(config: &Config, checks: &mut Vec<Check>) {

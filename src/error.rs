@@ -12,6 +12,9 @@ pub enum Error {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// A named engine of several that cannot be reached, said on one line: exit code 3.
+    #[error("{0}")]
+    EngineDown(String),
     #[error("{0}")]
     Other(String),
 }
@@ -28,7 +31,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::Config(_) => 2,
-            Error::Backend(BackendError::Unreachable { .. }) => 3,
+            Error::Backend(BackendError::Misconfigured { .. }) => 2,
+            Error::Backend(BackendError::Unreachable { .. }) | Error::EngineDown(_) => 3,
             _ => 1,
         }
     }

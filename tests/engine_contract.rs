@@ -1,6 +1,7 @@
 //! Contract tests: what every `Backend` must do, written once over the trait and run against
-//! the real engine. A new backend (a remote engine, Kubernetes) passes the same list by adding
-//! one `contract_tests!` line with its own constructor; nothing here is mocked.
+//! the real engine, locally and over tcp+TLS (the second engine of tests/engines.sh). A new
+//! backend (Kubernetes) passes the same list by adding one `contract_tests!` line with its own
+//! constructor; nothing here is mocked.
 //!
 //! Any backend must:
 //! - report its engine (`info`: a version and an API version);
@@ -10,6 +11,9 @@
 //! - stream only the events of containers that match the label filter, with their action;
 //! - tail logs (only the last lines, stderr kept apart) and follow new ones;
 //! - run a command with its exit code, stdout, stderr, user, and stdin delivered;
+//! - run one with its streams open (`cctui exec`/`shell`): input written as it comes, stdout
+//!   and stderr apart without a tty, one stream on a tty that follows `resize_exec`, and the
+//!   exit code once it ends;
 //! - build images with their steps and output, and report the failing step;
 //! - create, inspect, list and remove volumes and networks, and connect containers to them;
 //! - sort errors by the engine's answer: `NotFound` for a missing object, `Conflict` for a
@@ -50,6 +54,7 @@ macro_rules! contract_tests {
                 events_are_filtered_by_label_and_carry_the_action,
                 logs_tail_and_follow,
                 exec_captures_output_exit_code_user_and_stdin,
+                an_exec_session_streams_both_ways_with_or_without_a_tty,
                 build_streams_steps_and_reports_the_failing_step,
                 volumes_and_networks,
                 error_kinds_come_from_the_engines_answers,
@@ -73,6 +78,36 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(docker, engine().await, tiny_image);
+// The same engine code over tcp+TLS, against the second engine of tests/engines.sh.
+contract_tests!(docker_tls, tls_engine().await, tiny_image);
+
+/// The second engine over TLS, or a panic saying how to start it.
+async fn tls_engine() -> DockerBackend {
+    let file = std::fs::read_to_string("/var/lib/cctui-test2/env").unwrap_or_default();
+    let get = |key: &str| {
+        std::env::var(key).ok().or_else(|| {
+            file.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+        })
+    };
+    let (Some(host), Some(certs)) = (
+        get("CCTUI_TEST_ENGINE2_TLS_HOST"),
+        get("CCTUI_TEST_ENGINE2_CERTS"),
+    ) else {
+        panic!(
+            "the TLS contract needs the second engine: run `tests/engines.sh start` as root \
+             (tests/run.sh does)"
+        );
+    };
+    let address = EngineAddress {
+        host,
+        tls: Some(TlsFiles::in_folder(std::path::Path::new(&certs))),
+        ssh_key: None,
+    };
+    DockerBackend::connect_to(&address, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("the second engine over TLS: {e}"))
+}
 
 async fn info_reports_the_engine<B: Backend>(b: &B, _image: &str) {
     let info = b.info().await.unwrap();
@@ -216,6 +251,86 @@ async fn exec_captures_output_exit_code_user_and_stdin<B: Backend>(b: &B, image:
     assert_eq!(out.exit_code, 7);
     assert_eq!(out.stdout_text(), "4321\nfrom stdin");
     assert_eq!(out.stderr_text(), "oops\n");
+}
+
+async fn exec_session_output<B: Backend>(
+    b: &B,
+    id: &str,
+    script: &str,
+    tty: bool,
+    input: &[u8],
+) -> (ExecSession, Vec<LogChunk>) {
+    use tokio::io::AsyncWriteExt;
+    let spec = ExecSpec {
+        cmd: vec!["sh".into(), "-c".into(), script.into()],
+        user: Some("4321:4321".into()),
+        ..Default::default()
+    };
+    let mut s = b.exec_session(id, &spec, tty).await.unwrap();
+    if tty {
+        b.resize_exec(&s.id, 33, 111).await.unwrap();
+    }
+    s.input.write_all(input).await.unwrap();
+    if !tty {
+        s.input.shutdown().await.unwrap();
+    }
+    let mut chunks = Vec::new();
+    while let Some(c) = tokio::time::timeout(Duration::from_secs(30), s.output.next())
+        .await
+        .expect("the exec's output ends")
+    {
+        chunks.push(c.unwrap());
+    }
+    (s, chunks)
+}
+
+async fn an_exec_session_streams_both_ways_with_or_without_a_tty<B: Backend>(b: &B, image: &str) {
+    let name = unique("execsess");
+    let _cleanup = Cleanup::new(&name);
+    let id = b.create_container(&spec(&name, image)).await.unwrap();
+    b.start_container(&id).await.unwrap();
+    let text = |chunks: &[LogChunk], stream: LogStream| -> String {
+        chunks
+            .iter()
+            .filter(|c| c.stream == stream)
+            .map(|c| String::from_utf8_lossy(&c.bytes).into_owned())
+            .collect()
+    };
+    // Without a tty: stdin to its end, stdout and stderr apart, the exit code.
+    let (s, chunks) =
+        exec_session_output(b, &id, "id -u; cat; echo oops >&2; exit 5", false, b"typed").await;
+    assert_eq!(text(&chunks, LogStream::Stdout), "4321\ntyped");
+    assert_eq!(text(&chunks, LogStream::Stderr), "oops\n");
+    let mut code = None;
+    for _ in 0..40 {
+        code = b.exec_exit_code(&s.id).await.unwrap();
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(code, Some(5));
+    // On a tty: one stream, the size given, a line read as typed.
+    let (_, chunks) = exec_session_output(
+        b,
+        &id,
+        "read line; stty size; echo got-$line",
+        true,
+        b"keys\r",
+    )
+    .await;
+    let all: String = chunks
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.bytes).into_owned())
+        .collect();
+    assert!(
+        all.contains("33 111") && all.contains("got-keys"),
+        "{all:?}"
+    );
+    assert!(
+        chunks.iter().all(|c| c.stream != LogStream::Stderr),
+        "{chunks:?}"
+    );
 }
 
 async fn build_streams_steps_and_reports_the_failing_step<B: Backend>(b: &B, _image: &str) {

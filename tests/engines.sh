@@ -8,6 +8,9 @@
 #   tests/engines.sh stop               # stop what start started, remove its bridge and rules
 #   tests/engines.sh env                # print the variables the tests read
 #
+# The second engine runs in a mount namespace of its own where local-only/ is an empty
+# tmpfs: a folder made there exists here and not on "the engine's machine".
+#
 # The engine keeps its data root (/var/lib/cctui-test2/data) across runs, so the copied
 # images stay. Its own bridge (cctui-br2) and address pool keep it off the first engine's
 # docker0. It runs with --iptables=false: a second daemon managing iptables would flush the
@@ -30,6 +33,7 @@ mark="cctui-test2"
 sock=$state/docker.sock
 certs=$state/certs
 ssh_dir=$state/ssh
+local_only=$state/local-only
 
 log() { printf '[tests/engines.sh] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -125,7 +129,13 @@ start_dockerd() {
   rm -f "$sock"
   log "starting the second dockerd (data root $state/data, socket $sock, tls port $tls_port)"
   # setsid: a dockerd started from a test's shell outlives it; stop finds it by its pidfile.
-  setsid dockerd --data-root "$state/data" --exec-root "$state/exec" \
+  # Its own mount namespace, with an empty tmpfs over $local_only: a folder made there here
+  # is not on "the engine's machine", as on a remote engine (unshare and sh exec, so the pid
+  # stays dockerd's).
+  mkdir -p "$local_only"
+  setsid unshare --mount --propagation private \
+    sh -c 'mount -t tmpfs -o size=1m,mode=0755 cctui-local-only "$0" && exec "$@"' "$local_only" \
+    dockerd --data-root "$state/data" --exec-root "$state/exec" \
     --pidfile "$state/dockerd.pid" \
     -H "unix://$sock" -H "tcp://127.0.0.1:$tls_port" \
     --tlsverify --tlscacert "$certs/ca.pem" --tlscert "$certs/server-cert.pem" \
@@ -220,6 +230,7 @@ CCTUI_TEST_ENGINE2_SSH_HOST=ssh://root@127.0.0.1:$ssh_port
 CCTUI_TEST_ENGINE2_SSH_KEY=$ssh_dir/id_ed25519
 CCTUI_TEST_ENGINE2_SSH_BIN=$ssh_dir/bin
 CCTUI_TEST_ENGINE2_PIDFILE=$state/dockerd.pid
+CCTUI_TEST_ENGINE2_LOCAL_ONLY=$local_only
 EOF
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::stream::BoxStream;
 
-pub use docker::{choose_host, DockerBackend};
+pub use docker::{choose_host, choose_host_from, DockerBackend};
 pub use sandbox::{
     SandboxIds, SandboxParts, SandboxSetup, SandboxSpec, VolumeLifetime, VolumeSpec,
 };
@@ -21,6 +21,19 @@ pub use sandbox::{
 pub struct EngineAddress {
     pub host: String,
     pub tls: Option<TlsFiles>,
+    /// For `ssh://`: a private key to use instead of the ssh agent and ~/.ssh/config's.
+    pub ssh_key: Option<std::path::PathBuf>,
+}
+
+impl EngineAddress {
+    /// An address with no TLS and no ssh key.
+    pub fn plain(host: impl Into<String>) -> Self {
+        EngineAddress {
+            host: host.into(),
+            tls: None,
+            ssh_key: None,
+        }
+    }
 }
 
 /// Client TLS for a `tcp://` engine, as Docker's `DOCKER_CERT_PATH` folder holds them.
@@ -69,6 +82,14 @@ pub enum BackendError {
         detail: String,
         fix: String,
     },
+    /// The address itself is wrong: a TLS or key file missing, certificates that do not fit,
+    /// a scheme cctui does not speak. The user's to fix: exit code 2.
+    #[error("the Docker engine at {host} is set up wrong: {detail}\n  fix: {fix}")]
+    Misconfigured {
+        host: String,
+        detail: String,
+        fix: String,
+    },
     /// 404: no such container, image, volume or network.
     #[error("not found: {0}")]
     NotFound(String),
@@ -84,6 +105,21 @@ pub enum BackendError {
         status: Option<u16>,
         detail: String,
     },
+}
+
+impl BackendError {
+    /// The error on one line, for lists of engines and errors that name one.
+    pub fn one_line(&self) -> String {
+        match self {
+            BackendError::Unreachable { host, detail, fix } => {
+                format!("cannot reach {host}: {detail}; fix: {fix}")
+            }
+            BackendError::Misconfigured { host, detail, fix } => {
+                format!("{host}: {detail}; fix: {fix}")
+            }
+            other => other.to_string().replace('\n', " "),
+        }
+    }
 }
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -434,6 +470,15 @@ pub struct Attachment {
     pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
 }
 
+/// A command started in a container with its streams held open, as `docker exec -i[t]`:
+/// its output (one console stream on a tty, else stdout and stderr apart) and its stdin.
+pub struct ExecSession {
+    /// The exec's id, for `resize_exec` and `exec_exit_code`.
+    pub id: String,
+    pub output: BoxStream<'static, Result<LogChunk>>,
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
 /// Which containers a list or event stream covers: all that carry `key`, or `key=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelFilter {
@@ -484,6 +529,22 @@ pub trait Backend: Send + Sync + Clone + 'static {
     fn exec(&self, id: &str, spec: &ExecSpec) -> impl Future<Output = Result<ExecOutput>> + Send;
     /// Attaches to the container's main process (stdin and tty output), from now on.
     fn attach(&self, id: &str) -> impl Future<Output = Result<Attachment>> + Send;
+    /// Starts `spec.cmd` in container `id` with its streams open, on a tty when `tty`
+    /// (`spec.stdin` is ignored: the caller writes to `input`).
+    fn exec_session(
+        &self,
+        id: &str,
+        spec: &ExecSpec,
+        tty: bool,
+    ) -> impl Future<Output = Result<ExecSession>> + Send;
+    fn resize_exec(
+        &self,
+        exec_id: &str,
+        rows: u16,
+        cols: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The exec's exit code once it has ended; `None` while it runs.
+    fn exec_exit_code(&self, exec_id: &str) -> impl Future<Output = Result<Option<i64>>> + Send;
 
     fn build_image(&self, spec: BuildSpec) -> BoxStream<'static, Result<BuildEvent>>;
     fn inspect_image(&self, tag: &str) -> impl Future<Output = Result<Option<ImageInfo>>> + Send;

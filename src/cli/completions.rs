@@ -164,9 +164,17 @@ fn session_names() -> Vec<CompletionCandidate> {
 async fn list_session_names() -> Option<Vec<String>> {
     let path = crate::paths::config_file(None);
     let config = crate::config::Config::load(&path).ok()?;
-    let ops = super::connect(&config).await.ok()?;
-    let sessions = ops.list().await.ok()?;
-    Some(sessions.into_iter().map(|s| s.name).collect())
+    let engines = crate::engines::resolve(&config);
+    let reached = super::engines::reach_all(&config, &engines).await;
+    let lists = futures_util::future::join_all(reached.up.iter().map(|e| e.ops.list())).await;
+    Some(
+        lists
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|s| s.name)
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -1,9 +1,14 @@
-//! Commands run in a session on this terminal, through the docker CLI.
+//! Commands run in a session on this terminal, through the engine's API (as attach is), so
+//! that they work the same on a remote engine and need no docker CLI.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use crate::backend::Backend;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::backend::{Backend, ExecSpec, LogStream};
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
 
@@ -21,28 +26,68 @@ pub async fn in_session<B: Backend>(
         .map(|s| s.to_string())
         .chain(args.iter().cloned())
         .collect();
-    docker_exec(ops, &id, &cmd).await
-}
-
-/// An interactive `docker exec` as the agent user in the project folder, on this terminal.
-async fn docker_exec<B: Backend>(ops: &Ops<B>, id: &str, cmd: &[String]) -> Result<ExitCode> {
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let mut command = exec_command(ops, id, cmd, true, tty).await?;
-    let status = command.status().map_err(|e| no_docker_cli(&e))?;
-    Ok(ExitCode::from(
-        status.code().unwrap_or(1).clamp(0, 255) as u8
-    ))
+    let code = run_here(ops, &id, &cmd, true, tty).await?;
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
-/// `docker exec` of `cmd` as the agent user in the project folder, with this process's stdin
-/// when `stdin`, on a tty when `tty`.
-pub(super) async fn exec_command<B: Backend>(
+/// Runs `cmd` as the agent user in the project folder of container `id`, on this terminal:
+/// its output to this stdout and stderr, this stdin to it when `stdin` (else it reads an
+/// empty stdin), on a tty (this terminal raw, its size followed) when `tty`. Its exit code.
+pub(super) async fn run_here<B: Backend>(
     ops: &Ops<B>,
     id: &str,
     cmd: &[String],
     stdin: bool,
     tty: bool,
-) -> Result<std::process::Command> {
+) -> Result<i64> {
+    let spec = agent_exec(ops, id, cmd).await?;
+    let mut session = ops.backend.exec_session(id, &spec, tty).await?;
+    let _raw = if tty {
+        Some(RawTerminal::enter()?)
+    } else {
+        None
+    };
+    if tty {
+        if let Ok((cols, rows)) = crossterm::terminal::size() {
+            let _ = ops.backend.resize_exec(&session.id, rows, cols).await;
+        }
+    }
+    let mut keys = if stdin { Some(stdin_reader()) } else { None };
+    if keys.is_none() {
+        let _ = session.input.shutdown().await;
+    }
+    let mut resized = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+        .map_err(|e| Error::other(format!("cannot watch the terminal size: {e}")))?;
+    loop {
+        tokio::select! {
+            chunk = session.output.next() => match chunk {
+                Some(chunk) => {
+                    let chunk = chunk?;
+                    show(&chunk.stream, &chunk.bytes);
+                }
+                None => break,
+            },
+            read = recv(&mut keys) => match read {
+                Some(bytes) => { let _ = session.input.write_all(&bytes).await; }
+                None => {
+                    // This stdin ended: so does the command's.
+                    keys = None;
+                    let _ = session.input.shutdown().await;
+                }
+            },
+            _ = resized.recv(), if tty => {
+                if let Ok((cols, rows)) = crossterm::terminal::size() {
+                    let _ = ops.backend.resize_exec(&session.id, rows, cols).await;
+                }
+            }
+        }
+    }
+    exit_code(ops, &session.id).await
+}
+
+/// The exec for `cmd` as the container's user, in the project folder the agent works in.
+async fn agent_exec<B: Backend>(ops: &Ops<B>, id: &str, cmd: &[String]) -> Result<ExecSpec> {
     let details = ops.backend.inspect_container(id).await?;
     let workdir = details
         .summary
@@ -50,22 +95,81 @@ pub(super) async fn exec_command<B: Backend>(
         .get(crate::backend::labels::PROJECT)
         .cloned()
         .unwrap_or_else(|| "/".into());
-    let mut command = std::process::Command::new("docker");
-    command.env("DOCKER_HOST", ops.backend.host()).arg("exec");
-    if stdin {
-        command.arg("-i");
-    }
-    if tty {
-        command.arg("-t");
-    }
-    command
-        .args(["-u", &details.user, "-w", &workdir, id])
-        .args(cmd);
-    Ok(command)
+    Ok(ExecSpec {
+        cmd: cmd.to_vec(),
+        user: Some(details.user).filter(|u| !u.is_empty()),
+        working_dir: Some(workdir),
+        ..Default::default()
+    })
 }
 
-pub(super) fn no_docker_cli(e: &std::io::Error) -> Error {
-    Error::other(format!(
-        "cannot run the docker CLI ({e}); install it (Debian: docker.io or docker-ce-cli)"
-    ))
+fn show(stream: &LogStream, bytes: &[u8]) {
+    let written = match stream {
+        LogStream::Stderr => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(bytes).and_then(|()| err.flush())
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|()| out.flush())
+        }
+    };
+    // A closed stdout (a pager that quit) ends nothing here: the command's exit is awaited.
+    let _ = written;
+}
+
+/// This stdin, read on a thread of its own (a blocking read must not hold the runtime at
+/// exit), in chunks as they come; the channel closes at end of file.
+fn stdin_reader() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 4096];
+        loop {
+            match std::io::Read::read(&mut stdin, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn recv(keys: &mut Option<tokio::sync::mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
+    match keys {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The engine records the exit code a moment after the streams close.
+async fn exit_code<B: Backend>(ops: &Ops<B>, exec_id: &str) -> Result<i64> {
+    for _ in 0..40 {
+        if let Some(code) = ops.backend.exec_exit_code(exec_id).await? {
+            return Ok(code);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(1)
+}
+
+/// This terminal in raw mode until dropped, so keys reach the command as typed.
+struct RawTerminal;
+
+impl RawTerminal {
+    fn enter() -> Result<RawTerminal> {
+        crossterm::terminal::enable_raw_mode()
+            .map_err(|e| Error::other(format!("cannot put the terminal in raw mode: {e}")))?;
+        Ok(RawTerminal)
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
 }

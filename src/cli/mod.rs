@@ -2,6 +2,7 @@
 //! 2 bad input or config, 3 the engine cannot be reached.
 
 pub mod completions;
+pub mod engines;
 mod exec;
 mod fw;
 mod logs;
@@ -38,6 +39,11 @@ pub struct Cli {
     /// Config file (default: $CCTUI_CONFIG, then ~/.config/cctui/config.toml)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The engine to use, by name (`cctui doctor` lists them): where `new` and `build` make
+    /// things, and which one a session name is looked up on (default: the first listed; a
+    /// session is found on whichever engine has it)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub engine: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -139,6 +145,41 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+impl Command {
+    /// The session a command acts on, found on whichever engine has it.
+    fn session_name(&self) -> Option<&str> {
+        match self {
+            Command::Start { name }
+            | Command::Stop { name }
+            | Command::Restart { name }
+            | Command::Rm { name, .. }
+            | Command::Attach { name }
+            | Command::Logs { name, .. }
+            | Command::Shell { name }
+            | Command::Exec { name, .. }
+            | Command::Login { name }
+            | Command::Logout { name, .. } => Some(name),
+            Command::Run(args) if !args.rm => args.name.as_deref(),
+            Command::Fw { command } => command.session_name(),
+            Command::Git(command) => Some(command.session_name()),
+            _ => None,
+        }
+    }
+}
+
+impl FwCommand {
+    fn session_name(&self) -> Option<&str> {
+        match self {
+            FwCommand::Status { name, .. }
+            | FwCommand::Verify { name }
+            | FwCommand::Allow { name, .. }
+            | FwCommand::Deny { name, .. }
+            | FwCommand::Log { name, .. } => Some(name),
+            FwCommand::Presets => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,8 +304,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(c) => c,
     };
     let (config, _) = load_config(flag)?;
-    let ops = connect(&config).await?;
-    on_engine(ops, command).await
+    let engines = crate::engines::resolve(&config);
+    let choice = cli.engine.as_deref();
+    if let Command::Ls { json, usage: false } = command {
+        return sessions::ls_all(&config, &engines, choice, json).await;
+    }
+    let on = match command.session_name() {
+        Some(name) => engines::locate(&config, &engines, name, choice).await?,
+        None => engines::one(&config, &engines, choice).await?,
+    };
+    if let Command::New(args) = &command {
+        return sessions::new_on(&on, &config, &engines, args).await;
+    }
+    if let Command::Ls { json, usage: true } = command {
+        return usage::ls(&on.ops, &on.engine.name, json).await;
+    }
+    on_engine(on.ops, command).await
 }
 
 /// The dashboard starts whatever the engines' state, as k9s and lazydocker do: each one's
@@ -316,9 +371,6 @@ async fn doctor(flag: Option<&Path>) -> ExitCode {
 /// The commands that need the engine.
 async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode> {
     match command {
-        Command::New(args) => sessions::new(&ops, &args).await,
-        Command::Ls { json, usage: true } => usage::ls(&ops, json).await,
-        Command::Ls { json, .. } => sessions::ls(&ops, json).await,
         Command::Start { name } => sessions::start(&ops, &name).await,
         Command::Stop { name } => sessions::stop(&ops, &name).await,
         Command::Restart { name } => sessions::restart(&ops, &name).await,
@@ -349,6 +401,9 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
         Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,
         Command::Fw { command } => fw::run(&ops, command).await,
         Command::Git(command) => work::run(&ops, command).await,
+        Command::New(_) | Command::Ls { .. } => {
+            unreachable!("dispatch runs these over the engines")
+        }
         Command::Doctor
         | Command::Config { .. }
         | Command::Project { .. }

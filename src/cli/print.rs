@@ -48,18 +48,32 @@ pub fn ls_json(sessions: &[Session]) -> serde_json::Value {
     )
 }
 
-pub fn print_table(sessions: &[Session]) {
+/// Each entry of an `ls --json` list gets the `engine` it lives on.
+pub fn name_engine(list: &mut serde_json::Value, engine: &str) {
+    for item in list.as_array_mut().into_iter().flatten() {
+        item["engine"] = serde_json::json!(engine);
+    }
+}
+
+/// The sessions, each with the name of its engine.
+pub fn print_table(sessions: &[(&str, &Session)]) {
     if sessions.is_empty() {
         println!("no sessions; create one with `cctui new PATH`");
         return;
     }
+    let width = sessions
+        .iter()
+        .map(|(e, _)| e.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     println!(
-        "{:<20} {:<12} {:<8} {:<16} PROJECT",
-        "NAME", "STATE", "FIREWALL", "PROFILES"
+        "{:<20} {:<12} {:<8} {:<16} {:<width$} PROJECT",
+        "NAME", "STATE", "FIREWALL", "PROFILES", "ENGINE"
     );
-    for s in sessions {
+    for (engine, s) in sessions {
         println!(
-            "{:<20} {:<12} {:<8} {:<16} {}",
+            "{:<20} {:<12} {:<8} {:<16} {engine:<width$} {}",
             s.name,
             state_word(s),
             firewall_word(s.firewall),

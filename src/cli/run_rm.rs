@@ -149,21 +149,11 @@ async fn run_claude<B: Backend>(
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let tty = stdin_is_terminal && std::io::stdout().is_terminal();
     let id = ops.running_agent(name).await?;
-    let command = super::exec::exec_command(ops, &id, &cmd, tty || !stdin_is_terminal, tty).await?;
-    let mut child = tokio::process::Command::from(command)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| super::exec::no_docker_cli(&e))?;
+    let run = super::exec::run_here(ops, &id, &cmd, tty || !stdin_is_terminal, tty);
     tokio::select! {
-        status = child.wait() => {
-            let status = status.map_err(|e| Error::other(format!("waiting for claude: {e}")))?;
-            Ok(Ending::Exited(status.code().unwrap_or(1)))
-        }
-        kind = stops.next() => {
-            // The docker CLI goes now; claude goes with the sandbox.
-            let _ = child.kill().await;
-            Ok(Ending::Signalled(kind))
-        }
+        code = run => Ok(Ending::Exited(code?.clamp(i32::MIN as i64, i32::MAX as i64) as i32)),
+        // The exec's streams close here; claude goes with the sandbox.
+        kind = stops.next() => Ok(Ending::Signalled(kind)),
     }
 }
 

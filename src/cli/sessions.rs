@@ -5,13 +5,17 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::engines::EngineOps;
 use super::print::{ls_json, print_table, state_word, ProgressPrinter};
 use crate::backend::Backend;
+use crate::config::Config;
+use crate::engines::Engine;
 use crate::error::{Error, Result};
 use crate::image::{AgentIds, BuildOptions};
 use crate::prompt::confirm;
 use crate::session::commands::{ImageRequest, NewSession, WorkspaceChoice};
 use crate::session::ops::{Changed, Ops};
+use crate::session::Session;
 
 #[derive(Debug, Clone, Args)]
 pub struct NewArgs {
@@ -67,24 +71,124 @@ pub struct BuildArgs {
     pub path: Option<PathBuf>,
 }
 
-pub async fn new<B: Backend>(ops: &Ops<B>, args: &NewArgs) -> Result<ExitCode> {
+/// `cctui new` on the chosen engine: the name must be free on every engine reached, and a
+/// folder that is mounted (not a git repository's data) must exist on the engine's machine.
+pub async fn new_on(
+    on: &EngineOps,
+    config: &Config,
+    engines: &[Engine],
+    args: &NewArgs,
+) -> Result<ExitCode> {
+    let ops = &on.ops;
+    let request = args.request();
+    if engines.len() > 1 {
+        let (plan, _) = ops.plan_new(&request).await?;
+        let others: Vec<Engine> = engines
+            .iter()
+            .filter(|e| e.name != on.engine.name)
+            .cloned()
+            .collect();
+        let reached = super::engines::reach_all(config, &others).await;
+        reached.say_down();
+        for other in &reached.up {
+            if other
+                .ops
+                .list()
+                .await?
+                .iter()
+                .any(|s| s.name == plan.name.as_str())
+            {
+                return Err(Error::usage(format!(
+                    "session `{}` already exists on engine `{}`; names are unique across \
+                     engines: choose another with --name",
+                    plan.name, other.engine.name
+                )));
+            }
+        }
+    }
     let mut printer = ProgressPrinter::new();
-    let created = ops
-        .new_session(&args.request(), |p| printer.show(&p))
-        .await?;
+    let created = ops.new_session(&request, |p| printer.show(&p)).await;
     printer.finish();
+    let created = created.map_err(|e| missing_folder_on(&on.engine, e))?;
     let s = &created.session;
     println!("{}: {} ({})", s.name, state_word(s), s.project);
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn ls<B: Backend>(ops: &Ops<B>, json: bool) -> Result<ExitCode> {
-    let sessions = ops.list().await?;
+/// A bind mount whose source is not on the engine's machine, said as what to do.
+fn missing_folder_on(engine: &Engine, e: Error) -> Error {
+    let text = e.to_string();
+    if !text.contains("bind source path does not exist") {
+        return e;
+    }
+    let path = text
+        .rsplit("does not exist: ")
+        .next()
+        .unwrap_or_default()
+        .trim();
+    Error::usage(format!(
+        "engine `{}`: the folder {path} does not exist on the engine's machine; a folder that \
+         is not a git repository is mounted there, not copied: create it on that machine (same \
+         path), or make the project a git repository, whose files travel to the engine as data",
+        engine.name
+    ))
+}
+
+/// `cctui ls`: the sessions of every engine (or of `--engine`'s), each with its engine; an
+/// engine that cannot be reached is said on stderr and fails only when none answers.
+pub async fn ls_all(
+    config: &Config,
+    engines: &[Engine],
+    choice: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let reached = match choice {
+        Some(_) => super::engines::Reached {
+            up: vec![super::engines::one(config, engines, choice).await?],
+            down: Vec::new(),
+        },
+        // One engine: exactly as before, its error the command's.
+        None if engines.len() == 1 => super::engines::Reached {
+            up: vec![super::engines::one(config, engines, None).await?],
+            down: Vec::new(),
+        },
+        None => super::engines::reach_all(config, engines).await,
+    };
+    reached.say_down();
+    if reached.up.is_empty() {
+        let (engine, e) = reached
+            .down
+            .into_iter()
+            .next()
+            .expect("engines is never empty");
+        return Err(super::engines::with_engine(&engine.name, e));
+    }
+    let lists = futures_util::future::join_all(reached.up.iter().map(|e| e.ops.list())).await;
+    let mut listed: Vec<(String, Vec<Session>)> = Vec::new();
+    for (engine, list) in reached.up.iter().zip(lists) {
+        match list {
+            Ok(sessions) => listed.push((engine.engine.name.clone(), sessions)),
+            Err(e) => eprintln!(
+                "cctui: {}",
+                super::engines::engine_error(&engine.engine.name, &e)
+            ),
+        }
+    }
     if json {
-        let text = serde_json::to_string_pretty(&ls_json(&sessions)).expect("json");
+        let mut all = Vec::new();
+        for (engine, sessions) in &listed {
+            let mut list = ls_json(sessions);
+            super::print::name_engine(&mut list, engine);
+            all.extend(list.as_array().cloned().unwrap_or_default());
+        }
+        let text = serde_json::to_string_pretty(&serde_json::Value::Array(all)).expect("json");
         println!("{text}");
     } else {
-        print_table(&sessions);
+        let rows: Vec<(&str, &Session)> = listed
+            .iter()
+            .flat_map(|(engine, sessions)| sessions.iter().map(move |s| (engine.as_str(), s)))
+            .collect();
+        print_table(&rows);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ fn usage_json(u: &Usage) -> serde_json::Value {
     })
 }
 
-pub async fn ls<B: Backend>(ops: &Ops<B>, json: bool) -> Result<ExitCode> {
+pub async fn ls<B: Backend>(ops: &Ops<B>, engine: &str, json: bool) -> Result<ExitCode> {
     let sessions = ops.list().await?;
     let names: Vec<String> = sessions.iter().map(|s| s.name.clone()).collect();
     let usages: Vec<std::result::Result<Usage, String>> = stream::iter(names)
@@ -38,6 +38,7 @@ pub async fn ls<B: Backend>(ops: &Ops<B>, json: bool) -> Result<ExitCode> {
         .await;
     if json {
         let mut list = ls_json(&sessions);
+        super::print::name_engine(&mut list, engine);
         if let Some(items) = list.as_array_mut() {
             for (item, u) in items.iter_mut().zip(&usages) {
                 item["usage"] = match u {

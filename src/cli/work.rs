@@ -58,6 +58,19 @@ pub enum GitCommand {
     },
 }
 
+impl GitCommand {
+    pub(super) fn session_name(&self) -> &str {
+        match self {
+            GitCommand::Import { name, .. }
+            | GitCommand::Diff { name, .. }
+            | GitCommand::Merge { name, .. }
+            | GitCommand::Apply { name }
+            | GitCommand::Discard { name, .. }
+            | GitCommand::Push { name, .. } => name,
+        }
+    }
+}
+
 pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCode> {
     match command {
         GitCommand::Import { name, committed } => import(ops, &name, committed).await?,

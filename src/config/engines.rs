@@ -6,13 +6,15 @@ use serde::{Deserialize, Serialize};
 
 /// One configured engine. `host` is `unix:///path`, `ssh://user@host[:port]` or
 /// `tcp://host:port`; `cert_path` is a folder in Docker's `DOCKER_CERT_PATH` layout
-/// (`ca.pem`, `cert.pem`, `key.pem`) and makes a `tcp://` host speak TLS.
+/// (`ca.pem`, `cert.pem`, `key.pem`) and makes a `tcp://` host speak TLS; `ssh_key` is a
+/// private key for an `ssh://` host (without it, the ssh agent and ~/.ssh/config apply).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineEntry {
     pub name: String,
     pub host: String,
     pub cert_path: Option<PathBuf>,
+    pub ssh_key: Option<PathBuf>,
 }
 
 /// Names the list, the CLI and `--engine` use: short, and safe in a label.
@@ -43,4 +45,30 @@ pub fn check_host(host: &str) -> Result<(), String> {
             "host `{host}`: use unix:///path, ssh://user@host[:port] or tcp://host:port"
         ))
     }
+}
+
+/// `cert_path` belongs to a `tcp://` host and `ssh_key` to an `ssh://` one: else the key,
+/// its value and why.
+pub fn check_fields(e: &EngineEntry) -> Result<(), (&'static str, String, String)> {
+    let shown = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display()
+            .to_string()
+    };
+    if e.cert_path.is_some() && !e.host.starts_with("tcp://") {
+        return Err((
+            "engines.cert_path",
+            shown(&e.cert_path),
+            format!("engine `{}`: cert_path is for tcp:// hosts only", e.name),
+        ));
+    }
+    if e.ssh_key.is_some() && !e.host.starts_with("ssh://") {
+        return Err((
+            "engines.ssh_key",
+            shown(&e.ssh_key),
+            format!("engine `{}`: ssh_key is for ssh:// hosts only", e.name),
+        ));
+    }
+    Ok(())
 }

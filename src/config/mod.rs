@@ -373,6 +373,7 @@ impl Config {
                 .or_else(|m| Problem::in_list("engines.name", &e.name, m))?;
             engines::check_host(&e.host)
                 .or_else(|m| Problem::in_list("engines.host", &e.host, m))?;
+            engines::check_fields(e).or_else(|(key, value, m)| Problem::in_list(key, &value, m))?;
             if !seen.insert(e.name.as_str()) {
                 return Problem::in_list(
                     "engines.name",

@@ -131,6 +131,7 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let prefix = self.prefix.clone();
         let volumes = std::mem::take(&mut self.volumes);
+        let also_there = volumes.clone();
         block_on_side(async move {
             let backend = engine().await;
             sweep(&backend, Some(&prefix)).await;
@@ -146,8 +147,24 @@ impl Drop for Cleanup {
                 }
                 let _ = backend.remove_volume(&v).await;
             }
+            // The same test may have run on the second engine (tests/engines.sh's).
+            if let Some(second) = second_engine().await {
+                sweep(&second, Some(&prefix)).await;
+                for v in &also_there {
+                    let _ = second.remove_volume(v).await;
+                }
+            }
         });
     }
+}
+
+/// The second engine of tests/engines.sh, when it runs.
+async fn second_engine() -> Option<DockerBackend> {
+    let sock = std::env::var("CCTUI_TEST_ENGINE2_SOCK")
+        .unwrap_or_else(|_| "unix:///var/lib/cctui-test2/docker.sock".into());
+    DockerBackend::connect(Some(&sock), Duration::from_secs(10))
+        .await
+        .ok()
 }
 
 /// A unique name for this test: `t<run>-<what>`.

@@ -8,6 +8,31 @@ use tokio::io::AsyncWriteExt;
 
 use crate::backend::{ExecOutput, ExecSpec};
 
+/// Creates and starts `spec.cmd` with stdin, stdout and stderr attached; the exec's id and
+/// its streams. Docker's detach keys are made practically untypeable, as for attach.
+pub(super) async fn start_session(
+    docker: &Docker,
+    id: &str,
+    spec: &ExecSpec,
+    tty: bool,
+) -> Result<(String, bollard::exec::StartExecResults), bollard::errors::Error> {
+    let create = CreateExecOptions {
+        cmd: Some(spec.cmd.clone()),
+        user: spec.user.clone(),
+        env: Some(spec.env.clone()).filter(|e| !e.is_empty()),
+        working_dir: spec.working_dir.clone(),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(tty),
+        detach_keys: Some("ctrl-@,ctrl-^,ctrl-@,ctrl-^".to_string()),
+        ..Default::default()
+    };
+    let exec = docker.create_exec(id, create).await?;
+    let started = docker.start_exec(&exec.id, None).await?;
+    Ok((exec.id, started))
+}
+
 pub(super) async fn run(
     docker: &Docker,
     id: &str,

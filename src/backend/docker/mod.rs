@@ -3,10 +3,12 @@
 //! concurrent removals: moby/libnetwork#2649).
 
 mod build;
+mod connect;
 mod convert;
 mod errors;
 mod exec;
 mod sandbox;
+mod ssh;
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters as qp;
-use bollard::{Docker, API_DEFAULT_VERSION};
+use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
 use tokio::sync::Semaphore;
 
@@ -56,37 +58,24 @@ impl DockerBackend {
     /// Connects and negotiates the API version. Fails with one clear message when the engine
     /// cannot be reached.
     pub async fn connect(configured_host: Option<&str>, timeout: Duration) -> Result<Self> {
-        let address = EngineAddress {
-            host: choose_host(configured_host),
-            tls: None,
-        };
-        Self::connect_to(&address, timeout).await
+        Self::connect_to(&EngineAddress::plain(choose_host(configured_host)), timeout).await
     }
 
-    /// Connects to one engine of several.
+    /// Connects to one engine of several: a unix socket, `tcp://` (with TLS when the address
+    /// has TLS files), or `ssh://`.
     pub async fn connect_to(address: &EngineAddress, timeout: Duration) -> Result<Self> {
         let host = address.host.clone();
         let secs = timeout.as_secs().max(1);
-        let docker = if let Some(path) = host.strip_prefix("unix://") {
-            if !std::path::Path::new(path).exists() {
-                return Err(unreachable(&host, "the socket does not exist"));
-            }
-            Docker::connect_with_unix(&host, secs, API_DEFAULT_VERSION)
-        } else if host.starts_with("tcp://") || host.starts_with("http://") {
-            Docker::connect_with_http(&host, secs, API_DEFAULT_VERSION)
-        } else {
-            return Err(unreachable(
-                &host,
-                "unsupported address; use unix:///path or tcp://host:port",
-            ));
+        if let Some(tls) = &address.tls {
+            connect::check_tls_files(&host, tls)?;
         }
-        .map_err(|e| unreachable(&host, transport_cause(&e)))?;
+        let docker = connect::client(address, secs)?;
         let docker = match tokio::time::timeout(timeout, docker.negotiate_version()).await {
             Ok(Ok(d)) => d,
             Ok(Err(bollard::errors::Error::RequestTimeoutError)) | Err(_) => {
                 return Err(unreachable(&host, format!("no answer within {secs} s")))
             }
-            Ok(Err(e)) => return Err(unreachable(&host, transport_cause(&e))),
+            Ok(Err(e)) => return Err(connect::first_call_failed(address, transport_cause(&e))),
         };
         Ok(DockerBackend {
             docker,
@@ -365,6 +354,47 @@ impl Backend for DockerBackend {
         Ok(Attachment {
             output,
             input: attached.input,
+        })
+    }
+
+    async fn exec_session(&self, id: &str, spec: &ExecSpec, tty: bool) -> Result<ExecSession> {
+        let (exec_id, started) = self
+            .timed("exec", exec::start_session(&self.docker, id, spec, tty))
+            .await?;
+        let bollard::exec::StartExecResults::Attached { output, input } = started else {
+            return Err(BackendError::Engine {
+                op: "exec",
+                status: None,
+                detail: "the engine started the command detached".into(),
+            });
+        };
+        let this = self.clone();
+        let output = output
+            .map(move |item| item.map(to_chunk).map_err(this.classify("exec")))
+            .boxed();
+        Ok(ExecSession {
+            id: exec_id,
+            output,
+            input,
+        })
+    }
+
+    async fn resize_exec(&self, exec_id: &str, rows: u16, cols: u16) -> Result<()> {
+        let options = bollard::exec::ResizeExecOptions {
+            height: rows,
+            width: cols,
+        };
+        self.timed("resize exec", self.docker.resize_exec(exec_id, options))
+            .await
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
+        let inspected = self
+            .timed("inspect exec", self.docker.inspect_exec(exec_id))
+            .await?;
+        Ok(match inspected.running {
+            Some(true) => None,
+            _ => inspected.exit_code,
         })
     }
 
