@@ -272,19 +272,6 @@ fn load_config(flag: Option<&Path>) -> Result<(Config, PathBuf)> {
     Ok((Config::load(&path)?, path))
 }
 
-async fn connect(config: &Config) -> Result<Ops<DockerBackend>> {
-    let backend = DockerBackend::connect(
-        Some(&config.engine.host),
-        Duration::from_secs(config.engine.timeout_secs),
-    )
-    .await?;
-    Ok(Ops::new(
-        backend,
-        config.clone(),
-        crate::paths::config_dir(),
-    ))
-}
-
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let flag = cli.config.as_deref();
     let command = match cli.command {

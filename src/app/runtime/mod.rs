@@ -193,6 +193,7 @@ impl<B: Backend> Runtime<B> {
         let target = tmux::Target {
             session,
             window,
+            engine: engine.name,
             host: engine.host,
             several: state.several_engines(),
         };

@@ -24,9 +24,10 @@ pub fn complete_dirs(prefix: &str) -> Vec<String> {
 pub struct Target {
     pub session: String,
     pub window: bool,
+    pub engine: String,
     pub host: String,
-    /// With several engines the config names them, and `cctui attach` finds the session on
-    /// whichever holds it; with one, the pane gets this dashboard's engine host.
+    /// With several engines the pane's `cctui --engine NAME attach` names the session's
+    /// engine; with one, the pane gets this dashboard's engine host, as before.
     pub several: bool,
 }
 
@@ -54,6 +55,9 @@ pub async fn open(target: &Target, config: Option<&std::path::Path>) -> Result<S
             " --config {}",
             shell_quote(&c.display().to_string())
         ));
+    }
+    if target.several {
+        command.push_str(&format!(" --engine {}", shell_quote(&target.engine)));
     }
     command.push_str(&format!(" attach {}", shell_quote(session)));
     let mut cmd = tokio::process::Command::new("tmux");
