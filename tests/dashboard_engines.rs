@@ -81,13 +81,18 @@ impl Drop for RemoteSession {
 }
 
 /// A config folder for the dashboard over these engines (name, host), in this order.
+/// A `host` may carry its TLS folder after a space: "tcp://h:2376 /certs".
 fn dashboard_config(prefix: &str, engines: &[(&str, &str)], timeout_secs: u64) -> TempFolder {
     let cfg = TempFolder::new(&format!("{prefix}-dash"), 0);
     let mut extra = format!("{FIREWALL_OFF}[engine]\ntimeout_secs = {timeout_secs}\n");
     for (name, host) in engines {
+        let (host, certs) = host.split_once(' ').unwrap_or((host, ""));
         extra.push_str(&format!(
             "\n[[engines]]\nname = {name:?}\nhost = {host:?}\n"
         ));
+        if !certs.is_empty() {
+            extra.push_str(&format!("cert_path = {certs:?}\n"));
+        }
     }
     write_cli_config(&cfg.path, &extra);
     cfg
@@ -140,13 +145,24 @@ fn key_to_frame(app: &mut PtyApp, rounds: usize) -> Duration {
     worst
 }
 
+/// The second engine over tcp with TLS, as its config entry has it: "host cert_path".
+fn engine2_tls() -> String {
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k}: see engine2()"));
+    format!(
+        "{} {}",
+        var("CCTUI_TEST_ENGINE2_TLS_HOST"),
+        var("CCTUI_TEST_ENGINE2_CERTS")
+    )
+}
+
 #[test]
-fn sessions_on_two_engines_are_listed_driven_with_keys_and_attached() {
+fn sessions_on_the_local_and_a_tls_engine_are_listed_driven_with_keys_and_attached() {
     let prefix = unique("deng");
     let (one, two) = (engine1(), engine2());
     let local = RemoteSession::new(&format!("{prefix}-l"), &one);
     let remote = RemoteSession::new(&format!("{prefix}-r"), &two);
-    let cfg = dashboard_config(&prefix, &[("local", &one), ("box", &two)], 10);
+    let tls = engine2_tls();
+    let cfg = dashboard_config(&prefix, &[("local", &one), ("box", &tls)], 10);
     let mut app = PtyApp::cctui(&cfg.path, &[], 40, 160);
     for s in [&local, &remote] {
         app.wait_until(&format!("{} listed as running", s.name), WAIT, |sc| {
@@ -187,7 +203,7 @@ fn sessions_on_two_engines_are_listed_driven_with_keys_and_attached() {
     app.send(b"over there\r");
     let t = Instant::now();
     app.wait_for("you said: over there", WAIT);
-    eprintln!("echo through the second engine: {:?}", t.elapsed());
+    eprintln!("a line typed over TLS answered after {:?}", t.elapsed());
     app.send(b"\x1c");
     app.wait_until("the list back", WAIT, |sc| sc.contains("■ box"));
     app.send(b"q");
