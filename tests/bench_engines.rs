@@ -20,6 +20,7 @@ async fn connect(host: &str) -> DockerBackend {
     let address = EngineAddress {
         host: host.to_string(),
         tls: None,
+        ssh_key: None,
     };
     DockerBackend::connect_to(&address, Duration::from_secs(60))
         .await

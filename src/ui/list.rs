@@ -95,6 +95,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     for engine in engines {
         lines.push(engine_header(engine, state, width, theme));
     }
+    if state.rows.is_empty() && state.loaded {
+        let new = state.keymap.key_for(crate::app::keymap::KeyAction::New);
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!("No sessions yet. Press {new} to create one."),
+            theme.dim(),
+        ));
+    }
     let height = list_area.height as usize;
     let scroll = selected_line.saturating_sub(height.saturating_sub(1));
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), list_area);

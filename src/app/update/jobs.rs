@@ -19,15 +19,32 @@ pub(super) fn start(state: &mut State, session: &str, what: &str, op: Op, fx: &m
     });
 }
 
-/// Creating from the dialog: the form comes back as it was if the job fails.
-pub(super) fn start_create(state: &mut State, form: NewForm, fx: &mut Vec<Effect>) {
+/// Creating from the dialog: the form comes back as it was if the job fails, and at once,
+/// saying why, when another engine has a session of that name (a name must say which
+/// session it is, on every engine).
+pub(super) fn start_create(
+    state: &mut State,
+    mut form: NewForm,
+    fx: &mut Vec<Effect>,
+) -> Option<NewForm> {
     let request = form.request(&state.settings.home);
     let session = request.label();
-    let job = register(state, &session, "creating", Some(form));
     let engine = request
         .engine
         .clone()
         .unwrap_or_else(|| state.engines[0].name.clone());
+    let elsewhere = state
+        .rows
+        .iter()
+        .find(|r| r.name() == session && r.engine != engine);
+    if let Some(row) = elsewhere {
+        form.error = Some(format!(
+            "{session} already exists on the engine {}: choose another name",
+            row.engine
+        ));
+        return Some(form);
+    }
+    let job = register(state, &session, "creating", Some(form));
     if let Some(j) = state.jobs.get_mut(&job) {
         j.engine = engine;
     }
@@ -36,6 +53,7 @@ pub(super) fn start_create(state: &mut State, form: NewForm, fx: &mut Vec<Effect
         session,
         op: Op::Create(request),
     });
+    None
 }
 
 /// Registers a job, so that its result lands in the status line.

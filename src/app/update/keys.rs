@@ -58,10 +58,10 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => Mode::Search(form),
         },
         Mode::New(mut form) => match form.on_key(&key, &state.settings.home) {
-            FormKey::Submitted(_) => {
-                jobs::start_create(state, form, fx);
-                Mode::Normal
-            }
+            FormKey::Submitted(_) => match jobs::start_create(state, form, fx) {
+                Some(refused) => Mode::New(refused),
+                None => Mode::Normal,
+            },
             FormKey::Cancelled => Mode::Normal,
             FormKey::Complete(prefix) => {
                 fx.push(Effect::CompletePath(prefix));
