@@ -67,7 +67,7 @@ impl EnvView {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let cert_dir = var("DOCKER_CERT_PATH")
             .map(PathBuf::from)
-            .or_else(|| contexts::docker_config_dir());
+            .or_else(contexts::docker_config_dir);
         EnvView {
             docker_host: var("DOCKER_HOST"),
             tls: var("DOCKER_TLS_VERIFY")
@@ -188,7 +188,7 @@ mod tests {
     fn configured_engines_replace_the_local_one_and_keep_their_order() {
         let text = "[[engines]]\nname = \"box\"\nhost = \"ssh://me@box\"\n\n[[engines]]\nname = \"cloud\"\nhost = \"tcp://h:2376\"\ncert_path = \"/certs\"\n";
         let config = Config::parse(text, std::path::Path::new("/c.toml")).unwrap();
-        let engines = resolve(&config);
+        let engines = resolve_from(&config, &EnvView::default(), Vec::new());
         let names: Vec<_> = engines.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["box", "cloud"]);
         let tls = engines[1].address.tls.as_ref().unwrap();

@@ -53,8 +53,9 @@ fn engine2() -> Engine2 {
     }
 }
 
+/// The first engine's address, as the suite's other tests reach it.
 fn local_host() -> String {
-    std::env::var("DOCKER_HOST").expect("DOCKER_HOST names the test engine (tests/run.sh)")
+    cctui::backend::choose_host(None)
 }
 
 async fn backend_at(host: &str) -> DockerBackend {

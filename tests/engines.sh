@@ -22,7 +22,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${CCTUI_TEST_ENGINE2_STATE:-/var/lib/cctui-test2}
 # The first engine, where the test images come from.
-first_host=${CCTUI_TEST_ENGINE1_HOST:-${DOCKER_HOST:-unix:///var/lib/cctui-test/docker.sock}}
+first_host=${CCTUI_TEST_ENGINE1_HOST:-${DOCKER_HOST:-}}
+if [[ -z $first_host ]]; then
+  first_host=unix:///var/run/docker.sock
+  [[ -S /var/lib/cctui-test/docker.sock ]] && first_host=unix:///var/lib/cctui-test/docker.sock
+fi
 tls_port=${CCTUI_TEST_ENGINE2_TLS_PORT:-23762}
 ssh_port=${CCTUI_TEST_ENGINE2_SSH_PORT:-22022}
 bridge=cctui-br2

@@ -6,16 +6,47 @@ use bollard::Docker;
 use futures_util::stream::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::backend::{ExecOutput, ExecSpec};
+use crate::backend::{BackendError, ExecOutput, ExecSession, ExecSpec};
+
+/// `Backend::exec_session`: the exec started, its output in cctui's chunks.
+pub(super) async fn session(
+    backend: &super::DockerBackend,
+    id: &str,
+    spec: &ExecSpec,
+    tty: bool,
+) -> Result<ExecSession, BackendError> {
+    let (exec_id, started) = backend
+        .timed("exec", start_session(&backend.docker, id, spec, tty))
+        .await?;
+    let StartExecResults::Attached { output, input } = started else {
+        return Err(BackendError::Engine {
+            op: "exec",
+            status: None,
+            detail: "the engine started the command detached".into(),
+        });
+    };
+    let this = backend.clone();
+    let output = output
+        .map(move |item| {
+            item.map(super::convert::to_chunk)
+                .map_err(this.classify("exec"))
+        })
+        .boxed();
+    Ok(ExecSession {
+        id: exec_id,
+        output,
+        input,
+    })
+}
 
 /// Creates and starts `spec.cmd` with stdin, stdout and stderr attached; the exec's id and
 /// its streams. Docker's detach keys are made practically untypeable, as for attach.
-pub(super) async fn start_session(
+async fn start_session(
     docker: &Docker,
     id: &str,
     spec: &ExecSpec,
     tty: bool,
-) -> Result<(String, bollard::exec::StartExecResults), bollard::errors::Error> {
+) -> Result<(String, StartExecResults), bollard::errors::Error> {
     let create = CreateExecOptions {
         cmd: Some(spec.cmd.clone()),
         user: spec.user.clone(),

@@ -358,25 +358,7 @@ impl Backend for DockerBackend {
     }
 
     async fn exec_session(&self, id: &str, spec: &ExecSpec, tty: bool) -> Result<ExecSession> {
-        let (exec_id, started) = self
-            .timed("exec", exec::start_session(&self.docker, id, spec, tty))
-            .await?;
-        let bollard::exec::StartExecResults::Attached { output, input } = started else {
-            return Err(BackendError::Engine {
-                op: "exec",
-                status: None,
-                detail: "the engine started the command detached".into(),
-            });
-        };
-        let this = self.clone();
-        let output = output
-            .map(move |item| item.map(to_chunk).map_err(this.classify("exec")))
-            .boxed();
-        Ok(ExecSession {
-            id: exec_id,
-            output,
-            input,
-        })
+        exec::session(self, id, spec, tty).await
     }
 
     async fn resize_exec(&self, exec_id: &str, rows: u16, cols: u16) -> Result<()> {
