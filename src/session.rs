@@ -34,6 +34,8 @@ pub const HISTORY_DIR: &str = "/commandhistory";
 pub const RUN_DIR: &str = "/run/cctui";
 pub const SECRETS_DIR: &str = "/run/cctui/secrets";
 pub const MANAGED_SETTINGS_DIR: &str = "/etc/claude-code";
+/// Images pasted into the session (a tmpfs of the agent's own, as big as a few screenshots).
+pub const PASTE_DIR: &str = "/run/cctui/paste";
 
 /// A session name: lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -147,6 +149,35 @@ impl SessionPlan {
         l
     }
 
+    /// The agent's tmpfs mounts: cctui's run folder, the secrets, the managed settings and
+    /// pasted images, each noexec.
+    fn agent_tmpfs(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (
+                RUN_DIR.to_string(),
+                "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
+            ),
+            (
+                SECRETS_DIR.to_string(),
+                format!(
+                    "rw,nosuid,nodev,noexec,size=1m,mode=0700,uid={},gid={}",
+                    self.ids.uid, self.ids.gid
+                ),
+            ),
+            (
+                MANAGED_SETTINGS_DIR.to_string(),
+                "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
+            ),
+            (
+                PASTE_DIR.to_string(),
+                format!(
+                    "rw,nosuid,nodev,noexec,size=64m,mode=0700,uid={},gid={}",
+                    self.ids.uid, self.ids.gid
+                ),
+            ),
+        ])
+    }
+
     /// The agent container: hardened, the project folder its only host path, claude its
     /// long-running process on a tty.
     pub fn agent_spec(&self, image: &str, network: NetworkAttach) -> ContainerSpec {
@@ -200,23 +231,7 @@ impl SessionPlan {
                 read_only: false,
             },
         ];
-        spec.tmpfs = BTreeMap::from([
-            (
-                RUN_DIR.to_string(),
-                "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
-            ),
-            (
-                SECRETS_DIR.to_string(),
-                format!(
-                    "rw,nosuid,nodev,noexec,size=1m,mode=0700,uid={},gid={}",
-                    self.ids.uid, self.ids.gid
-                ),
-            ),
-            (
-                MANAGED_SETTINGS_DIR.to_string(),
-                "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
-            ),
-        ]);
+        spec.tmpfs = self.agent_tmpfs();
         spec.network = network;
         spec.pids_limit = Some(self.pids_limit);
         spec.memory_bytes = Some(self.memory_bytes);

@@ -420,3 +420,92 @@ async fn a_folder_missing_on_the_engines_machine_is_said() {
     );
     assert_eq!(sessions_on(&backend_at(&e2.sock).await, &name).await, 0);
 }
+
+/// Keystrokes through `cctui exec` on a tty: the time from a key to its echo on the screen
+/// (sampled every millisecond), on the local engine and on the same kind of session over
+/// ssh://. A figure, asserting nothing:
+/// `cargo test --test engines -- --ignored --nocapture bench_`.
+#[tokio::test]
+#[ignore]
+async fn bench_keystroke_echo_over_ssh_and_local() {
+    let e2 = engine2();
+    let prefix = unique("engbench");
+    let (here, there) = (format!("{prefix}-l"), format!("{prefix}-s"));
+    let (pl, ps) = (
+        TempFolder::new("engbench-l", 1234),
+        TempFolder::new("engbench-s", 1234),
+    );
+    let mut local_guard = Cleanup::new(&prefix);
+    local_guard.volumes = project_volumes(&pl.path);
+    let _remote_guard = Engine2Cleanup {
+        sock: e2.sock.clone(),
+        prefix: prefix.clone(),
+        volumes: project_volumes(&ps.path),
+    };
+    let cfg = TempFolder::new("engbench-cfg", 0);
+    let local = local_host();
+    write_cli_config(
+        &cfg.path,
+        &format!(
+            "{FIREWALL_OFF}{}",
+            engines_toml(&[("here", &local, None), ("ssh2", &e2.ssh_host, None)])
+        ),
+    );
+    for (engine, name, path) in [("here", &here, &pl.path), ("ssh2", &there, &ps.path)] {
+        let p = path.to_str().unwrap();
+        ok(
+            cctui_ssh(
+                &cfg.path,
+                &e2,
+                &["new", "--engine", engine, p, "--name", name],
+            ),
+            "new",
+        );
+    }
+    label_config(&cfg.path);
+    let env = vec![
+        ("CCTUI_CONFIG_DIR", cfg.path.display().to_string()),
+        (
+            "CCTUI_STATE_DIR",
+            cfg.path.join("state").display().to_string(),
+        ),
+        ("DOCKER_HOST", local.clone()),
+        ("HOME", std::env::var("HOME").unwrap_or_default()),
+        (
+            "PATH",
+            format!(
+                "{}:{}",
+                e2.ssh_bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        ),
+    ];
+    println!("\n== keystroke echo through cctui exec (50 keys, median / p95) ==");
+    for (engine, name) in [("local", &here), ("ssh", &there)] {
+        let args = ["exec", name.as_str(), "--", "cat"];
+        let mut app = PtyApp::spawn(env!("CARGO_BIN_EXE_cctui"), &args, &env, 30, 100);
+        std::thread::sleep(Duration::from_secs(2));
+        let mut times = Vec::new();
+        for i in 0..50 {
+            let c = ['Q', 'X', 'Z', 'J', 'K'][i % 5];
+            let before = app.screen().matches(c).count();
+            let t = Instant::now();
+            app.send(c.to_string().as_bytes());
+            while app.screen().matches(c).count() <= before {
+                assert!(t.elapsed() < Duration::from_secs(5), "{}", app.screen());
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            times.push(t.elapsed());
+            if i % 20 == 19 {
+                app.send(b"\r");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        times.sort();
+        println!(
+            "{engine:>6}: {:.1} / {:.1} ms",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            times[times.len() * 95 / 100].as_secs_f64() * 1e3
+        );
+    }
+}

@@ -37,8 +37,12 @@ install_missing() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v tmux >/dev/null || missing+=(tmux)
   command -v ip >/dev/null || missing+=(iproute2)
+  # tests/engines.rs: the second engine's TLS certificates and its ssh:// endpoint.
   command -v openssl >/dev/null || missing+=(openssl)
   [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+  # tests/clipboard.rs: a real X clipboard (Xvfb) and an owner for it (xclip).
+  command -v Xvfb >/dev/null || missing+=(xvfb)
+  command -v xclip >/dev/null || missing+=(xclip)
   if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
       log "missing: ${missing[*]}; run as root, or install them first"

@@ -292,6 +292,7 @@ fn new_state(w: u16, h: u16, color: bool) -> State {
     let settings = UiSettings {
         log_lines: 1000,
         bell: true,
+        clipboard_copy: true,
         engine_host: "unix:///var/run/docker.sock".into(),
         profiles: vec!["rust".into()],
         color,

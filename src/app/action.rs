@@ -71,6 +71,17 @@ pub enum Action {
     TermClosed {
         session: String,
     },
+    /// The attachment replayed the session's earlier output: what follows is live.
+    TermLive {
+        session: String,
+    },
+    /// The paste-image key's outcome: the image's path in the session and its size, none
+    /// on the clipboard (the key then goes to claude as `fallback`), or why it failed.
+    ImagePasted {
+        session: String,
+        pasted: Result<Option<(String, usize)>, String>,
+        fallback: Vec<u8>,
+    },
     JobProgress {
         job: u64,
         progress: BuildProgress,

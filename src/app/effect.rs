@@ -59,6 +59,18 @@ pub enum Effect {
         session: String,
         bytes: Vec<u8>,
     },
+    /// Put `bytes`, copied by the session the user is attached to, on the user's clipboard.
+    Copy {
+        session: String,
+        bytes: Vec<u8>,
+    },
+    /// The paste-image key: an image from the host's clipboard into the session's paste
+    /// folder, its path typed into claude; with no image, `fallback` (the key) is typed.
+    PasteImage {
+        session: String,
+        container: String,
+        fallback: Vec<u8>,
+    },
     /// Sets the container's tty size; with `nudge`, via a size one column narrower first, so
     /// that claude redraws its whole screen even when the size is unchanged.
     TermResize {

@@ -11,6 +11,8 @@ use crate::keys::{parse_key_spec, KeySpec};
 pub struct Keymap {
     bindings: Vec<(KeySpec, KeyAction)>,
     pub detach: KeySpec,
+    /// While typing into a session: paste an image from the host's clipboard.
+    pub paste_image: Option<KeySpec>,
 }
 
 impl Keymap {
@@ -19,7 +21,21 @@ impl Keymap {
     pub fn from_config(keys: &BTreeMap<String, String>, detach: &str) -> Result<Keymap, String> {
         let bindings = crate::keys::bindings(keys).map_err(|(key, e)| format!("{key}: {e}"))?;
         let detach = parse_key_spec(detach).map_err(|e| format!("ui.detach_key: {e}"))?;
-        Ok(Keymap { bindings, detach })
+        let paste_image = Some(parse_key_spec("ctrl-v").expect("the default parses"));
+        Ok(Keymap {
+            bindings,
+            detach,
+            paste_image,
+        })
+    }
+
+    /// The paste-image key from `clipboard.paste_image_key` ("" for none).
+    pub fn with_paste_image(mut self, key: &str) -> Result<Keymap, String> {
+        self.paste_image = match key {
+            "" => None,
+            k => Some(parse_key_spec(k).map_err(|e| format!("clipboard.paste_image_key: {e}"))?),
+        };
+        Ok(self)
     }
 
     pub fn action(&self, key: &KeyEvent) -> Option<KeyAction> {

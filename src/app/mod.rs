@@ -23,17 +23,20 @@ use crate::error::{Error, Result};
 use crate::session::ops::Ops;
 
 fn initial_state(config: &Config, engine_host: &str) -> Result<state::State> {
-    let keymap = keymap::Keymap::from_config(&config.keys, &config.ui.detach_key).map_err(|e| {
-        let file = config
-            .source
-            .as_deref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "config".into());
-        Error::usage(format!("{file}: {e}"))
-    })?;
+    let keymap = keymap::Keymap::from_config(&config.keys, &config.ui.detach_key)
+        .and_then(|k| k.with_paste_image(&config.clipboard.paste_image_key))
+        .map_err(|e| {
+            let file = config
+                .source
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "config".into());
+            Error::usage(format!("{file}: {e}"))
+        })?;
     let settings = state::UiSettings {
         log_lines: config.ui.log_lines,
         bell: config.ui.bell,
+        clipboard_copy: config.clipboard.copy,
         engine_host: engine_host.to_string(),
         profiles: config.session.profiles.clone(),
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),

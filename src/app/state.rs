@@ -138,6 +138,8 @@ pub struct StatusLine {
 pub struct UiSettings {
     pub log_lines: usize,
     pub bell: bool,
+    /// `clipboard.copy`: copies from the attached session reach the user's clipboard.
+    pub clipboard_copy: bool,
     pub engine_host: String,
     pub profiles: Vec<String>,
     /// False under NO_COLOR.

@@ -189,6 +189,11 @@ pub struct Terminal {
     slot: Slot,
     pub tracker: StateTracker,
     pub attached: bool,
+    /// True once the attachment's replay of earlier output is over: only what the program
+    /// prints from then on may reach the user's clipboard.
+    pub live_output: bool,
+    /// Some while an image paste is looked up: what the user types meanwhile, to follow it.
+    pub held_input: Option<Vec<u8>>,
     /// The tty size this cctui last gave the container, if any.
     pub fitted: Option<(u16, u16)>,
 }
@@ -213,6 +218,8 @@ impl Terminal {
             },
             tracker: StateTracker::default(),
             attached: false,
+            live_output: false,
+            held_input: None,
             fitted: None,
         }
     }

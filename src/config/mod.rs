@@ -32,6 +32,7 @@ pub struct Config {
     pub broker: BrokerConfig,
     pub ui: UiConfig,
     pub notify: NotifyConfig,
+    pub clipboard: ClipboardConfig,
     pub keys: BTreeMap<String, String>,
     /// Where this config came from; None for built-in defaults.
     #[serde(skip)]
@@ -250,6 +251,25 @@ impl Default for NotifyConfig {
     }
 }
 
+/// Copy and paste through the sandbox.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClipboardConfig {
+    /// OSC 52 copies from the session the user is attached to, to the user's clipboard.
+    pub copy: bool,
+    /// The key that pastes an image from the host's clipboard; empty for none.
+    pub paste_image_key: String,
+}
+
+impl Default for ClipboardConfig {
+    fn default() -> Self {
+        ClipboardConfig {
+            copy: true,
+            paste_image_key: "ctrl-v".into(),
+        }
+    }
+}
+
 impl Config {
     /// Reads `path` and checks every value, so that every command, `doctor` and the dashboard
     /// accept and refuse the same files. A missing file means the defaults only at the default
@@ -360,8 +380,22 @@ impl Config {
         if let Err((key, e)) = crate::keys::bindings(&self.keys) {
             return Problem::at(&key, e);
         }
-        if let Err(e) = crate::keys::parse_key_spec(&self.ui.detach_key) {
-            return Problem::at("ui.detach_key", e);
+        let detach = match crate::keys::parse_key_spec(&self.ui.detach_key) {
+            Ok(k) => k,
+            Err(e) => return Problem::at("ui.detach_key", e),
+        };
+        let paste = &self.clipboard.paste_image_key;
+        if !paste.is_empty() {
+            match crate::keys::parse_key_spec(paste) {
+                Err(e) => return Problem::at("clipboard.paste_image_key", e),
+                Ok(k) if k == detach => {
+                    return Problem::at(
+                        "clipboard.paste_image_key",
+                        format!("`{paste}` is already ui.detach_key; choose another key"),
+                    )
+                }
+                Ok(_) => {}
+            }
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ mod agent_files;
 mod create;
 mod firewall;
 mod lifecycle;
+mod paste;
 
 use std::path::PathBuf;
 

@@ -2,12 +2,14 @@
 //!
 //! - [`keys`]: key events and pastes to the bytes a terminal sends; key names from the config.
 //! - [`screen`]: [`TermScreen`], a vt100 emulator with scrollback, and the [`TermView`] widget.
+//! - [`osc52`]: clipboard escapes caught from the screen, and cctui's own to copy with.
 //! - [`hook`]: the in-band markers cctui's Claude Code hooks print, and [`HookEvent`].
 //! - [`state`]: [`ClaudeState`] read from the screen, and the [`StateTracker`] that combines it
 //!   with hook events.
 
 pub mod hook;
 pub mod keys;
+pub mod osc52;
 pub mod screen;
 pub mod state;
 

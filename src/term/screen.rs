@@ -10,14 +10,15 @@ use ratatui::widgets::Widget;
 
 use super::hook::{HookEvent, MarkerFilter};
 use super::keys::InputModes;
+use super::osc52::{ClipboardCatcher, Copied};
 
 /// Lines of scrollback kept per session by [`TermScreen::new`].
 pub const DEFAULT_SCROLLBACK: usize = 5000;
 
 /// The screen of one session's terminal: everything the program inside printed, minus
-/// cctui's hook markers.
+/// cctui's hook markers. Clipboard escapes (OSC 52) are caught, never drawn nor answered.
 pub struct TermScreen {
-    parser: vt100::Parser,
+    parser: vt100::Parser<ClipboardCatcher>,
     filter: MarkerFilter,
     generation: u64,
     bytes_fed: u64,
@@ -36,7 +37,12 @@ impl TermScreen {
 
     pub fn with_scrollback(rows: u16, cols: u16, scrollback: usize) -> Self {
         Self {
-            parser: vt100::Parser::new(nonzero(rows), nonzero(cols), scrollback),
+            parser: vt100::Parser::new_with_callbacks(
+                nonzero(rows),
+                nonzero(cols),
+                scrollback,
+                ClipboardCatcher::default(),
+            ),
             filter: MarkerFilter::new(),
             generation: 0,
             bytes_fed: 0,
@@ -72,6 +78,16 @@ impl TermScreen {
             self.parser.screen_mut().set_scrollback(offset + grown);
         }
         events
+    }
+
+    /// What the program copied (OSC 52) since the last call: the latest copy only.
+    pub fn take_copy(&mut self) -> Option<Copied> {
+        self.parser.callbacks_mut().take()
+    }
+
+    /// How many clipboard reads (OSC 52 queries) the program asked for: none is answered.
+    pub fn clipboard_queries(&self) -> u64 {
+        self.parser.callbacks().queries()
     }
 
     /// Resizes the terminal (each dimension at least 1). This returns the view to the bottom.
@@ -371,6 +387,19 @@ mod tests {
         );
         assert_eq!(s.text(), "before after");
         assert_eq!(s.bytes_fed(), (7 + marker.len() + 5) as u64);
+    }
+
+    #[test]
+    fn copies_are_caught_and_queries_answered_with_nothing() {
+        let mut s = TermScreen::new(3, 30);
+        s.feed(b"a\x1b]52;c;aGVsbG8=\x07b\x1b]52;c;?\x07c");
+        assert_eq!(s.take_copy(), Some(Copied::Text(b"hello".to_vec())));
+        assert_eq!(s.take_copy(), None);
+        assert_eq!(s.clipboard_queries(), 1);
+        assert_eq!(s.text(), "abc");
+        // A parked screen comes back from its state, which holds no clipboard escapes.
+        let state = s.state_formatted();
+        assert!(!state.windows(3).any(|w| w == b"]52"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod clipboard;
 mod links;
 mod loads;
 mod pace;
@@ -154,6 +155,7 @@ impl<B: Backend> Runtime<B> {
                     self.attach(backend, session, container)
                 }
             }
+            Effect::Copy { .. } | Effect::PasteImage { .. } => self.clipboard(effect, state),
             Effect::TermResize { ref session, .. } => {
                 let engine = state.row(session).map(|r| r.engine.as_str());
                 let resizes = engine.and_then(|e| self.link(e)?.resizes.clone());

@@ -58,6 +58,15 @@ impl<B: Backend> Runtime<B> {
                 }
             }
             drop(permit);
+            // What comes from here on is live: only it may reach the user's clipboard.
+            if tx
+                .send(Action::TermLive {
+                    session: name.clone(),
+                })
+                .is_err()
+            {
+                return;
+            }
             let mut output = attachment.output;
             while let Some(Ok(bytes)) = output.next().await {
                 let cost = bytes.len().clamp(1, TERM_BUDGET) as u32;

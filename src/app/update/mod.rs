@@ -1,6 +1,9 @@
 //! `update`: action in, effects out. No I/O here, and nothing read from outside the state:
 //! the time and the folders come in with the actions and the settings.
 
+mod clipboard;
+#[cfg(test)]
+mod clipboard_tests;
 mod engine;
 #[cfg(test)]
 mod engine_tests;
@@ -48,9 +51,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 form.complete(list);
             }
         }
-        Action::TermAttached { .. } | Action::TermOutput { .. } | Action::TermClosed { .. } => {
-            terminal::on_action(state, action, &mut fx)
-        }
+        Action::TermAttached { .. }
+        | Action::TermOutput { .. }
+        | Action::TermClosed { .. }
+        | Action::TermLive { .. }
+        | Action::ImagePasted { .. } => terminal::on_action(state, action, &mut fx),
         Action::JobProgress { job, progress } => jobs::on_progress(state, job, progress),
         Action::JobDone { job, result } => jobs::on_done(state, job, result, &mut fx),
         other => engine::on_action(state, other, &mut fx),
@@ -66,6 +71,15 @@ fn on_input(state: &mut State, fx: &mut Vec<Effect>) {
     state.input_at = (state.now > 0).then_some(state.now);
     if state.live_paused {
         engine::resume_live(state, fx);
+    }
+}
+
+/// The session whose terminal has the keyboard (pane or full screen).
+fn typing_into(state: &State) -> Option<String> {
+    match &state.mode {
+        super::state::Mode::FullScreen(n) => Some(n.clone()),
+        super::state::Mode::Focus => state.selected_name(),
+        _ => None,
     }
 }
 

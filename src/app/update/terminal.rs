@@ -10,39 +10,11 @@ use crate::app::tabs::Tab;
 use crate::term::keys::{encode_key, encode_paste};
 use crate::term::state::ClaudeState;
 
+use super::{clipboard, typing_into};
+
 pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
-        Action::TermAttached { session } => {
-            let pane = state.term_size_for(&session);
-            let visible = state.visible_terminal();
-            let container = state
-                .row(&session)
-                .and_then(|r| r.running_agent())
-                .map(String::from);
-            let Some(t) = state.terminal_mut(&session) else {
-                return;
-            };
-            t.attached = true;
-            // A tty nobody has sized is 0x0, and claude draws nothing into it: give every
-            // session a size once, in view or not. Later fits are the visible one's.
-            if t.fitted.is_none() && visible.as_deref() != Some(session.as_str()) {
-                if let Some(container) = container {
-                    t.resize(pane.0, pane.1);
-                    t.fitted = Some(pane);
-                    fx.push(Effect::TermResize {
-                        session: session.clone(),
-                        container,
-                        rows: pane.0,
-                        cols: pane.1,
-                        nudge: false,
-                    });
-                }
-            }
-            // Now attached, a fit makes claude draw its screen for us.
-            if visible.as_deref() == Some(session.as_str()) {
-                state.fitted_visible = None;
-            }
-        }
+        Action::TermAttached { session } => on_attached(state, session, fx),
         Action::TermOutput { session, bytes, at } => {
             let bell = state.settings.bell;
             let Some(t) = state.terminal_mut(&session) else {
@@ -50,6 +22,7 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             };
             let screen = t.live();
             let hooks = screen.feed(&bytes);
+            let copied = screen.take_copy();
             let text = screen.live_text();
             let was = t.tracker.state();
             for ev in hooks {
@@ -65,11 +38,24 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             // A hook may have ended the turn before the screen did.
             let turn_over = was == ClaudeState::Working && now != was;
             note_for_queue(state, &session, now, turn_over, &text, fx);
+            if let Some(copied) = copied {
+                clipboard::on_copy(state, &session, copied, fx);
+            }
             // The branch can only have moved while claude worked: reload then, not idly.
             if turn_ended && state.tab == Tab::Changes && state.is_selected(&session) {
                 fx.push(Effect::LoadChanges(session));
             }
         }
+        Action::TermLive { session } => {
+            if let Some(t) = state.terminal_mut(&session) {
+                t.live_output = true;
+            }
+        }
+        Action::ImagePasted {
+            session,
+            pasted,
+            fallback,
+        } => clipboard::on_image_pasted(state, session, pasted, fallback, fx),
         Action::TermClosed { session } => {
             if let Some(t) = state.terminal_mut(&session) {
                 t.attached = false;
@@ -87,6 +73,40 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             }
         }
         _ => {}
+    }
+}
+
+/// The attachment is up: what it replays first is not live yet (see `TermLive`).
+fn on_attached(state: &mut State, session: String, fx: &mut Vec<Effect>) {
+    let pane = state.term_size_for(&session);
+    let visible = state.visible_terminal();
+    let container = state
+        .row(&session)
+        .and_then(|r| r.running_agent())
+        .map(String::from);
+    let Some(t) = state.terminal_mut(&session) else {
+        return;
+    };
+    t.attached = true;
+    t.live_output = false;
+    // A tty nobody has sized is 0x0, and claude draws nothing into it: give every
+    // session a size once, in view or not. Later fits are the visible one's.
+    if t.fitted.is_none() && visible.as_deref() != Some(session.as_str()) {
+        if let Some(container) = container {
+            t.resize(pane.0, pane.1);
+            t.fitted = Some(pane);
+            fx.push(Effect::TermResize {
+                session: session.clone(),
+                container,
+                rows: pane.0,
+                cols: pane.1,
+                nudge: false,
+            });
+        }
+    }
+    // Now attached, a fit makes claude draw its screen for us.
+    if visible.as_deref() == Some(session.as_str()) {
+        state.fitted_visible = None;
     }
 }
 
@@ -118,15 +138,6 @@ fn note_for_queue(
     }
 }
 
-/// The session whose terminal has the keyboard (pane or full screen).
-fn typing_into(state: &State) -> Option<String> {
-    match &state.mode {
-        Mode::FullScreen(n) => Some(n.clone()),
-        Mode::Focus => state.selected_name(),
-        _ => None,
-    }
-}
-
 /// A key while the terminal has the keyboard: the detach key leaves, Shift-PgUp/PgDn scroll,
 /// everything else goes to claude.
 pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
@@ -153,10 +164,16 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         _ => {
             if let Some(bytes) = encode_key(&key, &screen.input_modes()) {
                 screen.scroll_to_bottom();
-                fx.push(Effect::TermInput {
-                    session: name,
-                    bytes,
-                });
+                if state
+                    .keymap
+                    .paste_image
+                    .as_ref()
+                    .is_some_and(|k| k.matches(&key))
+                {
+                    clipboard::paste_image(state, name, bytes, fx);
+                    return;
+                }
+                clipboard::type_into(state, name, bytes, fx);
             }
         }
     }
@@ -168,10 +185,7 @@ pub(super) fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
     };
     if let Some(t) = state.terminal_mut(&name) {
         let bytes = encode_paste(text, &t.live().input_modes());
-        fx.push(Effect::TermInput {
-            session: name,
-            bytes,
-        });
+        clipboard::type_into(state, name, bytes, fx);
     }
 }
 
