@@ -336,3 +336,83 @@ fn a_hung_engine_among_others_never_holds_up_the_ui() {
     assert!(app.wait_exit(Duration::from_secs(5)), "q did not quit");
     let _ = Path::new(&hung);
 }
+
+#[test]
+fn in_tmux_t_opens_a_remote_session_on_its_engine() {
+    let prefix = unique("dtmux");
+    let (one, two) = (engine1(), engine2());
+    let remote = RemoteSession::new(&format!("{prefix}-r"), &two);
+    let tls = engine2_tls();
+    let cfg = dashboard_config(&prefix, &[("local", &one), ("box", &tls)], 10);
+    label_config(&cfg.path);
+    let socket = format!("cctui-test-{}-eng", run_id());
+    let tmux = |args: &[&str]| {
+        let out = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("tmux")
+                .args(["-L", &self.0, "kill-server"])
+                .status();
+        }
+    }
+    // No DOCKER_HOST anywhere: the pane must find the session by the engine cctui names.
+    let status = std::process::Command::new("tmux")
+        .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+        .args(["-x", "160", "-y", "40", env!("CARGO_BIN_EXE_cctui")])
+        .env_remove("DOCKER_HOST")
+        .env("CCTUI_CONFIG_DIR", &cfg.path)
+        .env("CCTUI_STATE_DIR", cfg.path.join("state"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _kill = Kill(socket.clone());
+    let capture = || tmux(&["capture-pane", "-p", "-t", "%0"]);
+    let deadline = Instant::now() + WAIT;
+    while !row(&capture(), &remote.name).contains("running") {
+        assert!(Instant::now() < deadline, "not listed:\n{}", capture());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux(&["send-keys", "-t", "%0", "g"]);
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(80));
+        if row(&capture(), &remote.name).contains('▸') {
+            break;
+        }
+        tmux(&["send-keys", "-t", "%0", "j"]);
+    }
+    tmux(&["send-keys", "-t", "%0", "t"]);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let panes = tmux(&["list-panes", "-a", "-F", "#{pane_id} #{pane_start_command}"]);
+        if let Some(line) = panes.lines().find(|l| !l.starts_with("%0 ")) {
+            let want = format!("--engine 'box' attach '{}'", remote.name);
+            assert!(line.contains(&want), "{panes}");
+            assert!(!line.contains("DOCKER_HOST"), "{panes}");
+            let id = line.split_whitespace().next().unwrap().to_string();
+            let shown = Instant::now() + WAIT;
+            while !tmux(&["capture-pane", "-p", "-t", &id]).contains("fake claude") {
+                assert!(
+                    Instant::now() < shown,
+                    "the new pane shows:\n{}",
+                    tmux(&["capture-pane", "-p", "-t", &id])
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new pane:\n{panes}\n{}",
+            capture()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
