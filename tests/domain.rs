@@ -122,6 +122,7 @@ async fn the_cli_and_the_dashboard_make_the_same_containers() {
         name: Some(by_dashboard.clone()),
         profiles: None,
         networks: vec![],
+        engine: None,
     });
     let said = cctui::app::jobs::run(&ops, &by_dashboard, create, |_| {})
         .await

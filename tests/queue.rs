@@ -52,7 +52,10 @@ fn sessions(spec: &[(&str, Option<i64>)]) -> Action {
         all.push(container(name, "agent", state.clone()));
         all.push(container(name, "net", state));
     }
-    Action::Sessions(group_sessions(&all))
+    Action::Sessions {
+        engine: "local".into(),
+        list: group_sessions(&all),
+    }
 }
 
 fn new_state(w: u16, h: u16) -> State {

@@ -307,7 +307,13 @@ fn new_state(w: u16, h: u16, color: bool) -> State {
 /// The full dashboard as the app would hold it after a while.
 fn dashboard(w: u16, h: u16, color: bool) -> State {
     let mut state = new_state(w, h, color);
-    update(&mut state, Action::Sessions(group_sessions(&containers())));
+    update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: group_sessions(&containers()),
+        },
+    );
 
     // What each running claude has drawn so far (hook markers included, as the tty carries
     // them).
@@ -640,16 +646,68 @@ fn engine_lost(w: u16, h: u16, color: bool) -> State {
     update(
         &mut state,
         Action::EngineLost {
+            engine: "local".into(),
             why: "connection refused (unix:///var/run/docker.sock)".into(),
             retries: 3,
+            retry_in: std::time::Duration::from_secs(4),
         },
     );
     state
 }
 
+/// Three engines: the local one with the shop's sessions, a build box over ssh with the
+/// blog's and the tools' (and an `api` of its own, a name the local engine holds too), and a
+/// cloud engine that is lost.
+fn several_engines(w: u16, h: u16, color: bool) -> State {
+    let mut state = new_state(w, h, color);
+    state.set_engines(&[
+        ("local", "unix:///var/run/docker.sock"),
+        ("buildbox", "ssh://dev@buildbox.example"),
+        ("cloud", "tcp://10.0.0.7:2376"),
+    ]);
+    let (shop, mut far): (Vec<_>, Vec<_>) = containers()
+        .into_iter()
+        .partition(|c| c.labels[labels::PROJECT] == SHOP);
+    far.extend(pair(
+        "api",
+        BLOG,
+        up("Up 1 hour"),
+        up("Up 1 hour"),
+        "on",
+        "",
+    ));
+    let (shop, far) = (group_sessions(&shop), group_sessions(&far));
+    for (engine, list) in [("local", shop), ("buildbox", far)] {
+        update(
+            &mut state,
+            Action::Sessions {
+                engine: engine.into(),
+                list,
+            },
+        );
+    }
+    update(
+        &mut state,
+        Action::EngineLost {
+            engine: "cloud".into(),
+            why: "connection refused (tcp://10.0.0.7:2376)".into(),
+            retries: 2,
+            retry_in: std::time::Duration::from_secs(4),
+        },
+    );
+    select(&mut state, "docs");
+    state
+}
+
 fn empty(w: u16, h: u16, color: bool) -> State {
     let mut state = new_state(w, h, color);
-    update(&mut state, Action::Sessions(vec![]));
+    update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: vec![],
+        },
+    );
     state
 }
 
@@ -909,6 +967,27 @@ fn full_screen_snapshots() {
 #[test]
 fn engine_lost_snapshots() {
     snapshot_sizes("engine_lost", engine_lost);
+}
+
+#[test]
+fn several_engines_snapshots() {
+    snapshot_sizes("several_engines", several_engines);
+    // The grouping: each engine's header over its own rows, in the engines' order, the lost
+    // one's with when it is tried next; the name both engines hold is marked on both.
+    let text = screen_text(&render(&several_engines(120, 40, false)));
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?}:\n{text}"))
+    };
+    assert!(at("■ local · connected · 3 sessions") < at(" web "));
+    assert!(at(" web ") < at("■ buildbox · connected · 6 sessions"));
+    assert!(at("■ buildbox") < at(" docs ") && at(" docs ") < at("■ cloud"));
+    assert!(
+        text.contains("■ cloud · LOST · retry 2 in 4s · connection re"),
+        "{text}"
+    );
+    assert_eq!(text.matches("⚠ api").count(), 2, "{text}");
+    assert!(text.contains("2 of 3 engines connected"), "{text}");
 }
 
 #[test]

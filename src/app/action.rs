@@ -18,13 +18,29 @@ pub enum Action {
     Signal,
     /// Animation while jobs run; never sent while idle.
     Tick,
-    Sessions(Vec<Session>),
-    Engine(EngineEvent),
+    /// One engine's whole list of sessions.
+    Sessions {
+        engine: String,
+        list: Vec<Session>,
+    },
+    Engine {
+        engine: String,
+        event: EngineEvent,
+    },
+    /// The engine did not answer; the next try is in `retry_in`.
     EngineLost {
+        engine: String,
         why: String,
         retries: u32,
+        retry_in: std::time::Duration,
     },
-    EngineBack,
+    /// The next try at a lost engine has begun.
+    EngineRetrying {
+        engine: String,
+    },
+    EngineBack {
+        engine: String,
+    },
     LogChunk {
         session: String,
         bytes: Vec<u8>,

@@ -24,8 +24,8 @@ pub enum Op {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// List every session again (after an event, or a reconnect).
-    Refresh,
+    /// List this engine's sessions again (after an event, a job, or a reconnect).
+    Refresh(String),
     Run {
         job: u64,
         session: String,

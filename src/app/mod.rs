@@ -48,13 +48,18 @@ fn initial_state(config: &Config, engine_host: &str) -> Result<state::State> {
     Ok(state::State::new(keymap, settings))
 }
 
-/// `cctui`: the dashboard. It starts whether or not the engine at `engine_host` answers:
-/// `connect` is tried, with backoff, until it does; the header says so meanwhile, and the
-/// list appears when it does.
+/// One engine the dashboard shows: its name, its host (for the header), and how to reach
+/// it.
+pub use runtime::Connector;
+
+/// `cctui`: the dashboard over these engines (`hosts`: each engine's name and host, in the
+/// order the list groups them). It starts whether or not they answer: each one's `connect`
+/// is tried, with backoff, until it does; its header says so meanwhile, and its sessions
+/// appear when it does.
 pub async fn run<B, C, F>(
     config: &Config,
-    engine_host: &str,
-    connect: C,
+    hosts: &[(&str, &str)],
+    connectors: Vec<Connector<C>>,
     draw: runtime::Draw,
 ) -> Result<()>
 where
@@ -62,20 +67,31 @@ where
     C: FnMut() -> F + Send + 'static,
     F: Future<Output = Result<Ops<B>>> + Send,
 {
-    let state = initial_state(config, engine_host)?;
-    runtime::run_loop(state, connect, draw).await
+    let first = hosts.first().map_or("", |h| h.1);
+    let mut state = initial_state(config, first)?;
+    state.set_engines(hosts);
+    runtime::run_loop(state, config, connectors, draw).await
 }
 
 /// `cctui attach NAME`: the session's terminal on the whole screen; the detach key quits.
+/// `engine` names the engine `ops` reaches.
 pub async fn run_attached<B: Backend>(
     ops: Ops<B>,
+    engine: &str,
     session: &str,
     draw: runtime::Draw,
 ) -> Result<()> {
     ops.running_agent(session).await?;
-    let mut state = initial_state(&ops.config, ops.backend.host())?;
+    let host = ops.backend.host().to_string();
+    let mut state = initial_state(&ops.config, &host)?;
+    state.set_engines(&[(engine, &host)]);
     state.mode = state::Mode::FullScreen(session.to_string());
     state.exit_on_detach = true;
+    let config = ops.config.clone();
     let connected = move || std::future::ready(Ok(ops.clone()));
-    runtime::run_loop(state, connected, draw).await
+    let connector = Connector {
+        engine: engine.to_string(),
+        connect: connected,
+    };
+    runtime::run_loop(state, &config, vec![connector], draw).await
 }

@@ -34,6 +34,8 @@ pub enum Mode {
 /// A row of the session list, with everything the dashboard holds for that session.
 #[derive(Debug)]
 pub struct Row {
+    /// The engine the session lives on, by its name.
+    pub engine: String,
     pub session: Session,
     /// Set while an operation runs on the session ("starting", "stopping", "building"...).
     pub busy: Option<String>,
@@ -47,8 +49,9 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(session: Session) -> Row {
+    pub fn new(engine: &str, session: Session) -> Row {
         Row {
+            engine: engine.to_string(),
             firewall: FirewallStatus::Unknown,
             session,
             busy: None,
@@ -76,6 +79,8 @@ impl Row {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub session: String,
+    /// The engine it runs on.
+    pub engine: String,
     pub what: String,
     /// e.g. "[base] 7/22 RUN apt-get ..."
     pub progress: Option<String>,
@@ -90,12 +95,36 @@ pub enum EngineHealth {
     /// Not reached yet: the dashboard is up and keeps trying.
     Connecting,
     Connected,
-    /// Lost, with the reason and how many retries so far.
+    /// Lost, with the reason, how many retries so far, and how long until the next one
+    /// (`None`: it is being tried now).
     Lost {
         why: String,
         retries: u32,
+        retry_in: Option<std::time::Duration>,
     },
 }
+
+/// One engine the dashboard follows, and how it answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineStatus {
+    pub name: String,
+    pub host: String,
+    pub health: EngineHealth,
+}
+
+impl EngineStatus {
+    pub fn new(name: &str, host: &str) -> EngineStatus {
+        EngineStatus {
+            name: name.to_string(),
+            host: host.to_string(),
+            health: EngineHealth::Connecting,
+        }
+    }
+}
+
+/// With no input for this long, the live figures (stats, details, firewall) stop refreshing
+/// until the next key: nobody is looking, and an idle dashboard should cost nothing.
+pub const LIVE_IDLE_SECS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusLine {
@@ -133,7 +162,8 @@ pub struct State {
     pub jobs: BTreeMap<u64, Job>,
     pub next_job: u64,
     pub status: Option<StatusLine>,
-    pub engine: EngineHealth,
+    /// Every engine, in the order the list groups them; never empty.
+    pub engines: Vec<EngineStatus>,
     /// The whole terminal's size (cols, rows).
     pub size: (u16, u16),
     pub spinner: usize,
@@ -155,10 +185,18 @@ pub struct State {
     /// While fully attached: one line about another session that needs the user, until the
     /// next key (which still goes to claude).
     pub banner: Option<String>,
+    /// The dashboard's clock (`now`) at the last key or paste; set by the first stats when
+    /// none came yet.
+    pub input_at: Option<i64>,
+    /// Set when the live figures stopped for want of input (see LIVE_IDLE_SECS).
+    pub live_paused: bool,
+    /// The session names that more than one engine holds, as of the last list.
+    pub conflicted: std::collections::BTreeSet<String>,
 }
 
 impl State {
     pub fn new(keymap: Keymap, settings: UiSettings) -> State {
+        let local = EngineStatus::new(crate::engines::LOCAL, &settings.engine_host);
         State {
             rows: Vec::new(),
             selected: 0,
@@ -170,7 +208,7 @@ impl State {
             jobs: BTreeMap::new(),
             next_job: 1,
             status: None,
-            engine: EngineHealth::Connecting,
+            engines: vec![local],
             size: (80, 24),
             spinner: 0,
             quit: false,
@@ -182,7 +220,78 @@ impl State {
             now: 0,
             queue: Default::default(),
             banner: None,
+            input_at: None,
+            live_paused: false,
+            conflicted: Default::default(),
         }
+    }
+
+    /// Follows these engines (names and hosts, in order) instead of the one local one
+    /// `new` starts with; before any list.
+    pub fn set_engines(&mut self, engines: &[(&str, &str)]) {
+        if !engines.is_empty() {
+            self.engines = engines
+                .iter()
+                .map(|(name, host)| EngineStatus::new(name, host))
+                .collect();
+        }
+    }
+
+    /// True when the list groups sessions under engines' headers.
+    pub fn several_engines(&self) -> bool {
+        self.engines.len() > 1
+    }
+
+    pub fn engine(&self, name: &str) -> Option<&EngineStatus> {
+        self.engines.iter().find(|e| e.name == name)
+    }
+
+    pub fn engine_mut(&mut self, name: &str) -> Option<&mut EngineStatus> {
+        self.engines.iter_mut().find(|e| e.name == name)
+    }
+
+    pub fn is_connected(&self, engine: &str) -> bool {
+        self.engine(engine)
+            .is_some_and(|e| e.health == EngineHealth::Connected)
+    }
+
+    /// The engines that hold a session called `name`, when more than one does: then a
+    /// name does not say which session is meant, and nothing acts on it.
+    pub fn conflict(&self, name: &str) -> Option<Vec<&str>> {
+        if !self.conflicted.contains(name) {
+            return None;
+        }
+        let holders: Vec<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.name() == name)
+            .map(|r| r.engine.as_str())
+            .collect();
+        (holders.len() > 1).then_some(holders)
+    }
+
+    /// Notes which names more than one engine holds: after every list.
+    pub fn find_conflicts(&mut self) {
+        let mut seen = std::collections::BTreeSet::new();
+        self.conflicted = self
+            .rows
+            .iter()
+            .filter(|r| !seen.insert(r.name()))
+            .map(|r| r.name().to_string())
+            .collect();
+    }
+
+    /// Says in the status line that `name` is on several engines; true if it is.
+    pub fn refuse_conflict(&mut self, name: &str) -> bool {
+        let Some(holders) = self.conflict(name) else {
+            return false;
+        };
+        let text = format!(
+            "{name} is on two engines ({}): the name does not say which; remove one",
+            holders.join(", ")
+        );
+        self.set_status(text, true);
+        true
     }
 
     pub fn selected_row(&self) -> Option<&Row> {

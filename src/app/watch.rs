@@ -22,7 +22,7 @@ use crate::session::ops::Ops;
 fn wanted(effect: &Effect) -> bool {
     matches!(
         effect,
-        Effect::Refresh | Effect::Attach { .. } | Effect::Detach(_) | Effect::LoadFirewall(_)
+        Effect::Refresh(_) | Effect::Attach { .. } | Effect::Detach(_) | Effect::LoadFirewall(_)
     )
 }
 
@@ -97,7 +97,8 @@ pub async fn run<B: Backend>(ops: Ops<B>, json: bool) -> Result<()> {
     state.tab = Tab::Info;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let signals = super::runtime::spawn_signals(tx.clone());
-    let mut rt = Runtime::new(ops, tx);
+    let engine = state.engines[0].name.clone();
+    let mut rt = Runtime::with_ops(&engine, ops, tx);
     let mut before = BTreeMap::new();
     let mut out = std::io::stdout();
     while let Some(action) = rx.recv().await {

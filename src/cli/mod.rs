@@ -272,19 +272,6 @@ fn load_config(flag: Option<&Path>) -> Result<(Config, PathBuf)> {
     Ok((Config::load(&path)?, path))
 }
 
-async fn connect(config: &Config) -> Result<Ops<DockerBackend>> {
-    let backend = DockerBackend::connect(
-        Some(&config.engine.host),
-        Duration::from_secs(config.engine.timeout_secs),
-    )
-    .await?;
-    Ok(Ops::new(
-        backend,
-        config.clone(),
-        crate::paths::config_dir(),
-    ))
-}
-
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let flag = cli.config.as_deref();
     let command = match cli.command {
@@ -322,17 +309,35 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     on_engine(on.ops, command).await
 }
 
-/// The dashboard starts whatever the engine's state, as k9s and lazydocker do: it says the
-/// engine is unreachable and keeps trying. Every other command stops with exit code 3.
+/// The dashboard starts whatever the engines' state, as k9s and lazydocker do: each one's
+/// header says it is unreachable and it keeps trying. Every other command stops with exit
+/// code 3.
 async fn dashboard(flag: Option<&Path>) -> Result<ExitCode> {
     let (config, _) = load_config(flag)?;
-    let host = crate::backend::choose_host(Some(&config.engine.host));
-    let for_connect = config.clone();
-    let connect = move || {
-        let config = for_connect.clone();
-        async move { connect(&config).await }
-    };
-    crate::app::run(&config, &host, connect, crate::ui::draw)
+    let engines = crate::engines::resolve(&config);
+    let timeout = Duration::from_secs(config.engine.timeout_secs);
+    let hosts: Vec<(&str, &str)> = engines
+        .iter()
+        .map(|e| (e.name.as_str(), e.address.host.as_str()))
+        .collect();
+    let connectors = engines
+        .iter()
+        .map(|engine| {
+            let (address, config) = (engine.address.clone(), config.clone());
+            let connect = move || {
+                let (address, config) = (address.clone(), config.clone());
+                async move {
+                    let backend = DockerBackend::connect_to(&address, timeout).await?;
+                    Ok(Ops::new(backend, config, crate::paths::config_dir()))
+                }
+            };
+            crate::app::Connector {
+                engine: engine.name.clone(),
+                connect,
+            }
+        })
+        .collect();
+    crate::app::run(&config, &hosts, connectors, crate::ui::draw)
         .await
         .map(|_| ExitCode::SUCCESS)
 }
@@ -362,9 +367,11 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
             yes,
             force,
         } => sessions::remove(&ops, &name, volumes, yes, force).await,
-        Command::Attach { name } => crate::app::run_attached(ops, &name, crate::ui::draw)
-            .await
-            .map(|_| ExitCode::SUCCESS),
+        Command::Attach { name } => {
+            crate::app::run_attached(ops, crate::engines::LOCAL, &name, crate::ui::draw)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
         Command::Watch { json } => crate::app::watch::run(ops, json)
             .await
             .map(|_| ExitCode::SUCCESS),

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::theme::Theme;
 use super::widgets::{block, duration_words, unix_time};
-use crate::app::state::{Mode, Row, State};
+use crate::app::state::{EngineHealth, EngineStatus, Mode, Row, State};
 
 fn shorten_home(path: &str, state: &State) -> String {
     let home = state.settings.home.display().to_string();
@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let [list_area, detail_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
 
-    if state.rows.is_empty() {
+    if state.rows.is_empty() && !state.several_engines() {
         let text = if state.loaded {
             format!(
                 "No sessions yet.\n\nPress {} to create one\nfor a project folder.",
@@ -65,7 +65,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
     let mut selected_line = 0;
     let mut project = None;
+    // With several engines, each engine's header comes before its rows (and stands alone
+    // when it has none, so that its health shows).
+    let mut engines = state.engines.iter().filter(|_| state.several_engines());
     for (i, row) in state.rows.iter().enumerate() {
+        if i == 0 || state.rows[i - 1].engine != row.engine {
+            for engine in engines.by_ref() {
+                lines.push(engine_header(engine, state, width, theme));
+                if engine.name == row.engine {
+                    break;
+                }
+            }
+            project = None;
+        }
         if project != Some(&row.session.project) {
             project = Some(&row.session.project);
             lines.push(Line::styled(
@@ -80,6 +92,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         lines.push(line);
     }
+    for engine in engines {
+        lines.push(engine_header(engine, state, width, theme));
+    }
+    if state.rows.is_empty() && state.loaded {
+        let new = state.keymap.key_for(crate::app::keymap::KeyAction::New);
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!("No sessions yet. Press {new} to create one."),
+            theme.dim(),
+        ));
+    }
     let height = list_area.height as usize;
     let scroll = selected_line.saturating_sub(height.saturating_sub(1));
     frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), list_area);
@@ -90,6 +113,45 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             detail_area,
         );
     }
+}
+
+/// An engine's line over its sessions: its name and host, and how it answers.
+fn engine_header(
+    engine: &EngineStatus,
+    state: &State,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let count = state
+        .rows
+        .iter()
+        .filter(|r| r.engine == engine.name)
+        .count();
+    let (health, style) = match &engine.health {
+        EngineHealth::Connected => (format!("connected · {count} sessions"), theme.ok()),
+        EngineHealth::Connecting => ("connecting…".to_string(), theme.dim()),
+        EngineHealth::Lost {
+            why,
+            retries,
+            retry_in,
+        } => {
+            let when = match retry_in {
+                Some(d) => format!("retry {} in {}s", retries, d.as_secs().max(1)),
+                None => format!("retry {retries} now…"),
+            };
+            (format!("LOST · {when} · {why}"), theme.error())
+        }
+    };
+    let text = format!("■ {} · {health}", engine.name);
+    let host = format!("  {}", engine.host);
+    let mut spans = vec![Span::styled(
+        text.chars().take(width).collect::<String>(),
+        style,
+    )];
+    if text.chars().count() + host.chars().count() <= width {
+        spans.push(Span::styled(host, theme.dim()));
+    }
+    Line::from(spans)
 }
 
 /// One session: marker, name, container state, claude's state and the firewall badge.
@@ -111,6 +173,9 @@ fn row_line(
     let fixed = 2 + 1 + state_width + 11 + 5;
     let name_width = width.saturating_sub(fixed).clamp(6, 28);
     let mut name = row.name().to_string();
+    if state.conflicted.contains(row.name()) {
+        name = format!("⚠ {name}");
+    }
     if name.chars().count() > name_width {
         name = name
             .chars()
@@ -149,6 +214,9 @@ fn footer(row: &Row, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     if let Some(Ok(u)) = &row.view.usage {
         first.push(Span::raw(format!(" · {}", crate::usage::compact(u))));
     }
+    if state.several_engines() {
+        first.push(Span::raw(format!(" · on {}", row.engine)));
+    }
     let mut lines = vec![Line::from(first)];
     let (fw, fwstyle) = theme.firewall(&row.firewall);
     let mut l2 = vec![Span::styled(fw.to_string(), fwstyle)];
@@ -165,8 +233,20 @@ fn footer(row: &Row, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             )));
         }
     }
+    if state.live_paused {
+        l2.push(Span::styled(
+            " · live figures paused (no input; any key)",
+            theme.dim(),
+        ));
+    }
     lines.push(Line::from(l2));
-    if let Some(e) = &row.error {
+    if let Some(holders) = state.conflict(row.name()) {
+        let text = format!(
+            "⚠ on {}: the name does not say which; keys leave it alone",
+            holders.join(" and ")
+        );
+        lines.push(Line::styled(text, theme.accent()));
+    } else if let Some(e) = &row.error {
         lines.push(Line::styled(e.clone(), theme.error()));
     } else if let crate::sandbox::firewall::FirewallStatus::Degraded { why } = &row.firewall {
         lines.push(Line::styled(why.clone(), theme.accent()));

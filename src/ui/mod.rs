@@ -11,6 +11,7 @@ mod widgets;
 pub use tabs::changes;
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -76,27 +77,9 @@ fn top_right(frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::S
 }
 
 fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    // A lost engine takes the whole line: what is listed below may be out of date.
-    let banner = match &state.engine {
-        // Before the first list there is nothing to be stale.
-        EngineHealth::Lost { why, retries } => Some((
-            if state.loaded {
-                format!(" ENGINE UNREACHABLE · retry {retries} · the list may be stale · {why}")
-            } else {
-                format!(" ENGINE UNREACHABLE · retry {retries} · {why}")
-            },
-            theme.error(),
-        )),
-        EngineHealth::Connecting => Some((
-            format!(
-                " connecting to the engine at {}…",
-                state.settings.engine_host
-            ),
-            theme.dim(),
-        )),
-        EngineHealth::Connected => None,
-    };
-    if let Some((text, style)) = banner {
+    // One engine: when lost, it takes the whole line, since what is listed below may be out
+    // of date. Several: each one's own header in the list says how it is.
+    if let Some((text, style)) = single_engine_banner(state, theme) {
         frame.render_widget(Paragraph::new(Line::styled(text, style)), area);
         return;
     }
@@ -130,11 +113,48 @@ fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let host = format!("  engine {}", state.settings.engine_host);
+    let host = engines_summary(state);
     if used + host.chars().count() <= area.width as usize {
         spans.push(Span::styled(host, theme.dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The one engine's trouble, as the header's whole line; `None` with several engines, or
+/// when it is connected.
+fn single_engine_banner(state: &State, theme: &Theme) -> Option<(String, Style)> {
+    let [engine] = state.engines.as_slice() else {
+        return None;
+    };
+    match &engine.health {
+        // Before the first list there is nothing to be stale.
+        EngineHealth::Lost { why, retries, .. } => Some((
+            if state.loaded {
+                format!(" ENGINE UNREACHABLE · retry {retries} · the list may be stale · {why}")
+            } else {
+                format!(" ENGINE UNREACHABLE · retry {retries} · {why}")
+            },
+            theme.error(),
+        )),
+        EngineHealth::Connecting => Some((
+            format!(" connecting to the engine at {}…", engine.host),
+            theme.dim(),
+        )),
+        EngineHealth::Connected => None,
+    }
+}
+
+/// The end of the header: the engine's host, or how many of the engines answer.
+fn engines_summary(state: &State) -> String {
+    if let [engine] = state.engines.as_slice() {
+        return format!("  engine {}", engine.host);
+    }
+    let up = state
+        .engines
+        .iter()
+        .filter(|e| e.health == EngineHealth::Connected)
+        .count();
+    format!("  {up} of {} engines connected", state.engines.len())
 }
 
 fn status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

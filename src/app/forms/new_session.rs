@@ -13,19 +13,26 @@ pub enum NewField {
     Name,
     Profiles,
     Networks,
+    /// Which engine runs it; only offered when there are several.
+    Engine,
 }
 
 impl NewField {
-    const ORDER: [NewField; 4] = [
+    const ORDER: [NewField; 5] = [
         NewField::Path,
         NewField::Name,
         NewField::Profiles,
         NewField::Networks,
+        NewField::Engine,
     ];
 
-    fn step(self, forward: bool) -> NewField {
-        let n = Self::ORDER.len();
-        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+    /// The next field (or the one before), among the first `fields` of ORDER.
+    fn step(self, forward: bool, fields: usize) -> NewField {
+        let n = fields;
+        let i = Self::ORDER[..n]
+            .iter()
+            .position(|f| *f == self)
+            .unwrap_or(0);
         Self::ORDER[if forward {
             (i + 1) % n
         } else {
@@ -52,6 +59,9 @@ pub struct NewForm {
     pub completions: Vec<String>,
     /// Why the last try failed; the dialog shows it, with what was typed kept.
     pub error: Option<String>,
+    /// The engines to choose from, by name, and the chosen one (an index).
+    pub engines: Vec<String>,
+    pub engine: usize,
 }
 
 /// What the dialog asks for: the same request `cctui new` makes.
@@ -62,6 +72,8 @@ pub struct NewRequest {
     /// `None`: as the project's sessions have them (see `profiles_touched`).
     pub profiles: Option<Vec<String>>,
     pub networks: Vec<String>,
+    /// The engine to run it on, by name; `None`: the first one.
+    pub engine: Option<String>,
 }
 
 impl NewRequest {
@@ -86,19 +98,46 @@ impl NewForm {
         }
     }
 
+    /// The form offering these engines (the first is chosen); with one, no engine field.
+    pub fn with_engines(mut self, engines: Vec<String>) -> NewForm {
+        self.engines = engines;
+        self.engine = 0;
+        self
+    }
+
+    /// How many of NewField::ORDER the form shows.
+    fn fields(&self) -> usize {
+        if self.engines.len() > 1 {
+            5
+        } else {
+            4
+        }
+    }
+
     pub fn on_key(&mut self, key: &KeyEvent, home: &Path) -> FormKey<NewRequest> {
+        let fields = self.fields();
         match key.code {
             KeyCode::Esc => return FormKey::Cancelled,
             KeyCode::Enter => return FormKey::Submitted(self.request(home)),
-            KeyCode::Up | KeyCode::BackTab => self.field = self.field.step(false),
-            KeyCode::Down => self.field = self.field.step(true),
+            KeyCode::Up | KeyCode::BackTab => self.field = self.field.step(false, fields),
+            KeyCode::Down => self.field = self.field.step(true, fields),
             KeyCode::Tab if self.field == NewField::Path => {
                 return FormKey::Complete(expand_tilde(&self.path, home))
             }
-            KeyCode::Tab => self.field = self.field.step(true),
+            KeyCode::Tab => self.field = self.field.step(true, fields),
             _ => self.edit(key),
         }
         FormKey::Editing
+    }
+
+    /// Left, right or space cycle through the engines.
+    fn cycle_engine(&mut self, key: &KeyEvent) {
+        let n = self.engines.len().max(1);
+        match key.code {
+            KeyCode::Left => self.engine = (self.engine + n - 1) % n,
+            KeyCode::Right | KeyCode::Char(' ') => self.engine = (self.engine + 1) % n,
+            _ => {}
+        }
     }
 
     fn edit(&mut self, key: &KeyEvent) {
@@ -110,6 +149,7 @@ impl NewForm {
             }
             NewField::Name => edit_text(&mut self.name, key),
             NewField::Networks => edit_text(&mut self.networks, key),
+            NewField::Engine => self.cycle_engine(key),
             NewField::Profiles => match key.code {
                 KeyCode::Left => self.profile_cursor = self.profile_cursor.saturating_sub(1),
                 KeyCode::Right => {
@@ -132,7 +172,7 @@ impl NewForm {
             NewField::Path => self.path.push_str(text.trim()),
             NewField::Name => self.name.push_str(text.trim()),
             NewField::Networks => self.networks.push_str(text.trim()),
-            NewField::Profiles => {}
+            NewField::Profiles | NewField::Engine => {}
         }
     }
 
@@ -169,6 +209,7 @@ impl NewForm {
                 .filter(|n| !n.is_empty())
                 .map(String::from)
                 .collect(),
+            engine: self.engines.get(self.engine).cloned(),
         }
     }
 }
@@ -244,6 +285,40 @@ mod tests {
         );
         assert_eq!(req.networks, ["db", "cache"]);
         assert_eq!(req.label(), "web-2");
+    }
+
+    #[test]
+    fn the_engine_field_cycles_through_the_engines_and_is_asked_for() {
+        let mut form = NewForm::new(Path::new("/srv"), &[], &[]);
+        for _ in 0..4 {
+            press(&mut form, KeyCode::Down);
+        }
+        assert_eq!(form.field, NewField::Path, "one engine: no engine field");
+        let mut form = form.with_engines(vec!["local".into(), "box".into(), "cloud".into()]);
+        let FormKey::Submitted(first) = press(&mut form, KeyCode::Enter) else {
+            panic!("Enter submits");
+        };
+        assert_eq!(
+            first.engine.as_deref(),
+            Some("local"),
+            "the first by default"
+        );
+        for _ in 0..4 {
+            press(&mut form, KeyCode::Down);
+        }
+        assert_eq!(form.field, NewField::Engine);
+        press(&mut form, KeyCode::Right);
+        press(&mut form, KeyCode::Char(' '));
+        assert_eq!(form.engine, 2);
+        press(&mut form, KeyCode::Right);
+        assert_eq!(form.engine, 0, "it wraps");
+        press(&mut form, KeyCode::Left);
+        let FormKey::Submitted(req) = press(&mut form, KeyCode::Enter) else {
+            panic!("Enter submits");
+        };
+        assert_eq!(req.engine.as_deref(), Some("cloud"));
+        press(&mut form, KeyCode::Down);
+        assert_eq!(form.field, NewField::Path, "the engine is the last field");
     }
 
     #[test]

@@ -4,10 +4,11 @@
 use super::Runtime;
 use crate::app::action::Action;
 use crate::app::effect::Effect;
+use crate::app::state::State;
 use crate::backend::Backend;
 
 impl<B: Backend> Runtime<B> {
-    pub(super) fn clipboard(&mut self, effect: Effect) {
+    pub(super) fn clipboard(&mut self, effect: Effect, state: &State) {
         match effect {
             Effect::Copy { bytes, .. } => crate::clipboard::copy(bytes, crate::notify::in_tmux()),
             Effect::PasteImage {
@@ -15,8 +16,17 @@ impl<B: Backend> Runtime<B> {
                 container,
                 fallback,
             } => {
-                let ops = self.ops.clone();
                 let tx = self.tx.clone();
+                // The image goes to the session's engine; none while it is not connected.
+                let Some(ops) = self.ops_for(state, &session).cloned() else {
+                    let pasted = Err("the session's engine is not connected".to_string());
+                    let _ = tx.send(Action::ImagePasted {
+                        session,
+                        pasted,
+                        fallback,
+                    });
+                    return;
+                };
                 tokio::spawn(async move {
                     let image = tokio::task::spawn_blocking(crate::clipboard::image_png)
                         .await

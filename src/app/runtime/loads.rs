@@ -6,19 +6,27 @@ use futures_util::StreamExt;
 use super::Runtime;
 use crate::app::action::Action;
 use crate::app::effect::Effect;
+use crate::app::state::State;
 use crate::backend::Backend;
 
 impl<B: Backend> Runtime<B> {
-    pub(super) fn load(&mut self, effect: Effect, log_lines: usize) {
+    /// Carries out a load on the engine of the session's row; nothing while that engine is
+    /// not connected (the reconnect selects the row anew, which loads it again).
+    pub(super) fn load(&mut self, effect: Effect, state: &State) {
+        let Some(session) = loaded_for(&effect) else {
+            return;
+        };
+        let Some(ops) = self.ops_for(state, session).cloned() else {
+            return;
+        };
         match effect {
             Effect::FollowLogs { session, container } => {
-                self.follow_logs(session, container, log_lines)
+                self.follow_logs(ops.backend, session, container, state.settings.log_lines)
             }
             Effect::LoadFirewall(session) => {
                 let Some(wait) = self.throttle(format!("fw:{session}")) else {
                     return;
                 };
-                let ops = self.ops.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
@@ -30,7 +38,6 @@ impl<B: Backend> Runtime<B> {
                 });
             }
             Effect::LoadChanges(session) => {
-                let ops = self.ops.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let view = ops.changes(&session, 0).await.map_err(|e| e.to_string());
@@ -41,7 +48,6 @@ impl<B: Backend> Runtime<B> {
                 let Some(wait) = self.throttle(format!("usage:{session}")) else {
                     return;
                 };
-                let ops = self.ops.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
@@ -53,7 +59,7 @@ impl<B: Backend> Runtime<B> {
                 let Some(wait) = self.throttle(format!("details:{session}")) else {
                     return;
                 };
-                let backend = self.ops.backend.clone();
+                let backend = ops.backend.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
@@ -69,7 +75,7 @@ impl<B: Backend> Runtime<B> {
                 let Some(wait) = self.throttle(format!("stats:{session}")) else {
                     return;
                 };
-                let backend = self.ops.backend.clone();
+                let backend = ops.backend.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
@@ -86,11 +92,10 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Follows one container's logs from the last `tail` lines; replaces any earlier follow.
-    fn follow_logs(&mut self, session: String, container: String, tail: usize) {
+    fn follow_logs(&mut self, backend: B, session: String, container: String, tail: usize) {
         if let Some(t) = self.log_task.take() {
             t.abort();
         }
-        let backend = self.ops.backend.clone();
         let tx = self.tx.clone();
         self.log_task = Some(tokio::spawn(async move {
             let mut stream = backend.logs(&container, tail, true);
@@ -104,5 +109,18 @@ impl<B: Backend> Runtime<B> {
                 }
             }
         }));
+    }
+}
+
+/// The session a load is for.
+fn loaded_for(effect: &Effect) -> Option<&str> {
+    match effect {
+        Effect::FollowLogs { session, .. }
+        | Effect::LoadFirewall(session)
+        | Effect::LoadChanges(session)
+        | Effect::LoadUsage(session)
+        | Effect::LoadDetails { session, .. }
+        | Effect::LoadStats { session, .. } => Some(session),
+        _ => None,
     }
 }

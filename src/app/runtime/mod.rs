@@ -10,21 +10,24 @@ use std::time::Duration;
 
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod clipboard;
+mod links;
 mod loads;
 mod pace;
 mod terminals;
 mod tmux;
 
+pub use links::Connector;
+
 use super::action::Action;
 use super::effect::Effect;
 use super::state::State;
 use super::update::{update, PANEL_REFRESH};
-use crate::backend::{labels, Backend, LabelFilter};
+use crate::backend::Backend;
 use crate::session::ops::Ops;
 
 /// Attachments being set up at once: with hundreds of sessions, the engine sees a few at a
@@ -43,103 +46,62 @@ type Tx = mpsc::UnboundedSender<Action>;
 pub type Draw = fn(&mut ratatui::Frame, &State);
 
 pub struct Runtime<B: Backend> {
-    ops: Ops<B>,
+    /// One link per engine, in the state's order of engines.
+    links: Vec<links::Link<B>>,
     tx: Tx,
-    refresh: Arc<Notify>,
     attach_limit: Arc<Semaphore>,
     log_task: Option<JoinHandle<()>>,
     terminals: HashMap<String, (mpsc::Sender<Vec<u8>>, JoinHandle<()>)>,
     budgets: HashMap<String, Arc<Semaphore>>,
     /// When each panel load last ran, to refresh visible panels no faster than PANEL_REFRESH.
     last_load: HashMap<String, Instant>,
-    resizes: mpsc::UnboundedSender<terminals::Resize>,
-    tasks: Vec<JoinHandle<()>>,
     /// Notifications outside the dashboard (the attention queue's news).
     outside: crate::notify::Outside,
     /// The loads asked for before the first list was drawn; `None` once it was.
     held: Option<Vec<Effect>>,
+    /// The config the dashboard runs with: its file is passed on to tmux panes.
+    config_file: Option<std::path::PathBuf>,
 }
 
 impl<B: Backend> Runtime<B> {
-    pub fn new(ops: Ops<B>, tx: Tx) -> Self {
-        let refresh = Arc::new(Notify::new());
-        let outside = crate::notify::Outside::new(ops.config.notify.clone());
-        let (resizes, resizer) = terminals::spawn_resizer(ops.backend.clone());
-        let mut rt = Runtime {
-            ops,
+    /// A runtime for these engines, none of them connected yet.
+    pub fn new(config: &crate::config::Config, engines: &[String], tx: Tx) -> Self {
+        Runtime {
+            links: engines.iter().map(|e| links::Link::new(e)).collect(),
             tx,
-            refresh,
             attach_limit: Arc::new(Semaphore::new(ATTACH_PARALLELISM)),
             log_task: None,
             terminals: HashMap::new(),
             budgets: HashMap::new(),
             last_load: HashMap::new(),
-            resizes,
-            tasks: vec![resizer],
-            outside,
+            outside: crate::notify::Outside::new(config.notify.clone()),
             held: Some(Vec::new()),
-        };
-        rt.spawn_refresher();
-        rt.spawn_engine_watch();
+            config_file: config.source.clone(),
+        }
+    }
+
+    /// A runtime for the one engine `ops` reaches, called `engine`, connected already.
+    pub fn with_ops(engine: &str, ops: Ops<B>, tx: Tx) -> Self {
+        let mut rt = Runtime::new(&ops.config.clone(), &[engine.to_string()], tx);
+        rt.connected(engine, ops);
         rt
     }
 
-    /// Lists sessions whenever asked; many requests while one runs become one more list.
-    fn spawn_refresher(&mut self) {
-        let ops = self.ops.clone();
-        let tx = self.tx.clone();
-        let notify = self.refresh.clone();
-        self.tasks.push(tokio::spawn(async move {
-            loop {
-                notify.notified().await;
-                if let Ok(list) = ops.list().await {
-                    if tx.send(Action::Sessions(list)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }));
+    /// An engine answered: its link lists and follows it from now on.
+    pub fn connected(&mut self, engine: &str, ops: Ops<B>) {
+        if let Some(link) = self.links.iter_mut().find(|l| l.name == engine) {
+            link.connected(ops, &self.tx);
+        }
     }
 
-    /// Lists everything, then follows the engine's event stream; on loss, retries with
-    /// backoff and lists again on return.
-    fn spawn_engine_watch(&mut self) {
-        let ops = self.ops.clone();
-        let tx = self.tx.clone();
-        self.tasks.push(tokio::spawn(async move {
-            let mut retries = 0u32;
-            loop {
-                let why = match ops.list().await {
-                    Ok(list) => {
-                        if retries > 0 {
-                            let _ = tx.send(Action::EngineBack);
-                        }
-                        retries = 0;
-                        if tx.send(Action::Sessions(list)).is_err() {
-                            return;
-                        }
-                        let mut events = ops.backend.events(&LabelFilter::has(labels::SESSION));
-                        loop {
-                            match events.next().await {
-                                Some(Ok(ev)) => {
-                                    if tx.send(Action::Engine(ev)).is_err() {
-                                        return;
-                                    }
-                                }
-                                Some(Err(e)) => break e.to_string(),
-                                None => break "the engine closed the event stream".to_string(),
-                            }
-                        }
-                    }
-                    Err(e) => e.to_string(),
-                };
-                retries += 1;
-                if !engine_lost(&tx, &why, retries) {
-                    return;
-                }
-                tokio::time::sleep(backoff(retries)).await;
-            }
-        }));
+    fn link(&self, engine: &str) -> Option<&links::Link<B>> {
+        self.links.iter().find(|l| l.name == engine)
+    }
+
+    /// The operations of the engine that holds `session`'s row, while it is connected.
+    fn ops_for(&self, state: &State, session: &str) -> Option<&Ops<B>> {
+        let engine = &state.row(session)?.engine;
+        self.link(engine)?.ops.as_ref()
     }
 
     /// How long to wait before loading `key` again, so that a visible panel refreshes no
@@ -170,34 +132,41 @@ impl<B: Backend> Runtime<B> {
             }
         }
         match effect {
-            Effect::Refresh => self.refresh.notify_one(),
+            Effect::Refresh(engine) => {
+                if let Some(link) = self.link(&engine) {
+                    link.refresh.notify_one();
+                }
+            }
             Effect::Run { job, session, op } => {
-                super::jobs::spawn(self.ops.clone(), self.tx.clone(), job, session, op)
+                let engine = state.jobs.get(&job).map(|j| j.engine.as_str());
+                match engine.and_then(|e| self.link(e)?.ops.clone()) {
+                    Some(ops) => super::jobs::spawn(ops, self.tx.clone(), job, session, op),
+                    None => refuse(job, engine, &self.tx),
+                }
             }
             Effect::FollowLogs { .. }
             | Effect::LoadFirewall(_)
             | Effect::LoadChanges(_)
             | Effect::LoadDetails { .. }
             | Effect::LoadStats { .. }
-            | Effect::LoadUsage(_) => self.load(effect, state.settings.log_lines),
-            Effect::Attach { session, container } => self.attach(session, container),
-            Effect::Copy { .. } | Effect::PasteImage { .. } => self.clipboard(effect),
-            Effect::Detach(_) | Effect::TermInput { .. } | Effect::TermResize { .. } => {
-                self.terminal(effect)
+            | Effect::LoadUsage(_) => self.load(effect, state),
+            Effect::Attach { session, container } => {
+                if let Some(backend) = self.ops_for(state, &session).map(|o| o.backend.clone()) {
+                    self.attach(backend, session, container)
+                }
             }
+            Effect::Copy { .. } | Effect::PasteImage { .. } => self.clipboard(effect, state),
+            Effect::TermResize { ref session, .. } => {
+                let engine = state.row(session).map(|r| r.engine.as_str());
+                let resizes = engine.and_then(|e| self.link(e)?.resizes.clone());
+                self.terminal(effect, resizes.as_ref())
+            }
+            Effect::Detach(_) | Effect::TermInput { .. } => self.terminal(effect, None),
             Effect::OpenTmux {
                 job,
                 session,
                 window,
-            } => {
-                let tx = self.tx.clone();
-                let engine = self.ops.backend.host().to_string();
-                let config = self.ops.config.source.clone();
-                tokio::spawn(async move {
-                    let result = tmux::open(&session, window, &engine, config.as_deref()).await;
-                    let _ = tx.send(Action::JobDone { job, result });
-                });
-            }
+            } => self.open_tmux(state, job, session, window),
             Effect::CompletePath(prefix) => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -210,6 +179,31 @@ impl<B: Backend> Runtime<B> {
             Effect::QueueCount(n) => self.outside.count(n),
             Effect::Bell | Effect::Quit => {} // handled by the loop, which owns the terminal
         }
+    }
+
+    /// `cctui attach` in a tmux pane or window, on the session's engine.
+    fn open_tmux(&self, state: &State, job: u64, session: String, window: bool) {
+        let tx = self.tx.clone();
+        let engine = state
+            .jobs
+            .get(&job)
+            .and_then(|j| state.engine(&j.engine))
+            .cloned();
+        let Some(engine) = engine else {
+            return refuse(job, None, &self.tx);
+        };
+        let target = tmux::Target {
+            session,
+            window,
+            engine: engine.name,
+            host: engine.host,
+            several: state.several_engines(),
+        };
+        let config = self.config_file.clone();
+        tokio::spawn(async move {
+            let result = tmux::open(&target, config.as_deref()).await;
+            let _ = tx.send(Action::JobDone { job, result });
+        });
     }
 
     /// A frame was drawn: once it shows the list, the held loads go.
@@ -247,9 +241,6 @@ fn is_load(effect: &Effect) -> bool {
 
 impl<B: Backend> Drop for Runtime<B> {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
         for (_, t) in self.terminals.values() {
             t.abort();
         }
@@ -259,58 +250,16 @@ impl<B: Backend> Drop for Runtime<B> {
     }
 }
 
-/// Says the engine is lost (the first line of `why`); false once nobody listens.
-fn engine_lost(tx: &Tx, why: &str, retries: u32) -> bool {
-    let why = why.lines().next().unwrap_or_default().to_string();
-    tx.send(Action::EngineLost { why, retries }).is_ok()
-}
-
-/// How long to wait before the next try at the engine: doubling from 1 s, at most 10 s.
-fn backoff(retries: u32) -> Duration {
-    Duration::from_millis(500 * 2u64.pow(retries.min(5))).min(Duration::from_secs(10))
-}
-
-/// Tries `connect` until it gives the engine's operations, saying each failure as
-/// `EngineLost`, and `EngineBack` when it comes after any.
-fn spawn_connector<B, C, F>(mut connect: C, tx: Tx) -> (JoinHandle<()>, oneshot::Receiver<Ops<B>>)
-where
-    B: Backend,
-    C: FnMut() -> F + Send + 'static,
-    F: Future<Output = crate::error::Result<Ops<B>>> + Send,
-{
-    let (done, connected) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        let mut retries = 0u32;
-        loop {
-            match connect().await {
-                Ok(ops) => {
-                    if retries > 0 {
-                        let _ = tx.send(Action::EngineBack);
-                    }
-                    let _ = done.send(ops);
-                    return;
-                }
-                Err(e) => {
-                    retries += 1;
-                    if !engine_lost(&tx, &e.to_string(), retries) {
-                        return;
-                    }
-                    tokio::time::sleep(backoff(retries)).await;
-                }
-            }
-        }
+/// A job for an engine that is not connected (yet, or any more) fails at once, saying so.
+fn refuse(job: u64, engine: Option<&str>, tx: &Tx) {
+    let why = match engine {
+        Some(e) => format!("the engine {e} is not connected"),
+        None => "the engine is not connected".to_string(),
+    };
+    let _ = tx.send(Action::JobDone {
+        job,
+        result: Err(why),
     });
-    (task, connected)
-}
-
-/// Before the engine answers, a job fails at once, saying so; views wait for the engine.
-fn refuse(effect: &Effect, tx: &Tx) {
-    if let Effect::Run { job, .. } | Effect::OpenTmux { job, .. } = effect {
-        let _ = tx.send(Action::JobDone {
-            job: *job,
-            result: Err("the engine is not connected yet".into()),
-        });
-    }
 }
 
 fn spawn_input(tx: Tx) -> JoinHandle<()> {
@@ -374,9 +323,14 @@ fn take_actions<B: Backend>(
     fx
 }
 
-/// The loop: one owner for the state, effects out, actions in, frames when dirty. The
-/// runtime starts once `connect` gives the engine; until then the header says why not.
-pub async fn run_loop<B, C, F>(mut state: State, connect: C, draw: Draw) -> crate::error::Result<()>
+/// The loop: one owner for the state, effects out, actions in, frames when dirty. Each
+/// engine's link starts once its connector reaches it; until then its header says why not.
+pub async fn run_loop<B, C, F>(
+    mut state: State,
+    config: &crate::config::Config,
+    connectors: Vec<Connector<C>>,
+    draw: Draw,
+) -> crate::error::Result<()>
 where
     B: Backend,
     C: FnMut() -> F + Send + 'static,
@@ -386,14 +340,16 @@ where
         .map_err(|e| crate::error::Error::other(format!("cannot use this terminal: {e}")))?;
     state.size = tui.size();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (connector, connected) = spawn_connector(connect, tx.clone());
-    let mut connecting = Some(connected);
-    let tasks = [
-        connector,
-        spawn_input(tx.clone()),
-        spawn_signals(tx.clone()),
-    ];
-    let mut rt: Option<Runtime<B>> = None;
+    let (done, mut connected) = mpsc::unbounded_channel();
+    let names: Vec<String> = connectors.iter().map(|c| c.engine.clone()).collect();
+    let mut tasks: Vec<JoinHandle<()>> = connectors
+        .into_iter()
+        .map(|c| links::spawn_connector(c, tx.clone(), done.clone()))
+        .collect();
+    drop(done);
+    tasks.push(spawn_input(tx.clone()));
+    tasks.push(spawn_signals(tx.clone()));
+    let mut rt: Runtime<B> = Runtime::new(config, &names, tx.clone());
     let mut pacer = pace::Pacer::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -402,28 +358,20 @@ where
         let due = pacer.due();
         tokio::select! {
             Some(action) = rx.recv() => {
-                for e in take_actions(&mut state, action, &mut rx, rt.as_ref(), &mut pacer) {
+                for e in take_actions(&mut state, action, &mut rx, Some(&rt), &mut pacer) {
                     if e == Effect::Bell {
                         tui.bell();
                     }
-                    match rt.as_mut() {
-                        Some(rt) => rt.perform(e, &state),
-                        None => refuse(&e, &tx),
-                    }
+                    rt.perform(e, &state);
                 }
             }
-            Some(ops) = async { connecting.as_mut()?.await.ok() }, if connecting.is_some() => {
-                connecting = None;
-                rt = Some(Runtime::new(ops, tx.clone()));
-            }
+            Some((engine, ops)) = connected.recv() => rt.connected(&engine, ops),
             _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                 tui.terminal
                     .draw(|f| draw(f, &state))
                     .map_err(|e| crate::error::Error::other(e.to_string()))?;
                 pacer.drawn();
-                if let Some(rt) = rt.as_mut() {
-                    rt.drawn(&state);
-                }
+                rt.drawn(&state);
             }
             _ = ticker.tick(), if busy => {
                 let _ = tx.send(Action::Tick);

@@ -37,7 +37,7 @@ impl Change {
             {
                 Change::OutputInView
             }
-            Action::Sessions(_) if !state.loaded => Change::FirstList,
+            Action::Sessions { .. } if !state.loaded => Change::FirstList,
             Action::Key(_) | Action::Paste(_) => Change::Input,
             _ => Change::Other,
         }
@@ -126,7 +126,10 @@ mod tests {
                 status: "Up 1 minute".into(),
             })
             .collect();
-        Action::Sessions(group_sessions(&containers))
+        Action::Sessions {
+            engine: "local".into(),
+            list: group_sessions(&containers),
+        }
     }
 
     fn output(session: &str) -> Action {

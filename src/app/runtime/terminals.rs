@@ -12,12 +12,11 @@ use crate::app::effect::Effect;
 use crate::backend::Backend;
 
 impl<B: Backend> Runtime<B> {
-    pub(super) fn attach(&mut self, session: String, container: String) {
+    pub(super) fn attach(&mut self, backend: B, session: String, container: String) {
         if let Some((_, old)) = self.terminals.remove(&session) {
             old.abort();
         }
         let (writer_tx, mut writer_rx) = mpsc::channel::<Vec<u8>>(256);
-        let backend = self.ops.backend.clone();
         let tx = self.tx.clone();
         let name = session.clone();
         let limit = self.attach_limit.clone();
@@ -92,7 +91,8 @@ impl<B: Backend> Runtime<B> {
         self.terminals.insert(session, (writer_tx, task));
     }
 
-    pub(super) fn terminal(&mut self, effect: Effect) {
+    /// Input, sizes (through `resizes`, the session's engine's) and the end of attachments.
+    pub(super) fn terminal(&mut self, effect: Effect, resizes: Option<&Resizes>) {
         match effect {
             Effect::Detach(session) => {
                 if let Some((_, task)) = self.terminals.remove(&session) {
@@ -113,17 +113,22 @@ impl<B: Backend> Runtime<B> {
                 nudge,
                 ..
             } => {
-                let _ = self.resizes.send(Resize {
-                    container,
-                    rows,
-                    cols,
-                    nudge,
-                });
+                if let Some(resizes) = resizes {
+                    let _ = resizes.send(Resize {
+                        container,
+                        rows,
+                        cols,
+                        nudge,
+                    });
+                }
             }
             _ => {}
         }
     }
 }
+
+/// Where one engine's tty sizes go.
+pub(super) type Resizes = mpsc::UnboundedSender<Resize>;
 
 /// A tty size to set; `nudge` sets one column less first, so that claude redraws even when
 /// the size is the same.

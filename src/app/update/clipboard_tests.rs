@@ -39,7 +39,10 @@ fn two_sessions() -> State {
     update(&mut state, Action::Resize(120, 40));
     update(
         &mut state,
-        Action::Sessions(group_sessions(&[agent("api"), agent("web")])),
+        Action::Sessions {
+            engine: "local".into(),
+            list: group_sessions(&[agent("api"), agent("web")]),
+        },
     );
     for s in ["api", "web"] {
         update(&mut state, Action::TermAttached { session: s.into() });

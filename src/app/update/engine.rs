@@ -3,7 +3,7 @@
 use super::on_selection;
 use crate::app::action::Action;
 use crate::app::effect::Effect;
-use crate::app::state::{EngineHealth, Mode, Row, State};
+use crate::app::state::{EngineHealth, Mode, Row, State, LIVE_IDLE_SECS};
 use crate::app::tabs::Tab;
 use crate::app::view::{LogBuffer, Terminal};
 use crate::backend::{labels, ContainerState, EngineEvent, EventAction, Stats};
@@ -12,21 +12,10 @@ use crate::session::Session;
 
 pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
     match action {
-        Action::Sessions(list) => on_sessions(state, list, fx),
-        Action::Engine(ev) => on_event(state, ev, fx),
-        Action::EngineLost { why, retries } => {
-            state.engine = EngineHealth::Lost { why, retries };
-            for row in state.rows.iter_mut() {
-                if let Some(t) = row.view.terminal.as_mut() {
-                    t.attached = false;
-                }
-                // Events may be missed while the engine is away: its next list is the truth.
-                row.died.clear();
-            }
-        }
-        Action::EngineBack => {
-            state.engine = EngineHealth::Connected;
-            fx.push(Effect::Refresh);
+        Action::Sessions { engine, list } => on_sessions(state, &engine, list, fx),
+        Action::Engine { engine, event } => on_event(state, &engine, event, fx),
+        Action::EngineLost { .. } | Action::EngineRetrying { .. } | Action::EngineBack { .. } => {
+            on_health(state, action, fx)
         }
         Action::LogChunk { session, bytes } => {
             let cap = state.settings.log_lines;
@@ -52,7 +41,8 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 && state
                     .row(&session)
                     .is_some_and(|r| r.session.running_holder().is_some());
-            if in_queue || (state.tab == Tab::Firewall && state.is_selected(&session)) {
+            let shown = in_queue || (state.tab == Tab::Firewall && state.is_selected(&session));
+            if shown && !state.live_paused {
                 fx.push(Effect::LoadFirewall(session));
             }
         }
@@ -71,7 +61,7 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             if let Some(row) = state.row_mut(&session) {
                 row.view.details = Some(*details);
             }
-            if state.tab == Tab::Info && state.is_selected(&session) {
+            if state.tab == Tab::Info && state.is_selected(&session) && !state.live_paused {
                 fx.push(Effect::LoadDetails { session, container });
             }
         }
@@ -80,31 +70,110 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
     }
 }
 
+/// An engine lost, being tried again, or back: its header says so, and only its rows change.
+fn on_health(state: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::EngineLost {
+            engine,
+            why,
+            retries,
+            retry_in,
+        } => {
+            if let Some(e) = state.engine_mut(&engine) {
+                e.health = EngineHealth::Lost {
+                    why,
+                    retries,
+                    retry_in: Some(retry_in),
+                };
+            }
+            for row in state.rows.iter_mut().filter(|r| r.engine == engine) {
+                if let Some(t) = row.view.terminal.as_mut() {
+                    t.attached = false;
+                }
+                // Events may be missed while the engine is away: its next list is the truth.
+                row.died.clear();
+            }
+        }
+        Action::EngineRetrying { engine } => {
+            if let Some(EngineHealth::Lost { retry_in, .. }) =
+                state.engine_mut(&engine).map(|e| &mut e.health)
+            {
+                *retry_in = None;
+            }
+        }
+        Action::EngineBack { engine } => {
+            if let Some(e) = state.engine_mut(&engine) {
+                e.health = EngineHealth::Connected;
+            }
+            // What the selected row showed stopped with the engine: load it anew.
+            if state.selected_row().is_some_and(|r| r.engine == engine) {
+                on_selection(state, fx);
+            }
+            fx.push(Effect::Refresh(engine));
+        }
+        _ => {}
+    }
+}
+
 /// A stats sample: kept for the footer and the Info tab, and the next one asked for while
-/// the session is selected and running (streamed, throttled by the runtime).
+/// the session is selected and running (streamed, throttled by the runtime), until nobody
+/// has touched a key for LIVE_IDLE_SECS.
 fn on_stats(state: &mut State, session: String, stats: Stats, at: i64, fx: &mut Vec<Effect>) {
     state.now = state.now.max(at);
-    let selected = state.is_selected(&session);
+    let since_input = at - *state.input_at.get_or_insert(at);
+    if since_input >= LIVE_IDLE_SECS {
+        state.live_paused = true;
+    }
+    let wanted = state.is_selected(&session) && !state.live_paused;
     let Some(row) = state.row_mut(&session) else {
         return;
     };
     row.view.stats = Some((stats, at));
     if let Some(container) = row.running_agent().map(String::from) {
-        if selected {
+        if wanted {
             fx.push(Effect::LoadStats { session, container });
         }
     }
 }
 
+/// A key after the live figures paused: they go on, for what is in view.
+pub(super) fn resume_live(state: &mut State, fx: &mut Vec<Effect>) {
+    state.live_paused = false;
+    let tab = state.tab;
+    let Some(row) = state.selected_row() else {
+        return;
+    };
+    let session = row.name().to_string();
+    if let Some(container) = row.running_agent().map(String::from) {
+        fx.push(Effect::LoadStats {
+            session: session.clone(),
+            container: container.clone(),
+        });
+        if tab == Tab::Info {
+            fx.push(Effect::LoadDetails {
+                session: session.clone(),
+                container,
+            });
+        }
+    }
+    if tab == Tab::Firewall {
+        fx.push(Effect::LoadFirewall(session));
+    }
+}
+
 /// An event moves the row at once (the list that follows may take a while with many
 /// sessions), and the holder's death turns the firewall badge degraded whatever is shown.
-fn on_event(state: &mut State, ev: EngineEvent, fx: &mut Vec<Effect>) {
-    fx.push(Effect::Refresh);
+fn on_event(state: &mut State, engine: &str, ev: EngineEvent, fx: &mut Vec<Effect>) {
+    fx.push(Effect::Refresh(engine.to_string()));
     let Some(name) = ev.labels.get(labels::SESSION) else {
         return;
     };
     let role = ev.labels.get(labels::ROLE).map(String::as_str);
-    let Some(row) = state.row_mut(name) else {
+    let Some(row) = state
+        .rows
+        .iter_mut()
+        .find(|r| r.engine == engine && r.name() == name)
+    else {
         return;
     };
     let target = match role {
@@ -144,18 +213,26 @@ fn firewall_badge(session: &Session, prev: Option<&FirewallStatus>) -> FirewallS
         })
 }
 
-fn on_sessions(state: &mut State, list: Vec<Session>, fx: &mut Vec<Effect>) {
-    if state.engine == EngineHealth::Connecting {
-        state.engine = EngineHealth::Connected;
+/// One engine's list: its rows are replaced, the other engines' stay as they are, and the
+/// rows stay grouped by engine in the engines' order.
+fn on_sessions(state: &mut State, engine: &str, list: Vec<Session>, fx: &mut Vec<Effect>) {
+    if let Some(e) = state.engine_mut(engine) {
+        if e.health == EngineHealth::Connecting {
+            e.health = EngineHealth::Connected;
+        }
     }
-    let selected = state.selected_name();
-    let mut old: Vec<Row> = std::mem::take(&mut state.rows);
-    state.rows = list
+    let selected = state
+        .selected_row()
+        .map(|r| (r.engine.clone(), r.name().to_string()));
+    let (mut old, others): (Vec<Row>, Vec<Row>) = std::mem::take(&mut state.rows)
+        .into_iter()
+        .partition(|r| r.engine == engine);
+    let fresh: Vec<Row> = list
         .into_iter()
         .map(|mut session| {
             let mut row = match old.iter().position(|r| r.session.name == session.name) {
                 Some(i) => old.swap_remove(i),
-                None => Row::new(session.clone()),
+                None => Row::new(engine, session.clone()),
             };
             trust_deaths(&mut session, &mut row.died);
             row.firewall = firewall_badge(&session, Some(&row.firewall));
@@ -163,6 +240,8 @@ fn on_sessions(state: &mut State, list: Vec<Session>, fx: &mut Vec<Effect>) {
             row
         })
         .collect();
+    state.rows = in_engine_order(&state.engines, others, fresh, engine);
+    state.find_conflicts();
     // Sessions gone from the list take their terminals with them.
     for gone in old {
         if gone.view.terminal.is_some() {
@@ -176,21 +255,51 @@ fn on_sessions(state: &mut State, list: Vec<Session>, fx: &mut Vec<Effect>) {
     if wanted.is_some() {
         state.select_when_listed = None;
     }
-    let keep = wanted.or(selected.clone());
-    if let Some(i) = state
-        .rows
-        .iter()
-        .position(|r| Some(r.name()) == keep.as_deref())
-    {
+    let at = match (&wanted, &selected) {
+        (Some(name), _) => state.rows.iter().position(|r| r.name() == name),
+        (None, Some((e, name))) => state
+            .rows
+            .iter()
+            .position(|r| &r.engine == e && r.name() == name),
+        _ => None,
+    };
+    if let Some(i) = at {
         state.selected = i;
     }
     state.selected = state.selected.min(state.rows.len().saturating_sub(1));
     let first_load = !state.loaded;
     state.loaded = true;
     keep_terminals(state, fx);
-    if first_load || selected != state.selected_name() {
+    let now = state
+        .selected_row()
+        .map(|r| (r.engine.clone(), r.name().to_string()));
+    if first_load || selected != now {
         on_selection(state, fx);
     }
+}
+
+/// The rows of every engine, in the engines' order: `others` as they were, `fresh` for
+/// `engine`.
+fn in_engine_order(
+    engines: &[crate::app::state::EngineStatus],
+    others: Vec<Row>,
+    fresh: Vec<Row>,
+    engine: &str,
+) -> Vec<Row> {
+    let mut fresh = Some(fresh);
+    let mut rows = Vec::with_capacity(others.len());
+    let mut others = others.into_iter().peekable();
+    for e in engines {
+        if e.name == engine {
+            rows.extend(fresh.take().unwrap_or_default());
+        }
+        while let Some(r) = others.next_if(|r| r.engine == e.name) {
+            rows.push(r);
+        }
+    }
+    rows.extend(others);
+    rows.extend(fresh.unwrap_or_default());
+    rows
 }
 
 /// A container listed as running after its `die` event, with no `start` since, was listed
@@ -206,14 +315,17 @@ fn trust_deaths(session: &mut Session, died: &mut std::collections::BTreeMap<Str
     }
 }
 
-/// A live terminal for every running session, and only for those.
+/// A live terminal for every running session, and only for those; never for a name that
+/// two engines hold (terminals go by name).
 fn keep_terminals(state: &mut State, fx: &mut Vec<Effect>) {
     let pane = state.pane_size();
-    let connected = state.engine == EngineHealth::Connected;
     for i in 0..state.rows.len() {
         let name = state.rows[i].name().to_string();
+        let conflicted = state.conflicted.contains(&name);
+        let connected = state.is_connected(&state.rows[i].engine);
         // `cctui attach NAME` follows that one session only.
-        let wanted = !state.exit_on_detach || state.mode == Mode::FullScreen(name.clone());
+        let wanted =
+            (!state.exit_on_detach || state.mode == Mode::FullScreen(name.clone())) && !conflicted;
         let size = match &state.mode {
             Mode::FullScreen(n) if *n == name => (state.size.1, state.size.0),
             _ => pane,

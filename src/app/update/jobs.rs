@@ -8,6 +8,9 @@ use crate::app::tabs::Tab;
 use crate::image::BuildProgress;
 
 pub(super) fn start(state: &mut State, session: &str, what: &str, op: Op, fx: &mut Vec<Effect>) {
+    if state.refuse_conflict(session) {
+        return;
+    }
     let job = register(state, session, what, None);
     fx.push(Effect::Run {
         job,
@@ -16,26 +19,56 @@ pub(super) fn start(state: &mut State, session: &str, what: &str, op: Op, fx: &m
     });
 }
 
-/// Creating from the dialog: the form comes back as it was if the job fails.
-pub(super) fn start_create(state: &mut State, form: NewForm, fx: &mut Vec<Effect>) {
+/// Creating from the dialog: the form comes back as it was if the job fails, and at once,
+/// saying why, when another engine has a session of that name (a name must say which
+/// session it is, on every engine).
+pub(super) fn start_create(
+    state: &mut State,
+    mut form: NewForm,
+    fx: &mut Vec<Effect>,
+) -> Option<NewForm> {
     let request = form.request(&state.settings.home);
     let session = request.label();
+    let engine = request
+        .engine
+        .clone()
+        .unwrap_or_else(|| state.engines[0].name.clone());
+    let elsewhere = state
+        .rows
+        .iter()
+        .find(|r| r.name() == session && r.engine != engine);
+    if let Some(row) = elsewhere {
+        form.error = Some(format!(
+            "{session} already exists on the engine {}: choose another name",
+            row.engine
+        ));
+        return Some(form);
+    }
     let job = register(state, &session, "creating", Some(form));
+    if let Some(j) = state.jobs.get_mut(&job) {
+        j.engine = engine;
+    }
     fx.push(Effect::Run {
         job,
         session,
         op: Op::Create(request),
     });
+    None
 }
 
 /// Registers a job, so that its result lands in the status line.
 pub(super) fn register(state: &mut State, session: &str, what: &str, form: Option<NewForm>) -> u64 {
     let job = state.next_job;
     state.next_job += 1;
+    let engine = match state.row(session) {
+        Some(r) => r.engine.clone(),
+        None => state.engines[0].name.clone(),
+    };
     state.jobs.insert(
         job,
         Job {
             session: session.to_string(),
+            engine,
             what: what.to_string(),
             progress: None,
             fraction: None,
@@ -80,10 +113,10 @@ pub(super) fn on_done(
     result: Result<String, String>,
     fx: &mut Vec<Effect>,
 ) {
-    fx.push(Effect::Refresh);
     let Some(j) = state.jobs.remove(&job) else {
         return;
     };
+    fx.push(Effect::Refresh(j.engine.clone()));
     if let Some(row) = state.row_mut(&j.session) {
         row.busy = None;
         row.error = result.as_ref().err().cloned();

@@ -58,10 +58,10 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => Mode::Search(form),
         },
         Mode::New(mut form) => match form.on_key(&key, &state.settings.home) {
-            FormKey::Submitted(_) => {
-                jobs::start_create(state, form, fx);
-                Mode::Normal
-            }
+            FormKey::Submitted(_) => match jobs::start_create(state, form, fx) {
+                Some(refused) => Mode::New(refused),
+                None => Mode::Normal,
+            },
             FormKey::Cancelled => Mode::Normal,
             FormKey::Complete(prefix) => {
                 fx.push(Effect::CompletePath(prefix));
@@ -108,11 +108,13 @@ fn on_normal_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             on_selection(state, fx);
         }
         KeyAction::New => {
-            state.mode = Mode::New(NewForm::new(
+            let engines = state.engines.iter().map(|e| e.name.clone()).collect();
+            let form = NewForm::new(
                 &state.settings.cwd,
                 crate::config::KNOWN_PROFILES,
                 &state.settings.profiles,
-            ))
+            );
+            state.mode = Mode::New(form.with_engines(engines))
         }
         KeyAction::Quit => {
             state.quit = true;
@@ -143,6 +145,9 @@ fn on_session_key(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
     };
     if state.job_for(&name).is_some() {
         state.set_status(format!("{name} is busy"), true);
+        return;
+    }
+    if state.refuse_conflict(&name) {
         return;
     }
     let running = state

@@ -5,6 +5,8 @@ mod clipboard;
 #[cfg(test)]
 mod clipboard_tests;
 mod engine;
+#[cfg(test)]
+mod engine_tests;
 mod jobs;
 mod keys;
 mod queue;
@@ -27,6 +29,12 @@ pub const PANEL_REFRESH: Duration = Duration::from_secs(2);
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
     let touched = queue::touched(state, &action);
+    if matches!(
+        &action,
+        Action::Key(_) | Action::Paste(_) | Action::Mouse(_)
+    ) {
+        on_input(state, &mut fx);
+    }
     match action {
         Action::Key(key) if key.kind != KeyEventKind::Release => keys::on_key(state, key, &mut fx),
         Action::Key(_) => {}
@@ -58,6 +66,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     fx
 }
 
+/// Someone is at the keyboard: the live figures go on if they had paused.
+fn on_input(state: &mut State, fx: &mut Vec<Effect>) {
+    state.input_at = (state.now > 0).then_some(state.now);
+    if state.live_paused {
+        engine::resume_live(state, fx);
+    }
+}
+
 /// The session whose terminal has the keyboard (pane or full screen).
 fn typing_into(state: &State) -> Option<String> {
     match &state.mode {
@@ -67,9 +83,16 @@ fn typing_into(state: &State) -> Option<String> {
     }
 }
 
-/// Loads what the visible tab (and the footer) show for the selected session.
+/// Loads what the visible tab (and the footer) show for the selected session; nothing for
+/// a name two engines hold, which does not say which session it is.
 fn on_selection(state: &mut State, fx: &mut Vec<Effect>) {
     let tab = state.tab;
+    if state
+        .selected_name()
+        .is_some_and(|n| state.conflict(&n).is_some())
+    {
+        return;
+    }
     let Some(row) = state.selected_row_mut() else {
         return;
     };

@@ -35,10 +35,11 @@ pub(super) fn touched(state: &State, action: &Action) -> Touched {
         // Keys move what is on screen (a finished turn is then seen); lists and events move
         // containers.
         Action::Key(_)
-        | Action::Sessions(_)
-        | Action::Engine(_)
+        | Action::Sessions { .. }
+        | Action::Engine { .. }
         | Action::EngineLost { .. }
-        | Action::EngineBack => Touched::All,
+        | Action::EngineRetrying { .. }
+        | Action::EngineBack { .. } => Touched::All,
         _ => Touched::Nothing,
     }
 }

@@ -60,6 +60,9 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             if let Some(t) = state.terminal_mut(&session) {
                 t.attached = false;
             }
+            if let Some(engine) = state.row(&session).map(|r| r.engine.clone()) {
+                fx.push(Effect::Refresh(engine));
+            }
             let in_it = match &state.mode {
                 Mode::FullScreen(n) => *n == session,
                 Mode::Focus => state.is_selected(&session),
@@ -68,7 +71,6 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             if in_it {
                 leave(state, fx);
             }
-            fx.push(Effect::Refresh);
         }
         _ => {}
     }

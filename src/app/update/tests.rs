@@ -56,7 +56,13 @@ fn settings() -> UiSettings {
 
 fn state_of(sessions: Vec<Session>) -> State {
     let mut state = State::new(Keymap::default(), settings());
-    update(&mut state, Action::Sessions(sessions));
+    update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: sessions,
+        },
+    );
     state
 }
 
@@ -85,7 +91,13 @@ fn a_signal_quits_from_the_pane_without_typing_into_claude() {
 #[test]
 fn the_first_list_attaches_every_running_session() {
     let mut state = State::new(Keymap::default(), settings());
-    let fx = update(&mut state, Action::Sessions(vec![running_session("web")]));
+    let fx = update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: vec![running_session("web")],
+        },
+    );
     assert!(
         fx.contains(&Effect::Attach {
             session: "web".into(),
@@ -177,22 +189,25 @@ fn the_holders_death_turns_the_badge_degraded_on_any_tab() {
         .clone();
     let fx = update(
         &mut state,
-        Action::Engine(EngineEvent {
-            container_id: "id-web-net".into(),
-            name: "cctui-web-net".into(),
-            action: EventAction::Die {
-                exit_code: Some(137),
+        Action::Engine {
+            engine: "local".into(),
+            event: EngineEvent {
+                container_id: "id-web-net".into(),
+                name: "cctui-web-net".into(),
+                action: EventAction::Die {
+                    exit_code: Some(137),
+                },
+                labels: holder,
+                time_nanos: 0,
             },
-            labels: holder,
-            time_nanos: 0,
-        }),
+        },
     );
     assert!(
         matches!(&state.rows[0].firewall, FirewallStatus::Degraded { why } if why.contains("egress is blocked")),
         "{:?}",
         state.rows[0].firewall
     );
-    assert!(fx.contains(&Effect::Refresh), "{fx:?}");
+    assert!(fx.contains(&Effect::Refresh("local".into())), "{fx:?}");
 }
 
 /// The engine sends `die` before it records the state, so the list the event asks for may
@@ -201,14 +216,15 @@ fn the_holders_death_turns_the_badge_degraded_on_any_tab() {
 fn a_list_taken_before_the_engine_caught_up_does_not_undo_the_holders_death() {
     let mut state = state_of(vec![guarded_session("web")]);
     let holder = state.rows[0].session.holder.clone().unwrap();
-    let event = |action| {
-        Action::Engine(EngineEvent {
+    let event = |action| Action::Engine {
+        engine: "local".into(),
+        event: EngineEvent {
             container_id: holder.id.clone(),
             name: holder.name.clone(),
             action,
             labels: holder.labels.clone(),
             time_nanos: 0,
-        })
+        },
     };
     update(
         &mut state,
@@ -216,7 +232,13 @@ fn a_list_taken_before_the_engine_caught_up_does_not_undo_the_holders_death() {
             exit_code: Some(137),
         }),
     );
-    update(&mut state, Action::Sessions(vec![guarded_session("web")]));
+    update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: vec![guarded_session("web")],
+        },
+    );
     assert!(
         matches!(state.rows[0].firewall, FirewallStatus::Degraded { .. }),
         "a stale list turned the badge back: {:?}",
@@ -227,7 +249,13 @@ fn a_list_taken_before_the_engine_caught_up_does_not_undo_the_holders_death() {
         ContainerState::Exited(137)
     );
     update(&mut state, event(EventAction::Start));
-    update(&mut state, Action::Sessions(vec![guarded_session("web")]));
+    update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: vec![guarded_session("web")],
+        },
+    );
     assert!(
         matches!(state.rows[0].firewall, FirewallStatus::Verified { .. }),
         "{:?}",
@@ -323,7 +351,10 @@ fn a_failed_create_reopens_the_dialog_as_typed_and_a_good_one_is_selected() {
     assert_eq!(state.mode, Mode::Normal);
     update(
         &mut state,
-        Action::Sessions(vec![running_session("api"), running_session("web")]),
+        Action::Sessions {
+            engine: "local".into(),
+            list: vec![running_session("api"), running_session("web")],
+        },
     );
     assert_eq!(state.selected_name().as_deref(), Some("api"));
 }
@@ -344,7 +375,13 @@ fn search_opens_on_the_logs_and_follows_them() {
 #[test]
 fn a_removed_session_takes_its_terminal_with_it() {
     let mut state = state_of(vec![running_session("a"), running_session("b")]);
-    let fx = update(&mut state, Action::Sessions(vec![running_session("a")]));
+    let fx = update(
+        &mut state,
+        Action::Sessions {
+            engine: "local".into(),
+            list: vec![running_session("a")],
+        },
+    );
     assert!(fx.contains(&Effect::Detach("b".into())), "{fx:?}");
     assert!(state.terminal("b").is_none());
 }

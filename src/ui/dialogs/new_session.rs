@@ -37,8 +37,11 @@ pub fn draw(frame: &mut Frame, area: Rect, form: &NewForm, theme: &Theme) {
             ),
             theme,
         ),
-        Line::raw(""),
     ];
+    if form.engines.len() > 1 {
+        lines.push(engines_line(form, theme));
+    }
+    lines.push(Line::raw(""));
     if let Some(e) = &form.error {
         lines.push(Line::styled(e.clone(), theme.error()));
         lines.push(Line::raw(""));
@@ -47,7 +50,11 @@ pub fn draw(frame: &mut Frame, area: Rect, form: &NewForm, theme: &Theme) {
         lines.push(completions_line(&form.completions, theme));
     }
     lines.push(Line::styled(
-        "Tab completes the folder · ↑↓ fields · space toggles a profile",
+        if form.engines.len() > 1 {
+            "Tab completes the folder · ↑↓ fields · space toggles a profile · ←→ engine"
+        } else {
+            "Tab completes the folder · ↑↓ fields · space toggles a profile"
+        },
         theme.dim(),
     ));
     lines.push(Line::styled("Enter creates · Esc cancels", theme.dim()));
@@ -87,6 +94,21 @@ fn profiles_line(form: &NewForm, theme: &Theme) -> Line<'static> {
     for (i, (p, on)) in form.profiles.iter().enumerate() {
         let text = format!("[{}] {p} ", if *on { "x" } else { " " });
         if form.field == NewField::Profiles && i == form.profile_cursor {
+            spans.push(Span::styled(text, theme.selected()));
+        } else {
+            spans.push(Span::raw(text));
+        }
+    }
+    Line::from(spans)
+}
+
+/// The engines, the chosen one marked; ←→ choose when the field has focus.
+fn engines_line(form: &NewForm, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![label(form, NewField::Engine, "engine", theme)];
+    for (i, name) in form.engines.iter().enumerate() {
+        let chosen = i == form.engine;
+        let text = format!("({}) {name} ", if chosen { "•" } else { " " });
+        if chosen && form.field == NewField::Engine {
             spans.push(Span::styled(text, theme.selected()));
         } else {
             spans.push(Span::raw(text));
