@@ -51,8 +51,8 @@ pub enum Command {
         /// Machine-readable output (stable; see the README)
         #[arg(long)]
         json: bool,
-        /// Tokens and cost from Claude Code's transcripts, with totals (one short-lived
-        /// container per session reads them)
+        /// Tokens and cost from Claude Code's transcripts, with totals (a short-lived
+        /// container per project reads them); `--json` always has them
         #[arg(long)]
         usage: bool,
     },
@@ -299,7 +299,7 @@ async fn doctor(flag: Option<&Path>) -> ExitCode {
 async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode> {
     match command {
         Command::New(args) => sessions::new(&ops, &args).await,
-        Command::Ls { json, usage: true } => usage::ls(&ops, json).await,
+        Command::Ls { json, usage } if json || usage => usage::ls(&ops, json).await,
         Command::Ls { json, .. } => sessions::ls(&ops, json).await,
         Command::Start { name } => sessions::start(&ops, &name).await,
         Command::Stop { name } => sessions::stop(&ops, &name).await,

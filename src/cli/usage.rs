@@ -1,20 +1,16 @@
-//! `cctui ls --usage`: tokens and cost per session from Claude Code's transcripts, with
-//! totals per project and overall. Each session's transcripts are read by a short-lived
-//! container (see `session::usage`), a few at a time.
+//! `cctui ls --usage` and `cctui ls --json`: tokens and cost per session from Claude Code's
+//! transcripts, with totals per project and overall. A project's transcripts are read by a
+//! short-lived container, or kept from the last read while its agents are stopped (see
+//! `session::usage`).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-
-use futures_util::{stream, StreamExt};
 
 use super::print::ls_json;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::session::ops::Ops;
 use crate::usage::{self, Usage};
-
-/// Helper containers at once.
-const PARALLEL: usize = 4;
 
 fn usage_json(u: &Usage) -> serde_json::Value {
     serde_json::json!({
@@ -30,12 +26,7 @@ fn usage_json(u: &Usage) -> serde_json::Value {
 
 pub async fn ls<B: Backend>(ops: &Ops<B>, json: bool) -> Result<ExitCode> {
     let sessions = ops.list().await?;
-    let names: Vec<String> = sessions.iter().map(|s| s.name.clone()).collect();
-    let usages: Vec<std::result::Result<Usage, String>> = stream::iter(names)
-        .map(|n| async move { ops.usage(&n).await.map_err(|e| e.to_string()) })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
+    let usages = ops.usages(&sessions).await;
     if json {
         let mut list = ls_json(&sessions);
         if let Some(items) = list.as_array_mut() {
