@@ -72,7 +72,10 @@ impl<B: Backend> Ops<B> {
         let mut projects: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
         for s in sessions {
             if let Some(a) = &s.agent {
-                projects.entry(s.project.clone()).or_default().push(a.clone());
+                projects
+                    .entry(s.project.clone())
+                    .or_default()
+                    .push(a.clone());
             }
         }
         let tallies: BTreeMap<String, Result<Tally, String>> = stream::iter(projects)
@@ -86,9 +89,10 @@ impl<B: Backend> Ops<B> {
         sessions
             .iter()
             .map(|s| {
-                let agent = s.agent.as_ref().ok_or_else(|| {
-                    format!("session `{}` has no agent container", s.name)
-                })?;
+                let agent = s
+                    .agent
+                    .as_ref()
+                    .ok_or_else(|| format!("session `{}` has no agent container", s.name))?;
                 let tally = tallies
                     .get(s.project.as_str())
                     .ok_or("not read")?
@@ -142,7 +146,11 @@ impl<B: Backend> Ops<B> {
         Ok(tally)
     }
 
-    async fn read_transcripts(&self, project: &Project, agent: &ContainerSummary) -> Result<String> {
+    async fn read_transcripts(
+        &self,
+        project: &Project,
+        agent: &ContainerSummary,
+    ) -> Result<String> {
         let _permit = HELPERS.acquire().await.expect("never closed");
         let details = self.backend.inspect_container(&agent.id).await?;
         let session = agent
