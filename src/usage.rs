@@ -58,12 +58,16 @@ pub struct Price {
     pub cache_read: f64,
 }
 
-/// Prices by model-name prefix; the longest matching prefix wins.
+/// Prices by model-name prefix; the longest matching prefix wins, the user's own table
+/// first (its `claude` prices every Claude model).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Prices {
     #[serde(default)]
     pub models: BTreeMap<String, Price>,
+    /// The user's `prices.toml`, searched before `models`.
+    #[serde(skip)]
+    pub mine: BTreeMap<String, Price>,
 }
 
 impl Prices {
@@ -74,7 +78,7 @@ impl Prices {
         match std::fs::read_to_string(&file) {
             Ok(text) => {
                 let mine: Prices = crate::config::parse_toml(&text, &file)?;
-                prices.models.extend(mine.models);
+                prices.mine = mine.models;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::other(format!("{}: {e}", file.display()))),
@@ -83,12 +87,16 @@ impl Prices {
     }
 
     pub fn price(&self, model: &str) -> Option<&Price> {
-        self.models
-            .iter()
-            .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
-            .max_by_key(|(prefix, _)| prefix.len())
-            .map(|(_, p)| p)
+        longest_prefix(&self.mine, model).or_else(|| longest_prefix(&self.models, model))
     }
+}
+
+fn longest_prefix<'a>(table: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
+    table
+        .iter()
+        .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, p)| p)
 }
 
 #[derive(Deserialize)]
@@ -429,6 +437,17 @@ not json
         .unwrap();
         let p = Prices::load(&dir).unwrap();
         assert_eq!(p.price("gpt-9-mini").unwrap().output, 2.0);
+        std::fs::write(
+            dir.join("prices.toml"),
+            "[models.claude]\ninput = 1.0\noutput = 2.0\ncache_write = 0.0\ncache_read = 0.0\n",
+        )
+        .unwrap();
+        let p = Prices::load(&dir).unwrap();
+        assert_eq!(
+            p.price("claude-opus-5-5").unwrap().output,
+            2.0,
+            "the user's shorter prefix wins over a shipped longer one"
+        );
         assert!(
             p.price("claude-opus-4-1").is_some(),
             "the shipped ones stay"
