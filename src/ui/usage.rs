@@ -9,10 +9,15 @@ use crate::usage::{self, Usage};
 /// The room a session's figure takes at a row's end: a space and "123k $12.3".
 pub const CELL: usize = 11;
 
-/// The figure of a session whose usage is loaded.
+/// The figure of a session whose usage is loaded. Nothing used shows nothing: most
+/// sessions that never ran a turn would otherwise read "0 $0.00".
 pub fn figure(row: &Row) -> Option<String> {
+    loaded(row).map(usage::short)
+}
+
+fn loaded(row: &Row) -> Option<&Usage> {
     match &row.view.usage {
-        Some(Ok(u)) => Some(usage::short(u)),
+        Some(Ok(u)) if u.total.all() > 0 => Some(u),
         _ => None,
     }
 }
@@ -23,7 +28,7 @@ pub fn figure(row: &Row) -> Option<String> {
 pub fn project_total<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Option<Usage> {
     let mut shares = Vec::new();
     for row in rows {
-        let Some(Ok(u)) = &row.view.usage else {
+        let Some(u) = loaded(row) else {
             continue;
         };
         let own_branch = row
