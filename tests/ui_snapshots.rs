@@ -612,6 +612,14 @@ fn usage_view(w: u16, h: u16, color: bool) -> State {
         ("docs", &blog, None),
         ("crashy", &tools, None),
     ];
+    // A session with nothing used yet shows no figure ("0 $0.00" on most rows is noise).
+    update(
+        &mut state,
+        Action::Usage {
+            session: LONG_NAME.into(),
+            usage: Ok(Default::default()),
+        },
+    );
     for (session, text, branch) in loaded {
         let usage = from_transcripts(text, &prices, branch);
         update(
@@ -963,6 +971,7 @@ fn usage_totals_add_branches_take_an_in_place_project_once_and_leave_out_no_cost
     // tools: gpt-9 has no price: tokens, no cost.
     assert!(row(&wide, "/srv/tools").ends_with(" 42"), "{wide}");
     assert!(row(&wide, "  crashy").ends_with(" 42"), "{wide}");
+    assert!(row(&wide, "  yolo").trim_end().ends_with("OFF"), "{wide}");
     // Everyone: tokens of all three projects; no cost, since one model has none.
     let header = wide.lines().next().unwrap();
     assert!(header.contains("usage 2.4M  "), "{header}");

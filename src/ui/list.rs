@@ -156,7 +156,7 @@ fn footer(row: &Row, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         Span::styled(format!("{} ", row.name()), theme.title()),
         Span::raw(format!("{profiles} · {up}")),
     ];
-    if let Some(Ok(u)) = &row.view.usage {
+    if let Some(u) = usage::loaded(row) {
         first.push(Span::raw(format!(" · {}", crate::usage::compact(u))));
     }
     let mut lines = vec![Line::from(first)];

@@ -15,7 +15,8 @@ pub fn figure(row: &Row) -> Option<String> {
     loaded(row).map(usage::short)
 }
 
-fn loaded(row: &Row) -> Option<&Usage> {
+/// A session's usage, loaded and not nothing.
+pub fn loaded(row: &Row) -> Option<&Usage> {
     match &row.view.usage {
         Some(Ok(u)) if u.total.all() > 0 => Some(u),
         _ => None,
