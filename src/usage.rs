@@ -3,7 +3,7 @@
 //! `prices.toml` in cctui's config folder overrides. No network lookups. A leaf: the session
 //! layer reads the transcripts out of the volume, this parses and prices them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub const DEFAULT_PRICES: &str = include_str!("../config/prices.toml");
 
 /// Tokens of one model, summed over every assistant message of the transcripts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tokens {
     pub input: u64,
     pub output: u64,
@@ -23,6 +23,11 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// Everything read and written: input with the cache's reads and writes, and output.
+    pub fn all(&self) -> u64 {
+        self.input + self.cache_write + self.cache_read + self.output
+    }
+
     fn add(&mut self, o: &Tokens) {
         self.input += o.input;
         self.output += o.output;
@@ -53,12 +58,16 @@ pub struct Price {
     pub cache_read: f64,
 }
 
-/// Prices by model-name prefix; the longest matching prefix wins.
+/// Prices by model-name prefix; the longest matching prefix wins, the user's own table
+/// first (its `claude` prices every Claude model).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Prices {
     #[serde(default)]
     pub models: BTreeMap<String, Price>,
+    /// The user's `prices.toml`, searched before `models`.
+    #[serde(skip)]
+    pub mine: BTreeMap<String, Price>,
 }
 
 impl Prices {
@@ -69,7 +78,7 @@ impl Prices {
         match std::fs::read_to_string(&file) {
             Ok(text) => {
                 let mine: Prices = crate::config::parse_toml(&text, &file)?;
-                prices.models.extend(mine.models);
+                prices.mine = mine.models;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::other(format!("{}: {e}", file.display()))),
@@ -78,12 +87,16 @@ impl Prices {
     }
 
     pub fn price(&self, model: &str) -> Option<&Price> {
-        self.models
-            .iter()
-            .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
-            .max_by_key(|(prefix, _)| prefix.len())
-            .map(|(_, p)| p)
+        longest_prefix(&self.mine, model).or_else(|| longest_prefix(&self.models, model))
     }
+}
+
+fn longest_prefix<'a>(table: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
+    table
+        .iter()
+        .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, p)| p)
 }
 
 #[derive(Deserialize)]
@@ -116,15 +129,27 @@ struct RawUsage {
     cache_read_input_tokens: u64,
 }
 
+/// What a project's transcripts hold: tokens per git branch and model, each reply counted
+/// once. Sessions of a project share its transcripts; each takes its share (`priced`). Kept
+/// between reads (see `session::usage`), so it is plain data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub rows: Vec<TallyRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TallyRow {
+    pub branch: Option<String>,
+    pub model: String,
+    pub tokens: Tokens,
+}
+
 /// Sums the assistant messages of transcript text (JSON lines). Claude Code writes one line
 /// per content block of a reply, each with the reply's usage: a reply counts once, by its
 /// message id and request id, with the largest figures any of its lines carries.
-///
-/// The sessions of a project share its config volume, and so its transcripts; with `branch`
-/// (a session with a repository of its own works on `cctui/<name>`), only the lines Claude
-/// Code wrote on that branch count.
-pub fn from_transcripts(text: &str, prices: &Prices, branch: Option<&str>) -> Usage {
-    let mut replies: BTreeMap<(String, String), (String, Tokens)> = BTreeMap::new();
+pub fn tally(text: &str) -> Tally {
+    type Key = (String, String, Option<String>);
+    let mut replies: BTreeMap<Key, (String, Tokens)> = BTreeMap::new();
     for (n, raw) in text.lines().enumerate() {
         let Ok(line) = serde_json::from_str::<Line>(raw) else {
             continue;
@@ -132,9 +157,6 @@ pub fn from_transcripts(text: &str, prices: &Prices, branch: Option<&str>) -> Us
         let (Some("assistant"), Some(m)) = (line.kind.as_deref(), line.message) else {
             continue;
         };
-        if branch.is_some_and(|b| line.git_branch.as_deref() != Some(b)) {
-            continue;
-        }
         let Some(u) = m.usage else { continue };
         let model = m.model.unwrap_or_else(|| "unknown".into());
         // Claude Code's own placeholder replies (errors, interruptions) cost nothing.
@@ -144,6 +166,7 @@ pub fn from_transcripts(text: &str, prices: &Prices, branch: Option<&str>) -> Us
         let key = (
             m.id.unwrap_or_else(|| format!("line {n}")),
             line.request_id.unwrap_or_default(),
+            line.git_branch,
         );
         let t = Tokens {
             input: u.input_tokens,
@@ -158,10 +181,37 @@ pub fn from_transcripts(text: &str, prices: &Prices, branch: Option<&str>) -> Us
         e.cache_write = e.cache_write.max(t.cache_write);
         e.cache_read = e.cache_read.max(t.cache_read);
     }
+    let mut sums: BTreeMap<(Option<String>, String), Tokens> = BTreeMap::new();
+    for ((_, _, branch), (model, t)) in replies {
+        sums.entry((branch, model)).or_default().add(&t);
+    }
+    Tally {
+        rows: sums
+            .into_iter()
+            .map(|((branch, model), tokens)| TallyRow {
+                branch,
+                model,
+                tokens,
+            })
+            .collect(),
+    }
+}
+
+/// A session's share of its project's tally, priced. With `branch` (a session with a
+/// repository of its own works on `cctui/<name>`), only the replies Claude Code wrote on
+/// that branch count; without, all of them.
+pub fn priced(tally: &Tally, prices: &Prices, branch: Option<&str>) -> Usage {
     let mut usage = Usage::default();
-    for (model, t) in replies.into_values() {
-        usage.models.entry(model).or_default().add(&t);
-        usage.total.add(&t);
+    for row in &tally.rows {
+        if branch.is_some_and(|b| row.branch.as_deref() != Some(b)) {
+            continue;
+        }
+        usage
+            .models
+            .entry(row.model.clone())
+            .or_default()
+            .add(&row.tokens);
+        usage.total.add(&row.tokens);
     }
     usage.cost_usd = price_of(&usage, prices);
     usage.unpriced = usage
@@ -169,10 +219,13 @@ pub fn from_transcripts(text: &str, prices: &Prices, branch: Option<&str>) -> Us
         .keys()
         .filter(|m| prices.price(m).is_none())
         .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
     usage
+}
+
+/// `tally` and `priced` in one.
+pub fn from_transcripts(text: &str, prices: &Prices, branch: Option<&str>) -> Usage {
+    priced(&tally(text), prices, branch)
 }
 
 fn price_of(usage: &Usage, prices: &Prices) -> Option<f64> {
@@ -224,6 +277,27 @@ pub fn compact(u: &Usage) -> String {
     format!("{} in · {} out{cost}", k(input), k(u.total.output))
 }
 
+/// A short figure for a list row or a total: all tokens and the cost, "12k $0.31"; the
+/// tokens alone when a model has no price. At most 11 characters below 10 billion tokens
+/// and $10,000.
+pub fn short(u: &Usage) -> String {
+    let n = u.total.all() as f64;
+    let tokens = match u.total.all() {
+        0..=999 => format!("{n}"),
+        1_000..=9_999 => format!("{:.1}k", n / 1e3),
+        10_000..=999_999 => format!("{:.0}k", n / 1e3),
+        1_000_000..=9_999_999 => format!("{:.1}M", n / 1e6),
+        10_000_000..=999_999_999 => format!("{:.0}M", n / 1e6),
+        _ => format!("{:.1}G", n / 1e9),
+    };
+    match u.cost_usd {
+        Some(c) if c < 10.0 => format!("{tokens} ${c:.2}"),
+        Some(c) if c < 100.0 => format!("{tokens} ${c:.1}"),
+        Some(c) => format!("{tokens} ${c:.0}"),
+        None => tokens,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +334,65 @@ not json
         assert!((u.cost_usd.unwrap() - want).abs() < 1e-12);
         assert!(u.unpriced.is_empty());
         assert_eq!(compact(&u), format!("215 in · 10 out · ${want:.2}"));
+    }
+
+    #[test]
+    fn the_short_figure_counts_every_token_and_fits_a_column() {
+        let u = |input, cache_read, output, cost| Usage {
+            total: Tokens {
+                input,
+                output,
+                cache_write: 0,
+                cache_read,
+            },
+            cost_usd: cost,
+            ..Default::default()
+        };
+        assert_eq!(short(&u(10, 0, 9, Some(0.000028))), "19 $0.00");
+        assert_eq!(short(&u(1_200, 5_000, 340, Some(0.31))), "6.5k $0.31");
+        assert_eq!(short(&u(12_000, 0, 400, None)), "12k");
+        assert_eq!(short(&u(3_000_000, 0, 0, Some(42.5))), "3.0M $42.5");
+        assert_eq!(short(&u(2_000_000_000, 0, 0, Some(9_999.0))), "2.0G $9999");
+        assert!(short(&u(9_999_999_999, 0, 0, Some(9_999.0))).len() <= 11);
+    }
+
+    #[test]
+    fn a_tally_round_trips_and_keeps_each_branch_apart() {
+        let text = r#"{"type":"assistant","gitBranch":"cctui/a","requestId":"r","message":{"id":"1","model":"m","usage":{"input_tokens":1,"output_tokens":1}}}
+{"type":"assistant","gitBranch":"cctui/a","requestId":"r","message":{"id":"1","model":"m","usage":{"input_tokens":1,"output_tokens":5}}}
+{"type":"assistant","gitBranch":"cctui/b","message":{"id":"2","model":"m","usage":{"input_tokens":2,"output_tokens":2}}}"#;
+        let t = tally(text);
+        assert_eq!(t.rows.len(), 2);
+        let back: Tally = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(priced(&t, &prices(), Some("cctui/a")).total.output, 5);
+        assert_eq!(priced(&t, &prices(), None).total.output, 7);
+    }
+
+    #[test]
+    fn the_shipped_table_prices_the_models_claude_code_knows_by_their_own_entry() {
+        let p = prices();
+        let io = |m: &str| p.price(m).map(|p| (p.input, p.output, p.cache_read));
+        assert_eq!(io("claude-opus-5-5"), Some((4.0, 20.0, 0.2)));
+        assert_eq!(io("claude-opus-5-5-20260301"), Some((4.0, 20.0, 0.2)));
+        assert_eq!(io("claude-opus-5"), Some((5.0, 25.0, 0.5)));
+        assert_eq!(io("claude-opus-4-1-20250805"), Some((15.0, 75.0, 1.5)));
+        assert_eq!(io("claude-opus-4-6"), Some((5.0, 25.0, 0.5)));
+        assert_eq!(io("claude-sonnet-5-5"), Some((2.0, 10.0, 0.1)));
+        assert_eq!(io("claude-sonnet-4-5-20250929"), Some((3.0, 15.0, 0.3)));
+        assert_eq!(io("claude-haiku-5-5"), Some((0.1, 0.5, 0.01)));
+        for known in [
+            "claude-sonnet-5",
+            "claude-haiku-4-5-20251001",
+            "claude-3-5-haiku-20241022",
+            "claude-fable-5-2",
+            "claude-mythos-5-1",
+        ] {
+            assert!(p.price(known).is_some(), "{known}");
+        }
+        // The fake APIs of the tests and screenshots answer as these: no price, no cost.
+        assert_eq!(io("claude-test"), None);
+        assert_eq!(io("claude-demo"), None);
     }
 
     #[test]
@@ -304,6 +437,17 @@ not json
         .unwrap();
         let p = Prices::load(&dir).unwrap();
         assert_eq!(p.price("gpt-9-mini").unwrap().output, 2.0);
+        std::fs::write(
+            dir.join("prices.toml"),
+            "[models.claude]\ninput = 1.0\noutput = 2.0\ncache_write = 0.0\ncache_read = 0.0\n",
+        )
+        .unwrap();
+        let p = Prices::load(&dir).unwrap();
+        assert_eq!(
+            p.price("claude-opus-5-5").unwrap().output,
+            2.0,
+            "the user's shorter prefix wins over a shipped longer one"
+        );
         assert!(
             p.price("claude-opus-4-1").is_some(),
             "the shipped ones stay"

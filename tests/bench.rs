@@ -282,19 +282,21 @@ async fn settle() {
     }
 }
 
-/// Over 60 s after a settling `warm`: the CPU of `pid` and of the engine (percent of a core),
-/// and how many events about sessions the engine sent meanwhile (other tests' sessions, on a
-/// shared engine, make an "idle" dashboard list again).
-async fn engine_idle_with(pid: Option<u32>, warm: Duration) -> (f64, f64, usize) {
+/// Over 60 s after a settling `warm`: the CPU of each of `pids` and of the engine (percent
+/// of a core), and how many events about sessions the engine sent meanwhile (other tests'
+/// sessions, on a shared engine, make an "idle" dashboard list again).
+async fn engine_idle_with(pids: &[u32], warm: Duration) -> (Vec<f64>, f64, usize) {
     tokio::time::sleep(warm).await;
-    let (own, engine): (Vec<u32>, _) = (pid.into_iter().collect(), engine_pids());
+    let engine = engine_pids();
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let (c0, e0) = (cpu_ticks(&own), cpu_ticks(&engine));
+    let own0: Vec<u64> = pids.iter().map(|p| cpu_ticks(&[*p])).collect();
+    let e0 = cpu_ticks(&engine);
     tokio::time::sleep(Duration::from_secs(60)).await;
-    let (c1, e1) = (cpu_ticks(&own), cpu_ticks(&engine));
+    let own1: Vec<u64> = pids.iter().map(|p| cpu_ticks(&[*p])).collect();
+    let e1 = cpu_ticks(&engine);
     let events = docker(&[
         "events",
         "--since",
@@ -307,7 +309,35 @@ async fn engine_idle_with(pid: Option<u32>, warm: Duration) -> (f64, f64, usize)
         "{{.Action}}",
     ]);
     let pct = |a: u64, b: u64| (b - a) as f64 / 100.0 / 60.0 * 100.0;
-    (pct(c0, c1), pct(e0, e1), events.lines().count())
+    let own = own0.iter().zip(&own1).map(|(a, b)| pct(*a, *b)).collect();
+    (own, pct(e0, e1), events.lines().count())
+}
+
+/// Idle with the queue running: the dashboard's queue view open (`w`: what it draws, and
+/// the firewalls it reads while open) and `cctui watch` beside it (a second runtime that
+/// follows every session's terminal for the queue). Leaves the queue view closed again.
+async fn idle_with_the_queue(app: &mut PtyApp, cfg: &std::path::Path, engine_before: f64) {
+    let mut watch = cctui_cmd(cfg, &["watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    app.send(b"w");
+    app.wait_until("the queue view", Duration::from_secs(10), |s| {
+        s.contains("Needs you")
+    });
+    let pid = app.child.process_id().unwrap();
+    let (cpu, engine_with, events) =
+        engine_idle_with(&[pid, watch.id()], Duration::from_secs(5)).await;
+    println!(
+        "idle CPU over 60 s with the queue running (its view open, `cctui watch` beside): \
+         cctui {:.2}% of a core, cctui watch {:.2}%; dockerd+containerd+shims {engine_with:.2}% \
+         vs {engine_before:.2}% without (session events meanwhile: {events})",
+        cpu[0], cpu[1]
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
+    app.send(b"w");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,7 +362,7 @@ async fn bench_dashboard_200_sessions() {
     );
     let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
     let home = TempFolder::new(&format!("{prefix}-oxker-home"), 0);
-    let (_, engine_before, events_before) = engine_idle_with(None, Duration::from_secs(3)).await;
+    let (_, engine_before, events_before) = engine_idle_with(&[], Duration::from_secs(3)).await;
 
     first_frames(&cfg.path, &home.path, count, rounds).await;
 
@@ -350,13 +380,15 @@ async fn bench_dashboard_200_sessions() {
     println!("RSS after 10 s: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
 
     // Idle: terminal tab, nothing happening.
-    let (cctui_cpu, engine_with, events) =
-        engine_idle_with(Some(pid), Duration::from_secs(5)).await;
+    let (cpu, engine_with, events) = engine_idle_with(&[pid], Duration::from_secs(5)).await;
+    let cctui_cpu = cpu[0];
     println!(
         "idle CPU over 60 s: cctui {cctui_cpu:.2}% of a core; dockerd+containerd+shims \
          {engine_with:.2}% with cctui vs {engine_before:.2}% without (session events from \
          other tests meanwhile: {events} with, {events_before} without)"
     );
+
+    idle_with_the_queue(&mut app, &cfg.path, engine_before).await;
 
     // The session with a million log lines, in the logs tab.
     app.send(b"g");
@@ -395,14 +427,98 @@ async fn bench_dashboard_200_sessions() {
         50,
         200,
     );
-    let (ox_cpu, engine_ox, events_ox) =
-        engine_idle_with(ox.child.process_id(), Duration::from_secs(5)).await;
+    let ox_pid: Vec<u32> = ox.child.process_id().into_iter().collect();
+    let (ox_cpu, engine_ox, events_ox) = engine_idle_with(&ox_pid, Duration::from_secs(5)).await;
+    let ox_cpu = ox_cpu.first().copied().unwrap_or_default();
     println!(
         "idle CPU over 60 s with oxker instead: oxker {ox_cpu:.2}% of a core; the engine \
          {engine_ox:.2}% (session events meanwhile: {events_ox})"
     );
     drop(ox);
+    let _vols = ls_timings(&b, &cfg.path, &prefix, count).await;
     sweep(&b, Some(&prefix)).await;
+}
+
+/// `cctui ls` against `cctui ls --json` (which reads usage) over the benchmark's sessions,
+/// each of their 20 projects given a transcript: while the agents run (every project read
+/// by a helper container), then stopped (read once and kept, then from the kept tallies).
+/// The volumes go with the returned guard.
+async fn ls_timings(
+    b: &DockerBackend,
+    cfg: &std::path::Path,
+    prefix: &str,
+    count: usize,
+) -> Cleanup {
+    let image = tiny_image(b).await;
+    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
+    let line = r#"{"type":"assistant","message":{"id":"m","model":"claude-opus-5-5","usage":{"input_tokens":1000,"output_tokens":100}}}"#;
+    for i in 0..count.min(20) {
+        let project =
+            cctui::session::Project::from_canonical(format!("/bench/project-{i:02}").into());
+        let v = project.config_volume();
+        docker(&["volume", "create", &v]);
+        vols.volumes.push(v.clone());
+        docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-e",
+            &format!("T={line}"),
+            "-v",
+            &format!("{v}:/v"),
+            &image,
+            "sh",
+            "-c",
+            "mkdir -p /v/projects/p && echo \"$T\" > /v/projects/p/t.jsonl",
+        ]);
+    }
+    let time = |args: &[&str]| -> (Duration, String) {
+        let t = Instant::now();
+        let out = cctui_cmd(cfg, args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            t.elapsed(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let runs = |args: &[&str]| -> (Vec<Duration>, String) {
+        let all: Vec<(Duration, String)> = (0..3).map(|_| time(args)).collect();
+        let out = all[0].1.clone();
+        (all.into_iter().map(|(d, _)| d).collect(), out)
+    };
+    let (plain, _) = runs(&["ls"]);
+    let (json, out) = runs(&["ls", "--json"]);
+    assert!(
+        out.contains("\"input_tokens\": 1000"),
+        "no usage read: {out:.2000}"
+    );
+    println!(
+        "{count} sessions in 20 projects, running: cctui ls {:.0?}; cctui ls --json (a helper \
+         container per project) {:.0?}",
+        sorted_ms(&plain),
+        sorted_ms(&json)
+    );
+    for i in 0..count {
+        docker(&["kill", &format!("cctui-{prefix}-{i:03}")]);
+    }
+    let (first, _) = time(&["ls", "--json"]);
+    let (kept, out) = runs(&["ls", "--json"]);
+    assert!(
+        out.contains("\"input_tokens\": 1000"),
+        "no usage kept: {out:.2000}"
+    );
+    println!(
+        "stopped: cctui ls --json {:.0} ms reading and keeping every project, then {:.0?} \
+         from the kept tallies",
+        first.as_secs_f64() * 1e3,
+        sorted_ms(&kept)
+    );
+    vols
 }
 
 /// Keystrokes timed per program in the echo benchmark.

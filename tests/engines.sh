@@ -131,6 +131,13 @@ start_dockerd() {
   fi
   mkdir -p "$state/data" "$state/exec"
   rm -f "$sock"
+  # A data root that once ran with the default bridge remembers docker0 as its own, and
+  # dockerd 20.10 deletes it when started with another bridge: the first engine's docker0
+  # would go. Drop such a network store first.
+  local had_docker0=no
+  if ip link show docker0 >/dev/null 2>&1; then had_docker0=yes; fi
+  local store=$state/data/network/files/local-kv.db
+  if [[ -f $store ]] && grep -aq docker0 "$store"; then rm -f "$store"; fi
   log "starting the second dockerd (data root $state/data, socket $sock, tls port $tls_port)"
   # setsid: a dockerd started from a test's shell outlives it; stop finds it by its pidfile.
   # Its own mount namespace, with an empty tmpfs over $local_only: a folder made there here
@@ -149,7 +156,12 @@ start_dockerd() {
     >"$state/dockerd.log" 2>&1 </dev/null &
   local pid=$!
   for _ in $(seq 1 60); do
-    engine2_up && return
+    if engine2_up; then
+      if [[ $had_docker0 == yes ]] && ! ip link show docker0 >/dev/null 2>&1; then
+        die "starting the second dockerd deleted the first engine's docker0 (see $state/dockerd.log)"
+      fi
+      return
+    fi
     kill -0 "$pid" 2>/dev/null || { tail -20 "$state/dockerd.log" >&2; die "the second dockerd exited"; }
     sleep 0.5
   done

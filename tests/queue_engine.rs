@@ -307,22 +307,95 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
     };
     app.wait_until("claude working", WAIT, |s| row(s, "working"));
     app.wait_until("claude idle after the reply", WAIT, |s| row(s, "idle"));
-    let (code, out, err) = cctui(&cfg.path, &["ls", "--json", "--usage"]);
-    assert_eq!(code, 0, "{err}");
-    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let me = list
-        .as_array()
+    // The dashboard reads the project's usage at the turn's end: its figure is on the
+    // project's line (19 tokens, $0.000028), with no Info tab opened.
+    let folder = project
+        .path
+        .file_name()
         .unwrap()
-        .iter()
-        .find(|s| s["name"] == name.as_str())
-        .unwrap();
-    let u = &me["usage"];
-    eprintln!("usage: {u}");
+        .to_str()
+        .unwrap()
+        .to_string();
+    app.wait_until("the project's usage in the list", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains(&folder) && l.contains(" 19 $0.00"))
+    });
+    // `ls --json` has the usage without `--usage`, and so does `--usage`.
+    let usage_of = |args: &[&str]| -> serde_json::Value {
+        let (code, out, err) = cctui(&cfg.path, args);
+        assert_eq!(code, 0, "{err}");
+        let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let me = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name.as_str())
+            .unwrap()
+            .clone();
+        me["usage"].clone()
+    };
+    let timed = Instant::now();
+    let u = usage_of(&["ls", "--json"]);
+    eprintln!(
+        "ls --json, one running project read: {:?}; usage: {u}",
+        timed.elapsed()
+    );
     assert_eq!(u["input_tokens"], 10, "{u}");
     assert_eq!(u["output_tokens"], 9, "{u}");
     assert_eq!(u["cache_read_tokens"], 0, "{u}");
+    assert_eq!(u["cache_write_tokens"], 0, "{u}");
+    assert!(u["unpriced_models"].as_array().unwrap().is_empty(), "{u}");
+    let model = u["models"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(u["models"][&model]["output"], 9, "{u}");
     let cost = u["cost_usd"].as_f64().expect("priced");
     assert!((cost - (10.0 + 18.0) / 1e6).abs() < 1e-12, "{u}");
+    assert_eq!(usage_of(&["ls", "--json", "--usage"]), u);
+    // Without the user's table, the shipped one prices the model claude asked for.
+    std::fs::remove_file(cfg.path.join("prices.toml")).unwrap();
+    let shipped = usage_of(&["ls", "--json"]);
+    eprintln!("claude's model {model}, priced by the shipped table: {shipped}");
+    let table = cctui::usage::Prices::load(&cfg.path).unwrap();
+    let price = table
+        .price(&model)
+        .unwrap_or_else(|| panic!("config/prices.toml has no price for {model}"));
+    let want = (10.0 * price.input + 9.0 * price.output) / 1e6;
+    let cost = shipped["cost_usd"].as_f64().expect("priced");
+    assert!((cost - want).abs() < 1e-12, "{shipped}");
+    std::fs::write(
+        cfg.path.join("prices.toml"),
+        "[models.\"claude\"]\ninput = 1.0\noutput = 2.0\ncache_write = 0.0\ncache_read = 0.0\n",
+    )
+    .unwrap();
+
+    // Stopped, the project's tally is kept: a changed copy is believed until the agent runs
+    // again, and then the transcripts are read again.
+    let (code, _, err) = cctui(&cfg.path, &["stop", &name]);
+    assert_eq!(code, 0, "{err}");
+    let timed = Instant::now();
+    assert_eq!(usage_of(&["ls", "--json"]), u);
+    eprintln!("ls --json, stopped, read and kept: {:?}", timed.elapsed());
+    let kept = cfg
+        .path
+        .join("state/usage")
+        .join(format!("{}.json", p.config_volume()));
+    let text = std::fs::read_to_string(&kept).expect("the tally kept");
+    assert!(text.contains("\"output\":9"), "{text}");
+    std::fs::write(&kept, text.replace("\"output\":9", "\"output\":9999")).unwrap();
+    let timed = Instant::now();
+    assert_eq!(usage_of(&["ls", "--json"])["output_tokens"], 9999);
+    eprintln!(
+        "ls --json, stopped, from the kept tally: {:?}",
+        timed.elapsed()
+    );
+    let (code, _, err) = cctui(&cfg.path, &["start", &name]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(usage_of(&["ls", "--json"])["output_tokens"], 9);
     let (_, text, _) = cctui(&cfg.path, &["ls", "--usage"]);
     assert!(
         text.lines()

@@ -22,6 +22,8 @@ use cctui::sandbox::firewall::{parse_rule, Allowlist, Blocked, Counters, Firewal
 use cctui::sandbox::report::{FirewallReport, HolderReading};
 use cctui::session::group_sessions;
 use cctui::term::{hook_marker, ClaudeState};
+use cctui::usage::{from_transcripts, Prices};
+use cctui::workspace::plan::label;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::{Buffer, CellWidth};
@@ -579,6 +581,65 @@ fn info_tab(w: u16, h: u16, color: bool) -> State {
     state
 }
 
+/// Usage as the runtime brings it, from transcripts priced $1 in and $2 out per million
+/// tokens (the shipped table for everything but `gpt-9`): shop's api and web on their own
+/// branches (their project's total adds them), blog's docs in place (it reads every line of
+/// its project: that is blog's total), and crashy's model has no price.
+fn usage_view(w: u16, h: u16, color: bool) -> State {
+    let mut state = dashboard(w, h, color);
+    for name in ["api", "web"] {
+        let agent = state.row_mut(name).unwrap().session.agent.as_mut().unwrap();
+        let l = &mut agent.labels;
+        l.insert(label::MODE.into(), "repo".into());
+        l.insert(label::REPO.into(), SHOP.into());
+        l.insert(label::BRANCH.into(), format!("cctui/{name}"));
+        l.insert(label::BASE.into(), "0123456789abcdef".into());
+    }
+    let prices: Prices = toml::from_str(
+        "[models.claude]\ninput = 1.0\noutput = 2.0\ncache_write = 1.0\ncache_read = 0.0\n",
+    )
+    .unwrap();
+    let line = |branch: &str, id: &str, model: &str, input: u64, read: u64, output: u64| {
+        format!(
+            r#"{{"type":"assistant","gitBranch":"{branch}","message":{{"id":"{id}","model":"{model}","usage":{{"input_tokens":{input},"cache_read_input_tokens":{read},"output_tokens":{output}}}}}}}"#
+        )
+    };
+    let shop = [
+        line("cctui/api", "a1", "claude-x", 9_000, 90_000, 1_000),
+        line("cctui/web", "w1", "claude-x", 100_000, 0, 50_000),
+        line("cctui/web", "w2", "claude-x", 2_000_000, 0, 110_000),
+        line("main", "m1", "claude-x", 777, 0, 0),
+    ]
+    .join("\n");
+    let blog = line("main", "d1", "claude-x", 1_200, 5_000, 300);
+    let tools = line("main", "c1", "gpt-9", 40, 0, 2);
+    let loaded = [
+        ("api", &shop, Some("cctui/api")),
+        ("web", &shop, Some("cctui/web")),
+        ("docs", &blog, None),
+        ("crashy", &tools, None),
+    ];
+    // A session with nothing used yet shows no figure ("0 $0.00" on most rows is noise).
+    update(
+        &mut state,
+        Action::Usage {
+            session: LONG_NAME.into(),
+            usage: Ok(Default::default()),
+        },
+    );
+    for (session, text, branch) in loaded {
+        let usage = from_transcripts(text, &prices, branch);
+        update(
+            &mut state,
+            Action::Usage {
+                session: session.into(),
+                usage: Ok(usage),
+            },
+        );
+    }
+    state
+}
+
 fn help(w: u16, h: u16, color: bool) -> State {
     let mut state = dashboard(w, h, color);
     update(&mut state, key('?'));
@@ -937,6 +998,47 @@ fn firewall_tab_snapshots() {
 #[test]
 fn info_tab_snapshots() {
     snapshot_sizes("info_tab", info_tab);
+}
+
+#[test]
+fn usage_snapshots() {
+    snapshot_sizes("usage", usage_view);
+}
+
+/// The figures of `usage_view`, wherever the width allows: a session's at its row's end,
+/// its project's on the project's line, everyone's in the header.
+#[test]
+fn usage_totals_add_branches_take_an_in_place_project_once_and_leave_out_no_cost() {
+    let at = |w, h| screen_text(&render(&usage_view(w, h, false)));
+    let wide = at(200, 60);
+    // The list's part of the line that starts with `start` inside the list's border.
+    let row = |text: &str, start: &str| -> String {
+        text.lines()
+            .filter_map(|l| l.strip_prefix('│')?.split('│').next())
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start}:\n{text}"))
+            .to_string()
+    };
+    // api: 9k in, 90k read, 1k out = 100k tokens, $0.009 + $0.002.
+    assert!(row(&wide, "  api ").ends_with(" 100k $0.01"), "{wide}");
+    // web: 2.26M tokens, $2.10 in + $0.32 out.
+    assert!(row(&wide, "▸ web ").ends_with(" 2.3M $2.42"), "{wide}");
+    // shop: api + web, not main's 777 that no session of it made.
+    assert!(row(&wide, "~/code/shop").ends_with(" 2.4M $2.43"), "{wide}");
+    // blog: docs in place reads every line: 6.5k tokens, $0.0012 + $0.0006.
+    assert!(row(&wide, "~/code/blog").ends_with(" 6.5k $0.00"), "{wide}");
+    // tools: gpt-9 has no price: tokens, no cost.
+    assert!(row(&wide, "/srv/tools").ends_with(" 42"), "{wide}");
+    assert!(row(&wide, "  crashy").ends_with(" 42"), "{wide}");
+    assert!(row(&wide, "  yolo").trim_end().ends_with("OFF"), "{wide}");
+    // Everyone: tokens of all three projects; no cost, since one model has none.
+    let header = wide.lines().next().unwrap();
+    assert!(header.contains("usage 2.4M  "), "{header}");
+    // Narrower lists keep the project totals and drop the rows' figures.
+    let mid = at(120, 40);
+    assert!(row(&mid, "~/code/shop").ends_with(" 2.4M $2.43"), "{mid}");
+    assert!(!row(&mid, "  api ").contains('$'), "{mid}");
+    assert!(!row(&mid, "▸ web ").contains('$'), "{mid}");
 }
 
 #[test]

@@ -47,7 +47,8 @@ pub enum Effect {
         session: String,
         container: String,
     },
-    /// Read the session's tokens and cost from its transcripts.
+    /// Read the tokens and cost of the session's project (each of its sessions) from the
+    /// transcripts.
     LoadUsage(String),
     /// Keep a live attachment to the session's claude.
     Attach {

@@ -21,7 +21,7 @@ pub fn areas(area: Rect) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let list_width = (area.width * 2 / 5).clamp(34, 56).min(area.width / 2);
+    let list_width = (area.width * 2 / 5).clamp(34, 68).min(area.width / 2);
     let [list, detail] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(body);
     Areas {

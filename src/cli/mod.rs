@@ -57,8 +57,8 @@ pub enum Command {
         /// Machine-readable output (stable; see the README)
         #[arg(long)]
         json: bool,
-        /// Tokens and cost from Claude Code's transcripts, with totals (one short-lived
-        /// container per session reads them)
+        /// Tokens and cost from Claude Code's transcripts, with totals (a short-lived
+        /// container per project reads them); `--json` always has them
         #[arg(long)]
         usage: bool,
     },

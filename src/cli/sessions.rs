@@ -179,6 +179,9 @@ pub async fn ls_all(
         for (engine, sessions) in &listed {
             let mut list = ls_json(sessions);
             super::print::name_engine(&mut list, engine);
+            if let Some(on) = reached.up.iter().find(|e| &e.engine.name == engine) {
+                super::usage::add_usage(&mut list, &on.ops.usages(sessions).await);
+            }
             all.extend(list.as_array().cloned().unwrap_or_default());
         }
         let text = serde_json::to_string_pretty(&serde_json::Value::Array(all)).expect("json");

@@ -1,20 +1,16 @@
-//! `cctui ls --usage`: tokens and cost per session from Claude Code's transcripts, with
-//! totals per project and overall. Each session's transcripts are read by a short-lived
-//! container (see `session::usage`), a few at a time.
+//! `cctui ls --usage` and `cctui ls --json`: tokens and cost per session from Claude Code's
+//! transcripts, with totals per project and overall. A project's transcripts are read by a
+//! short-lived container, or kept from the last read while its agents are stopped (see
+//! `session::usage`).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-
-use futures_util::{stream, StreamExt};
 
 use super::print::ls_json;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::session::ops::Ops;
 use crate::usage::{self, Usage};
-
-/// Helper containers at once.
-const PARALLEL: usize = 4;
 
 fn usage_json(u: &Usage) -> serde_json::Value {
     serde_json::json!({
@@ -28,25 +24,25 @@ fn usage_json(u: &Usage) -> serde_json::Value {
     })
 }
 
+/// Each session's `usage` field in `ls --json`, beside the others.
+pub fn add_usage(list: &mut serde_json::Value, usages: &[std::result::Result<Usage, String>]) {
+    if let Some(items) = list.as_array_mut() {
+        for (item, u) in items.iter_mut().zip(usages) {
+            item["usage"] = match u {
+                Ok(u) => usage_json(u),
+                Err(e) => serde_json::json!({ "error": e }),
+            };
+        }
+    }
+}
+
 pub async fn ls<B: Backend>(ops: &Ops<B>, engine: &str, json: bool) -> Result<ExitCode> {
     let sessions = ops.list().await?;
-    let names: Vec<String> = sessions.iter().map(|s| s.name.clone()).collect();
-    let usages: Vec<std::result::Result<Usage, String>> = stream::iter(names)
-        .map(|n| async move { ops.usage(&n).await.map_err(|e| e.to_string()) })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
+    let usages = ops.usages(&sessions).await;
     if json {
         let mut list = ls_json(&sessions);
         super::print::name_engine(&mut list, engine);
-        if let Some(items) = list.as_array_mut() {
-            for (item, u) in items.iter_mut().zip(&usages) {
-                item["usage"] = match u {
-                    Ok(u) => usage_json(u),
-                    Err(e) => serde_json::json!({ "error": e }),
-                };
-            }
-        }
+        add_usage(&mut list, &usages);
         println!("{}", serde_json::to_string_pretty(&list).expect("json"));
         return Ok(ExitCode::SUCCESS);
     }

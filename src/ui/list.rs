@@ -6,6 +6,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
+use super::usage;
 use super::widgets::{block, duration_words, unix_time};
 use crate::app::state::{EngineHealth, EngineStatus, Mode, Row, State};
 
@@ -80,10 +81,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         if project != Some(&row.session.project) {
             project = Some(&row.session.project);
-            lines.push(Line::styled(
-                shorten_home(&row.session.project, state),
-                theme.dim(),
-            ));
+            lines.push(project_line(&row.session.project, width, state, theme));
         }
         let mut line = row_line(row, i == state.selected, width, state, theme);
         if i == state.selected {
@@ -154,6 +152,15 @@ fn engine_header(
     Line::from(spans)
 }
 
+/// A project's heading: its folder, and its sessions' usage at the end.
+fn project_line(project: &str, width: usize, state: &State, theme: &Theme) -> Line<'static> {
+    let rows = state.rows.iter().filter(|r| r.session.project == project);
+    let total = usage::project_total(rows).map(|u| crate::usage::short(&u));
+    let mut spans = vec![Span::raw(shorten_home(project, state))];
+    usage::pad_with(&mut spans, total, width, theme.dim());
+    Line::from(spans).style(theme.dim())
+}
+
 /// One session: marker, name, container state, claude's state and the firewall badge.
 fn row_line(
     row: &Row,
@@ -171,7 +178,10 @@ fn row_line(
     let narrow = width < 2 + 12 + 1 + 13 + 11 + 5;
     let state_width = if narrow { 2 } else { 13 };
     let fixed = 2 + 1 + state_width + 11 + 5;
-    let name_width = width.saturating_sub(fixed).clamp(6, 28);
+    // Wide enough, the session's usage takes the row's end.
+    let with_usage = !narrow && width >= fixed + 12 + usage::CELL;
+    let cell = if with_usage { usage::CELL } else { 0 };
+    let name_width = width.saturating_sub(fixed + cell).clamp(6, 28);
     let mut name = row.name().to_string();
     if state.conflicted.contains(row.name()) {
         name = format!("⚠ {name}");
@@ -192,8 +202,8 @@ fn row_line(
         Span::styled(fw, fwstyle),
     ];
     // The selection highlight spans the whole row.
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
+    let figure = usage::figure(row).filter(|_| with_usage);
+    usage::pad_with(&mut spans, figure, width, theme.dim());
     Line::from(spans)
 }
 
@@ -211,7 +221,7 @@ fn footer(row: &Row, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         Span::styled(format!("{} ", row.name()), theme.title()),
         Span::raw(format!("{profiles} · {up}")),
     ];
-    if let Some(Ok(u)) = &row.view.usage {
+    if let Some(u) = usage::loaded(row) {
         first.push(Span::raw(format!(" · {}", crate::usage::compact(u))));
     }
     if state.several_engines() {

@@ -5,6 +5,7 @@ mod list;
 mod queue;
 mod tabs;
 pub mod theme;
+mod usage;
 mod widgets;
 
 /// The Changes tab's drawing, for tests that draw a view of their own.
@@ -112,7 +113,14 @@ fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.accent(),
         ));
     }
-    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let mut used: usize = spans.iter().map(|s| s.width()).sum();
+    if let Some(all) = usage::overall(state) {
+        let all = format!("  usage {}", crate::usage::short(&all));
+        if used + all.chars().count() <= area.width as usize {
+            used += all.chars().count();
+            spans.push(Span::raw(all));
+        }
+    }
     let host = engines_summary(state);
     if used + host.chars().count() <= area.width as usize {
         spans.push(Span::styled(host, theme.dim()));

@@ -81,6 +81,7 @@ impl OwnEngine {
     }
 
     pub fn run_dockerd(&self) {
+        forget_a_default_bridge(&self.root.join("data"));
         let log = std::fs::File::create(self.root.join("dockerd.log")).unwrap();
         let sock = self.host.trim_start_matches("unix://");
         let _ = std::fs::remove_file(sock);
@@ -169,5 +170,18 @@ impl Drop for OwnEngine {
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge])
             .status();
+    }
+}
+
+/// A data root that once ran with the default bridge remembers `docker0` as its own, and
+/// dockerd 20.10 deletes a remembered bridge it made when it starts with another one: the
+/// first engine's `docker0` would go. Such a network store is dropped before the start.
+pub fn forget_a_default_bridge(data_root: &std::path::Path) {
+    let store = data_root.join("network/files/local-kv.db");
+    let remembers = std::fs::read(&store)
+        .map(|b| b.windows(7).any(|w| w == b"docker0"))
+        .unwrap_or(false);
+    if remembers {
+        std::fs::remove_file(&store).expect("remove the stale network store");
     }
 }

@@ -49,10 +49,16 @@ impl<B: Backend> Runtime<B> {
                     return;
                 };
                 let tx = self.tx.clone();
+                // One read serves every session of the project.
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
-                    let usage = ops.usage(&session).await.map_err(|e| e.to_string());
-                    let _ = tx.send(Action::Usage { session, usage });
+                    let all = match ops.project_usage(&session).await {
+                        Ok(all) => all,
+                        Err(e) => vec![(session, Err(e.to_string()))],
+                    };
+                    for (session, usage) in all {
+                        let _ = tx.send(Action::Usage { session, usage });
+                    }
                 });
             }
             Effect::LoadDetails { session, container } => {

@@ -198,6 +198,28 @@ fn on_event(state: &mut State, engine: &str, ev: EngineEvent, fx: &mut Vec<Effec
     }
     let prev = row.firewall.clone();
     row.firewall = firewall_badge(&row.session, Some(&prev));
+    // A stopped agent wrote its last transcript lines.
+    if role == Some("agent") && matches!(ev.action, EventAction::Die { .. }) {
+        fx.extend(load_usage(state, name));
+    }
+}
+
+/// Usage for the list, at start: one load per project (a read serves its sessions).
+fn load_all_usage(state: &State, fx: &mut Vec<Effect>) {
+    let mut projects = std::collections::BTreeSet::new();
+    for row in &state.rows {
+        if projects.insert(row.session.project.as_str()) {
+            fx.push(Effect::LoadUsage(row.name().to_string()));
+        }
+    }
+}
+
+/// Usage of `session`'s project again (a turn ended, an agent stopped), asked for by the
+/// project's first session, so that the runtime's spacing of loads holds per project.
+pub(super) fn load_usage(state: &State, session: &str) -> Option<Effect> {
+    let project = &state.row(session)?.session.project;
+    let first = state.rows.iter().find(|r| &r.session.project == project)?;
+    Some(Effect::LoadUsage(first.name().to_string()))
 }
 
 /// The badge a session's list entry supports: the containers' states decide it by the same
@@ -269,6 +291,9 @@ fn on_sessions(state: &mut State, engine: &str, list: Vec<Session>, fx: &mut Vec
     state.selected = state.selected.min(state.rows.len().saturating_sub(1));
     let first_load = !state.loaded;
     state.loaded = true;
+    if first_load {
+        load_all_usage(state, fx);
+    }
     keep_terminals(state, fx);
     let now = state
         .selected_row()

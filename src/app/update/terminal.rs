@@ -130,6 +130,8 @@ fn note_for_queue(
     if now == ClaudeState::Idle && state.visible_terminal().as_deref() != Some(session) {
         state.queue.note_finished(session);
     }
+    // The turn's replies are in its transcript now.
+    fx.extend(super::engine::load_usage(state, session));
     if state
         .row(session)
         .is_some_and(|r| r.session.running_holder().is_some())

@@ -385,3 +385,77 @@ fn a_removed_session_takes_its_terminal_with_it() {
     assert!(fx.contains(&Effect::Detach("b".into())), "{fx:?}");
     assert!(state.terminal("b").is_none());
 }
+
+#[test]
+fn usage_loads_once_per_project_at_start_and_again_when_a_turn_ends_or_an_agent_stops() {
+    let in_project = |name: &str, project: &str| {
+        let mut c = container(name, "agent", "off", ContainerState::Running);
+        c.labels.insert(labels::PROJECT.into(), project.into());
+        c
+    };
+    let list = group_sessions(&[
+        in_project("a1", "/srv/a"),
+        in_project("a2", "/srv/a"),
+        in_project("b1", "/srv/b"),
+    ]);
+    let mut state = State::new(Keymap::default(), settings());
+    let fx = update(
+        &mut state,
+        Action::Sessions {
+            engine: crate::engines::LOCAL.into(),
+            list: list.clone(),
+        },
+    );
+    let loads = |fx: &[Effect]| -> Vec<String> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::LoadUsage(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(loads(&fx), ["a1", "b1"], "{fx:?}");
+    assert!(loads(&update(
+        &mut state,
+        Action::Sessions {
+            engine: crate::engines::LOCAL.into(),
+            list,
+        }
+    ))
+    .is_empty());
+
+    // a2's turn: working, then idle.
+    let mut output = |bytes: String| {
+        let at = std::time::Instant::now();
+        update(
+            &mut state,
+            Action::TermOutput {
+                session: "a2".into(),
+                bytes: bytes.into_bytes(),
+                at,
+            },
+        )
+    };
+    let working = output(crate::term::hook_marker("prompt"));
+    assert!(loads(&working).is_empty(), "{working:?}");
+    let ended = output(crate::term::hook_marker("stop"));
+    assert_eq!(loads(&ended), ["a1"], "{ended:?}");
+
+    let die = |role: &str| {
+        let labels = container("b1", role, "off", ContainerState::Running).labels;
+        let mut labels = labels;
+        labels.insert(labels::PROJECT.into(), "/srv/b".into());
+        Action::Engine {
+            engine: crate::engines::LOCAL.into(),
+            event: EngineEvent {
+                container_id: format!("id-b1-{role}"),
+                name: format!("cctui-b1-{role}"),
+                action: EventAction::Die { exit_code: Some(0) },
+                labels,
+                time_nanos: 0,
+            },
+        }
+    };
+    assert!(loads(&update(&mut state, die("usage"))).is_empty());
+    assert_eq!(loads(&update(&mut state, die("agent"))), ["b1"]);
+}
