@@ -8,6 +8,7 @@ use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::state::State;
 use crate::backend::Backend;
+use crate::session::ops::Ops;
 
 impl<B: Backend> Runtime<B> {
     /// Carries out a load on the engine of the session's row; nothing while that engine is
@@ -44,23 +45,7 @@ impl<B: Backend> Runtime<B> {
                     let _ = tx.send(Action::Changes { session, view });
                 });
             }
-            Effect::LoadUsage(session) => {
-                let Some(wait) = self.throttle(format!("usage:{session}")) else {
-                    return;
-                };
-                let tx = self.tx.clone();
-                // One read serves every session of the project.
-                tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    let all = match ops.project_usage(&session).await {
-                        Ok(all) => all,
-                        Err(e) => vec![(session, Err(e.to_string()))],
-                    };
-                    for (session, usage) in all {
-                        let _ = tx.send(Action::Usage { session, usage });
-                    }
-                });
-            }
+            Effect::LoadUsage(session) => self.load_usage(ops, session),
             Effect::LoadDetails { session, container } => {
                 let Some(wait) = self.throttle(format!("details:{session}")) else {
                     return;
@@ -95,6 +80,24 @@ impl<B: Backend> Runtime<B> {
             }
             _ => {}
         }
+    }
+
+    /// One read of the project's transcripts serves every session of it.
+    fn load_usage(&mut self, ops: Ops<B>, session: String) {
+        let Some(wait) = self.throttle(format!("usage:{session}")) else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let all = match ops.project_usage(&session).await {
+                Ok(all) => all,
+                Err(e) => vec![(session, Err(e.to_string()))],
+            };
+            for (session, usage) in all {
+                let _ = tx.send(Action::Usage { session, usage });
+            }
+        });
     }
 
     /// Follows one container's logs from the last `tail` lines; replaces any earlier follow.
