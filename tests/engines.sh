@@ -131,9 +131,9 @@ start_dockerd() {
   fi
   mkdir -p "$state/data" "$state/exec"
   rm -f "$sock"
-  # A data root that once ran with the default bridge remembers docker0 as its own, and
-  # dockerd 20.10 deletes it when started with another bridge: the first engine's docker0
-  # would go. Drop such a network store first.
+  # dockerd 20.10, restarted on a data root with --default-address-pool, deletes the host's
+  # docker0 (the first engine's) unless --live-restore is on; and a data root that once ran
+  # with the default bridge remembers docker0 as its own. Drop such a network store first.
   local had_docker0=no
   if ip link show docker0 >/dev/null 2>&1; then had_docker0=yes; fi
   local store=$state/data/network/files/local-kv.db
@@ -151,7 +151,7 @@ start_dockerd() {
     -H "unix://$sock" -H "tcp://127.0.0.1:$tls_port" \
     --tlsverify --tlscacert "$certs/ca.pem" --tlscert "$certs/server-cert.pem" \
     --tlskey "$certs/server-key.pem" \
-    --bridge "$bridge" --iptables=false --ip-masq=false \
+    --bridge "$bridge" --iptables=false --ip-masq=false --live-restore \
     --default-address-pool "base=$pool,size=24" \
     >"$state/dockerd.log" 2>&1 </dev/null &
   local pid=$!
@@ -279,6 +279,14 @@ stop_pidfile() {
 
 stop() {
   stop_pidfile "$ssh_dir/sshd.pid" sshd
+  # --live-restore keeps containers running past their daemon: remove them first, one at a
+  # time (20.10 deadlocks on bulk removal).
+  if engine2_up; then
+    local id
+    for id in $(DOCKER_HOST="unix://$sock" docker ps -aq); do
+      DOCKER_HOST="unix://$sock" timeout 60 docker rm -f -v "$id" >/dev/null 2>&1 || true
+    done
+  fi
   stop_pidfile "$state/dockerd.pid" "the second dockerd"
   rules del
   if ip link show "$bridge" >/dev/null 2>&1; then ip link del "$bridge"; fi

@@ -19,7 +19,7 @@ pub struct EngineEntry {
 
 /// Names the list, the CLI and `--engine` use: short, and safe in a label.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
+    let ok = name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.len() <= 32
         && name
             .chars()
@@ -28,7 +28,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "engine name `{name}`: use 1 to 32 of a-z, 0-9, '.', '-' and '_'"
+            "engine name `{name}`: use 1 to 32 of a-z, 0-9, '.', '-' and '_', starting with a letter or digit"
         ))
     }
 }

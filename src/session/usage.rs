@@ -14,7 +14,8 @@ use futures_util::{stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{
-    labels, Backend, ContainerSpec, ContainerSummary, MountKind, MountSpec, NetworkAttach,
+    labels, Backend, ContainerSpec, ContainerState, ContainerSummary, LabelFilter, MountKind,
+    MountSpec, NetworkAttach,
 };
 use crate::error::{Error, Result};
 use crate::project::Project;
@@ -160,8 +161,12 @@ impl<B: Backend> Ops<B> {
             .unwrap_or_default();
         let n = HELPER_SEQ.fetch_add(1, Ordering::Relaxed);
         let name = format!("cctui-{session}-usage-{}-{n}", std::process::id());
+        self.sweep_helpers(project).await;
         let mut spec = ContainerSpec::hardened(name, &agent.image);
+        // No session label: a helper is no part of a session (the list, and the events that
+        // refresh it, never see it).
         spec.labels = agent.labels.clone();
+        spec.labels.remove(labels::SESSION);
         spec.labels.insert(labels::ROLE.into(), "usage".into());
         spec.entrypoint = Some(vec!["sh".into(), "-c".into()]);
         // Only assistant lines carry usage: the rest (tool results, file contents) stays in
@@ -184,6 +189,24 @@ impl<B: Backend> Ops<B> {
         let result = self.collect_output(&id).await;
         let _ = self.backend.remove_container(&id).await;
         result
+    }
+
+    /// Helpers that a cctui killed mid-read left behind, exited: removed, one at a time.
+    async fn sweep_helpers(&self, project: &Project) {
+        let Ok(helpers) = self
+            .backend
+            .list_containers(&LabelFilter::eq(labels::ROLE, "usage"))
+            .await
+        else {
+            return;
+        };
+        let project_path = project.path.display().to_string();
+        for h in helpers.iter().filter(|h| {
+            matches!(h.state, ContainerState::Exited(_) | ContainerState::Dead)
+                && h.labels.get(labels::PROJECT) == Some(&project_path)
+        }) {
+            let _ = self.backend.remove_container(&h.id).await;
+        }
     }
 
     /// Starts the helper and takes everything it prints, until it exits.

@@ -92,7 +92,9 @@ impl OwnEngine {
             .args(["--exec-root", exec_root, "--pidfile"])
             .arg(self.pidfile())
             .args(["-H", &self.host, "--bridge", &self.bridge])
-            .args(["--iptables=false", "--ip-masq=false"])
+            // --live-restore: without it, dockerd 20.10 restarted on this data root with a
+            // --default-address-pool deletes the host's docker0, the first engine's bridge.
+            .args(["--iptables=false", "--ip-masq=false", "--live-restore"])
             .args(["--default-address-pool", "base=10.201.0.0/16,size=24"])
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -162,6 +164,12 @@ impl OwnEngine {
 
 impl Drop for OwnEngine {
     fn drop(&mut self) {
+        // Live restore keeps containers past their daemon: they go first, one at a time.
+        if self.up() {
+            for id in docker_at(&self.host, &["ps", "-aq"]).split_whitespace() {
+                docker_at(&self.host, &["rm", "-f", "-v", id]);
+            }
+        }
         if let Some(mut child) = self.daemon.lock().unwrap().take() {
             // SIGTERM: the daemon stops its containers and its containerd on the way out.
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

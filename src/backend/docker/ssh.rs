@@ -39,12 +39,46 @@ impl SshTarget {
             _ => (hostport, None),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        // A leading '-' would reach ssh as an option; spaces and controls have no place.
+        let plain = |t: &str| {
+            !t.starts_with('-') && !t.chars().any(|c| c.is_whitespace() || c.is_control())
+        };
+        if !plain(host) || !user.as_deref().is_none_or(plain) {
+            return None;
+        }
         (!host.is_empty()).then(|| SshTarget {
             user: user.filter(|u| !u.is_empty()),
             host: host.to_string(),
             port,
         })
     }
+}
+
+/// Where the ssh master's socket lives: a 0700 folder of cctui's own outside any project
+/// (`$XDG_RUNTIME_DIR`, else the system's temporary folder), never the current folder or
+/// `~/.local/state`, which a project's bind mount could show the agent: that socket runs
+/// commands on the engine's machine.
+fn control_directory() -> io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("cctui-ssh-{}", unsafe { libc::getuid() }));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(&dir)?;
+    let meta = std::fs::symlink_metadata(&dir)?;
+    let mine = std::os::unix::fs::MetadataExt::uid(&meta) == unsafe { libc::getuid() };
+    if !meta.is_dir() || !mine {
+        return Err(io::Error::other(format!(
+            "{} is not a folder of this user's",
+            dir.display()
+        )));
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(dir)
 }
 
 #[derive(Clone)]
@@ -63,7 +97,8 @@ impl SshConnector {
             return Ok(Arc::clone(s));
         }
         let mut b = SessionBuilder::default();
-        b.known_hosts_check(KnownHosts::Strict)
+        b.control_directory(control_directory().map_err(openssh::Error::Master)?)
+            .known_hosts_check(KnownHosts::Strict)
             .connect_timeout(self.connect_timeout)
             .server_alive_interval(Duration::from_secs(15))
             // A master left behind by a killed cctui goes away on its own.
@@ -258,5 +293,18 @@ mod tests {
         assert_eq!(SshTarget::parse("ssh://box:notaport"), None);
         assert_eq!(SshTarget::parse("ssh://"), None);
         assert_eq!(SshTarget::parse("tcp://box"), None);
+        // Nothing that ssh would take for an option, or that splits into two words.
+        assert_eq!(SshTarget::parse("ssh://-oProxyCommand=sh"), None);
+        assert_eq!(SshTarget::parse("ssh://-l@box"), None);
+        assert_eq!(SshTarget::parse("ssh://me@bo x"), None);
+    }
+
+    #[test]
+    fn the_master_socket_folder_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = control_directory().unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+        assert!(!dir.starts_with(std::env::current_dir().unwrap()) || dir.starts_with("/tmp"));
     }
 }
