@@ -529,3 +529,36 @@ fn with_no_image_on_the_clipboard_the_key_goes_through_unchanged() {
     let listed = exec_in(cfg, &name, &["ls", "-A", "/run/cctui/paste"]);
     assert_eq!(listed.trim(), "", "something was pasted");
 }
+
+/// `cctui exec` and `shell` write the sandbox's output unrendered: to a terminal, clipboard
+/// escapes, queries and DCS are held back; piped, the bytes stay exact (the control).
+#[test]
+fn cctui_exec_to_a_terminal_passes_no_clipboard_escape_or_query() {
+    let _turn = take_turn();
+    let name = unique("cexec");
+    let s = session(&name);
+    let cfg = &s.cfg.path;
+    let script = "printf 'before\\033]52;c;?\\007\\033]52;c;aGk=\\033\\\\\\033]11;?\\007\\033Ptmux;\\033\\033]52;c;?\\007\\033\\\\\\033]0;ok-title\\007after\\n'";
+    let escapes: [&[u8]; 4] = [b"\x1b]52;", b"\x1b]11;?", b"\x1bPtmux", b"aGk="];
+    let app = cctui_in_pty(cfg, &["exec", &name, "--", "sh", "-c", script], None);
+    wait_output(&app, "the text after the escapes", b"after");
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = app.output.lock().unwrap().clone();
+    for e in escapes {
+        assert!(
+            !contains(&seen, e),
+            "{:?} reached the terminal",
+            String::from_utf8_lossy(e)
+        );
+    }
+    assert!(contains(&seen, b"before"));
+    assert!(
+        contains(&seen, b"\x1b]0;ok-title\x07"),
+        "a title is no query and passes"
+    );
+    // Piped, byte-exact.
+    let piped = exec_in(cfg, &name, &["sh", "-c", script]);
+    for e in escapes {
+        assert!(contains(piped.as_bytes(), e), "piped output lost {e:?}");
+    }
+}

@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use crate::backend::{Backend, ExecSpec, LogStream};
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
+use crate::term::outward::OutwardFilter;
 
 /// Runs `program` then `args` in the session's running agent, interactively: `cctui shell`,
 /// `exec`, `run` and `login`.
@@ -57,6 +58,8 @@ pub(super) async fn run_here<B: Backend>(
     if keys.is_none() {
         let _ = session.input.shutdown().await;
     }
+    // To a terminal, the sandbox's output passes `OutwardFilter`; piped, it stays byte-exact.
+    let mut outward = Outward::for_this_terminal();
     let mut resized = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
         .map_err(|e| Error::other(format!("cannot watch the terminal size: {e}")))?;
     loop {
@@ -64,7 +67,7 @@ pub(super) async fn run_here<B: Backend>(
             chunk = session.output.next() => match chunk {
                 Some(chunk) => {
                     let chunk = chunk?;
-                    show(&chunk.stream, &chunk.bytes);
+                    show(&chunk.stream, &outward.pass(&chunk.stream, chunk.bytes));
                 }
                 None => break,
             },
@@ -101,6 +104,33 @@ async fn agent_exec<B: Backend>(ops: &Ops<B>, id: &str, cmd: &[String]) -> Resul
         working_dir: Some(workdir),
         ..Default::default()
     })
+}
+
+/// One filter per stream that goes to a terminal (where escapes act), none for a pipe.
+struct Outward {
+    stdout: Option<OutwardFilter>,
+    stderr: Option<OutwardFilter>,
+}
+
+impl Outward {
+    fn for_this_terminal() -> Self {
+        let on_terminal = |yes: bool| yes.then(OutwardFilter::default);
+        Outward {
+            stdout: on_terminal(std::io::stdout().is_terminal()),
+            stderr: on_terminal(std::io::stderr().is_terminal()),
+        }
+    }
+
+    fn pass(&mut self, stream: &LogStream, bytes: Vec<u8>) -> Vec<u8> {
+        let filter = match stream {
+            LogStream::Stderr => self.stderr.as_mut(),
+            _ => self.stdout.as_mut(),
+        };
+        match filter {
+            Some(f) => f.pass(&bytes),
+            None => bytes,
+        }
+    }
 }
 
 fn show(stream: &LogStream, bytes: &[u8]) {

@@ -10,6 +10,7 @@
 pub mod hook;
 pub mod keys;
 pub mod osc52;
+pub mod outward;
 pub mod screen;
 pub mod state;
 

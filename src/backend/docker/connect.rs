@@ -32,6 +32,15 @@ pub(super) fn client(address: &EngineAddress, secs: u64) -> Result<Docker, Backe
     } else if host.starts_with("tcp://") || host.starts_with("http://") {
         match &address.tls {
             Some(tls) => tls_client(host, tls, secs),
+            None if !is_loopback(host) => {
+                return Err(misconfigured(
+                    host,
+                    "plain tcp:// to another machine carries the session's secrets, and root on \
+                     that engine, in clear over the network",
+                    "give the engine a cert_path (TLS: ca.pem, cert.pem, key.pem), or use \
+                     ssh://user@host; plain tcp:// is for 127.0.0.1 and localhost only",
+                ));
+            }
             None => Docker::connect_with_http(host, secs, API_DEFAULT_VERSION),
         }
     } else {
@@ -42,6 +51,20 @@ pub(super) fn client(address: &EngineAddress, secs: u64) -> Result<Docker, Backe
         ));
     };
     opened.map_err(|e| unreachable(host, transport_cause(&e)))
+}
+
+/// Whether a `tcp://` or `http://` address names this machine.
+fn is_loopback(host: &str) -> bool {
+    let rest = host.split_once("://").map_or(host, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let name = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn tls_client(host: &str, tls: &TlsFiles, secs: u64) -> Result<Docker, bollard::errors::Error> {
@@ -148,4 +171,35 @@ pub(super) fn first_call_failed(address: &EngineAddress, cause: String) -> Backe
         };
     }
     unreachable(host, cause)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_tcp_is_for_this_machine_only() {
+        for ok in [
+            "tcp://127.0.0.1:2375",
+            "tcp://localhost:2375",
+            "http://[::1]:1",
+            "tcp://127.8.0.1",
+        ] {
+            assert!(is_loopback(ok), "{ok}");
+        }
+        for far in [
+            "tcp://10.0.0.7:2375",
+            "tcp://buildbox:2375",
+            "tcp://localhost.evil:1",
+            "tcp://[fe80::1]:1",
+        ] {
+            assert!(!is_loopback(far), "{far}");
+        }
+        let far = EngineAddress::plain("tcp://10.0.0.7:2375");
+        let Err(err) = client(&far, 1) else {
+            panic!("plain tcp:// to 10.0.0.7 was accepted")
+        };
+        let err = err.to_string();
+        assert!(err.contains("cert_path") && err.contains("ssh://"), "{err}");
+    }
 }
