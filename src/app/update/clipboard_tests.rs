@@ -6,27 +6,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::*;
 use crate::app::keymap::Keymap;
 use crate::app::state::{Mode, UiSettings};
-use crate::backend::{labels, ContainerState, ContainerSummary};
+use crate::backend::{ContainerState, ContainerSummary};
 use crate::session::group_sessions;
 
 fn agent(name: &str) -> ContainerSummary {
-    ContainerSummary {
-        id: format!("id-{name}"),
-        name: format!("cctui-{name}-agent"),
-        image: "cctui-agent:test".into(),
-        labels: [
-            (labels::SESSION, name),
-            (labels::PROJECT, "/srv/p"),
-            (labels::ROLE, "agent"),
-            (labels::FIREWALL, "off"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-        state: ContainerState::Running,
-        created: 0,
-        status: "Up 1 minute".into(),
-    }
+    super::tests::container(name, "agent", "off", ContainerState::Running)
 }
 
 /// Two running sessions, attached and past their replay, with copying on.
@@ -160,7 +144,7 @@ fn the_paste_key_asks_for_an_image_and_falls_back_to_itself() {
         fx,
         [Effect::PasteImage {
             session: "web".into(),
-            container: "id-web".into(),
+            container: "id-web-agent".into(),
             fallback: vec![0x16],
         }]
     );

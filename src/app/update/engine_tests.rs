@@ -8,28 +8,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::*;
 use crate::app::keymap::Keymap;
 use crate::app::state::{EngineHealth, Mode, UiSettings, LIVE_IDLE_SECS};
-use crate::backend::{labels, ContainerState, ContainerSummary, EngineEvent, EventAction, Stats};
-use crate::session::{group_sessions, Session};
+use crate::backend::{labels, EngineEvent, EventAction, Stats};
+use crate::session::Session;
 
 fn running(name: &str) -> Session {
-    let c = ContainerSummary {
-        id: format!("id-{name}"),
-        name: format!("cctui-{name}"),
-        image: "cctui-agent:test".into(),
-        labels: [
-            (labels::SESSION, name),
-            (labels::PROJECT, "/srv/p"),
-            (labels::ROLE, "agent"),
-            (labels::FIREWALL, "off"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-        state: ContainerState::Running,
-        created: 0,
-        status: "Up 1 minute".into(),
-    };
-    group_sessions(&[c]).remove(0)
+    super::tests::running_session(name)
 }
 
 fn listed(engine: &str, names: &[&str]) -> Action {

@@ -11,7 +11,13 @@ use crate::backend::{labels, ContainerState, ContainerSummary, EngineEvent, Even
 use crate::sandbox::firewall::FirewallStatus;
 use crate::session::{group_sessions, Session};
 
-fn container(name: &str, role: &str, firewall: &str, state: ContainerState) -> ContainerSummary {
+/// One container of session `name` in /srv/p; shared by the other `update` test modules.
+pub(super) fn container(
+    name: &str,
+    role: &str,
+    firewall: &str,
+    state: ContainerState,
+) -> ContainerSummary {
     ContainerSummary {
         id: format!("id-{name}-{role}"),
         name: format!("cctui-{name}-{role}"),
@@ -31,7 +37,7 @@ fn container(name: &str, role: &str, firewall: &str, state: ContainerState) -> C
     }
 }
 
-fn running_session(name: &str) -> Session {
+pub(super) fn running_session(name: &str) -> Session {
     group_sessions(&[container(name, "agent", "off", ContainerState::Running)]).remove(0)
 }
 
