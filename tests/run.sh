@@ -191,7 +191,9 @@ prebuild_images || { log "the test images do not build"; rm -rf "$scratch"; exit
 # needs root; without it those tests fail, saying so.
 if [[ $(id -u) -eq 0 ]]; then
   [[ -f /var/lib/cctui-test2/env ]] || engine2_started=1
-  CCTUI_TEST_PREBUILT_IMAGES="$state/prebuilt-images" tests/engines.sh start
+  # The images the second engines copy from the first (tests/engines.sh, tests/engines_kit).
+  export CCTUI_TEST_PREBUILT_IMAGES="$state/prebuilt-images"
+  tests/engines.sh start
   set -a
   # shellcheck source=/dev/null
   . /var/lib/cctui-test2/env

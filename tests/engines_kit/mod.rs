@@ -116,8 +116,10 @@ impl OwnEngine {
     /// The images a session of the small recipe needs, from the first engine (this engine
     /// has no way out to build them); kept in its data root across runs.
     fn copy_images(&self) {
-        let list = std::fs::read_to_string("/var/lib/cctui-test/prebuilt-images")
-            .expect("tests/run.sh lists the prebuilt images");
+        let path = std::env::var("CCTUI_TEST_PREBUILT_IMAGES")
+            .unwrap_or_else(|_| "/var/lib/cctui-test/prebuilt-images".into());
+        let list = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("tests/run.sh lists the prebuilt images in {path}: {e}"));
         let missing: Vec<&str> = std::iter::once("debian:bookworm-slim")
             .chain(list.lines())
             .filter(|i| !i.is_empty())
