@@ -19,6 +19,8 @@ pub struct PtyApp {
     writer: Box<dyn Write + Send>,
     master: Box<dyn MasterPty + Send>,
     pub child: Box<dyn Child + Send + Sync>,
+    /// The thread that reads the PTY: done once all the child's output is in `output`.
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl PtyApp {
@@ -52,7 +54,7 @@ impl PtyApp {
         let bytes_read = Arc::new(Mutex::new(0u64));
         let output = Arc::new(Mutex::new(Vec::new()));
         let (p, n, o) = (parser.clone(), bytes_read.clone(), output.clone());
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
             while let Ok(k) = reader.read(&mut buf) {
                 if k == 0 {
@@ -73,6 +75,7 @@ impl PtyApp {
             writer,
             master: pty.master,
             child,
+            reader,
         }
     }
 
@@ -150,6 +153,12 @@ impl PtyApp {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if let Ok(Some(_)) = self.child.try_wait() {
+                // What it wrote just before it ended may not be read yet: wait for the
+                // reader to reach the end (the PTY reads as closed once the child is gone).
+                let drained = Instant::now();
+                while !self.reader.is_finished() && drained.elapsed() < Duration::from_secs(2) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
