@@ -57,7 +57,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         | Action::TermLive { .. }
         | Action::ImagePasted { .. } => terminal::on_action(state, action, &mut fx),
         Action::JobProgress { job, progress } => jobs::on_progress(state, job, progress),
-        Action::JobDone { job, result } => jobs::on_done(state, job, result, &mut fx),
+        Action::JobDone { job, result } => {
+            if let Some(session) = jobs::on_done(state, job, result, &mut fx) {
+                queue::after_job(state, &session, &mut fx);
+            }
+        }
         other => engine::on_action(state, other, &mut fx),
     }
     state.settle_terminals();
