@@ -205,19 +205,29 @@ fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
         120,
     );
     app.wait_for("fake claude", WAIT);
-    std::thread::sleep(Duration::from_millis(500));
     let text = "through tmux";
-    print_in(
-        cfg,
-        &name,
-        &format!("\x1b]52;c;{}\x07", b64(text.as_bytes())),
-    );
     // tmux's own escape for its clipboard (`Ms`): an empty selection, the same bytes.
-    wait_output(
-        &app,
-        "tmux's copy",
-        format!("\x1b]52;;{}\x07", b64(text.as_bytes())).as_bytes(),
-    );
+    let tmuxs_copy = format!("\x1b]52;;{}\x07", b64(text.as_bytes()));
+    // The copy is printed again until it arrives: claude's screen can show before the attach
+    // and tmux's client are live (a copy then is, rightly, not forwarded).
+    let start = Instant::now();
+    while !output_has(&app, tmuxs_copy.as_bytes()) {
+        assert!(
+            start.elapsed() < WAIT,
+            "tmux's copy never reached the outer terminal; the screen:\n{}",
+            app.screen()
+        );
+        print_in(
+            cfg,
+            &name,
+            &format!("\x1b]52;c;{}\x07", b64(text.as_bytes())),
+        );
+        let printed = Instant::now();
+        while printed.elapsed() < Duration::from_secs(2) && !output_has(&app, tmuxs_copy.as_bytes())
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     assert_eq!(
         tmux.cmd(&["show-buffer"]),
         text,
