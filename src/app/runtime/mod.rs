@@ -181,6 +181,13 @@ impl<B: Backend> Runtime<B> {
             }
             Effect::QueueCount(n) => self.outside.count(n),
             Effect::Bell | Effect::Quit => {} // handled by the loop, which owns the terminal
+            Effect::ExpireStatus { serial, after } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = tx.send(Action::StatusExpired(serial));
+                });
+            }
         }
     }
 

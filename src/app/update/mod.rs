@@ -28,6 +28,7 @@ pub const PANEL_REFRESH: Duration = Duration::from_secs(2);
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
+    let status_before = state.status.as_ref().map(|s| s.serial);
     let touched = queue::touched(state, &action);
     if matches!(
         &action,
@@ -46,6 +47,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             fx.push(Effect::Quit);
         }
         Action::Tick => state.spinner = state.spinner.wrapping_add(1),
+        Action::StatusExpired(serial) => {
+            if state.status.as_ref().is_some_and(|s| s.serial == serial) {
+                state.status = None;
+            }
+        }
         Action::Completions(list) => {
             if let super::state::Mode::New(form) = &mut state.mode {
                 form.complete(list);
@@ -67,6 +73,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     state.settle_terminals();
     terminal::fit_visible(state, &mut fx);
     queue::sync(state, touched, &mut fx);
+    if let Some(s) = &state.status {
+        if status_before != Some(s.serial) {
+            fx.push(Effect::ExpireStatus {
+                serial: s.serial,
+                after: s.lifetime(),
+            });
+        }
+    }
     fx
 }
 
