@@ -44,11 +44,13 @@ fn driver_config(marks: &Path) -> String {
 /// One host git: its binary, and a PATH on which `git` is that binary.
 struct HostGit {
     bin: PathBuf,
+    /// Where the drivers leave their markers (named in a failure).
+    marks: PathBuf,
     path_env: String,
     _dir: TempFolder,
 }
 
-fn host_git(name: &str, bin: &Path) -> HostGit {
+fn host_git(name: &str, bin: &Path, marks: &Path) -> HostGit {
     assert!(
         bin.exists(),
         "{} is missing: install it (Debian: apt-get install git) to run this test",
@@ -63,6 +65,7 @@ fn host_git(name: &str, bin: &Path) -> HostGit {
     );
     HostGit {
         bin: bin.to_path_buf(),
+        marks: marks.to_path_buf(),
         path_env,
         _dir: dir,
     }
@@ -113,7 +116,8 @@ impl HostGit {
             .unwrap();
         assert!(
             out.status.success(),
-            "cctui {args:?}:\n{}\n{}",
+            "cctui {args:?} (drivers that ran: {:?}):\n{}\n{}",
+            marks_in(&self.marks),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -168,11 +172,12 @@ fn write_git_recipe(config_dir: &Path) {
 
 async fn no_driver_runs_in_cctuis_git_calls(tag: &str, git_bin: &Path) {
     let name = unique(tag);
-    let git = host_git(&name, git_bin);
+
     let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
     write_cli_config(&cfg.path, FIREWALL_OFF);
     write_git_recipe(&cfg.path);
     let marks = TempFolder::new(&format!("{name}-marks"), 0);
+    let git = host_git(&name, git_bin, &marks.path);
     let base_config = cfg.path.join("base.gitconfig");
     let user_config = cfg.path.join("user.gitconfig");
     std::fs::write(&base_config, BASE_CONFIG).unwrap();
