@@ -46,6 +46,8 @@ struct HostGit {
     bin: PathBuf,
     /// Where the drivers leave their markers (named in a failure).
     marks: PathBuf,
+    /// The environment of every git that cctui started.
+    env_log: PathBuf,
     path_env: String,
     _dir: TempFolder,
 }
@@ -57,7 +59,23 @@ fn host_git(name: &str, bin: &Path, marks: &Path) -> HostGit {
         bin.display()
     );
     let dir = TempFolder::new(&format!("{name}-bin"), 0);
-    std::os::unix::fs::symlink(bin, dir.path.join("git")).unwrap();
+    // A `git` that records the environment cctui gives it, then runs the real one.
+    let env_log = dir.path.join("env.log");
+    let wrapper = dir.path.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nenv >> '{}'\nexec '{}' \"$@\"\n",
+            env_log.display(),
+            bin.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let path_env = format!(
         "{}:{}",
         dir.path.display(),
@@ -65,6 +83,7 @@ fn host_git(name: &str, bin: &Path, marks: &Path) -> HostGit {
     );
     HostGit {
         bin: bin.to_path_buf(),
+        env_log,
         marks: marks.to_path_buf(),
         path_env,
         _dir: dir,
@@ -101,19 +120,10 @@ impl HostGit {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    /// cctui with the user's config `config` and this git first on PATH.
+    /// cctui with the user's config `config`, this git first on PATH, and the key variables
+    /// set to canaries (see [`KEY_CANARIES`]).
     fn cctui(&self, cfg: &Path, config: &Path, args: &[&str]) -> String {
-        label_config(cfg);
-        let out = Command::new(env!("CARGO_BIN_EXE_cctui"))
-            .args(args)
-            .env("CCTUI_CONFIG_DIR", cfg)
-            .env("CCTUI_STATE_DIR", cfg.join("state"))
-            .env("GIT_CONFIG_GLOBAL", config)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("PATH", &self.path_env)
-            .env("PAGER", "cat")
-            .output()
-            .unwrap();
+        let out = self.cctui_with(cfg, config, args, KEY_CANARIES);
         assert!(
             out.status.success(),
             "cctui {args:?} (drivers that ran: {:?}):\n{}\n{}",
@@ -122,6 +132,61 @@ impl HostGit {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn cctui_with(
+        &self,
+        cfg: &Path,
+        config: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
+        label_config(cfg);
+        Command::new(env!("CARGO_BIN_EXE_cctui"))
+            .args(args)
+            .envs(env.iter().copied())
+            .env("CCTUI_CONFIG_DIR", cfg)
+            .env("CCTUI_STATE_DIR", cfg.join("state"))
+            .env("GIT_CONFIG_GLOBAL", config)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("PATH", &self.path_env)
+            .env("PAGER", "cat")
+            .output()
+            .unwrap()
+    }
+}
+
+/// Key variables cctui must take out of its environment before it starts anything, and a
+/// plain variable that must pass (the control that the log sees cctui's environment).
+const KEY_CANARIES: &[(&str, &str)] = &[
+    (
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "sk-ant-oat01-canaryTOKENcanaryTOKENcanaryTOKEN",
+    ),
+    (
+        "CLAUDE_CODE_OAUTH_TOKEN_FILE",
+        "/nonexistent/canary-oauth-file",
+    ),
+    (
+        "ANTHROPIC_API_KEY",
+        "sk-ant-api03-canaryKEYcanaryKEYcanaryKEYcanaryKEY",
+    ),
+    ("ANTHROPIC_API_KEY_FILE", "/nonexistent/canary-key-file"),
+    ("CCTUI_TEST_PLAIN_CANARY", "passes-through"),
+];
+
+/// No git that cctui started saw a key variable; the plain canary shows they were looked for.
+fn assert_no_key_reached_git(git: &HostGit) {
+    let log = std::fs::read_to_string(&git.env_log).unwrap_or_default();
+    assert!(
+        log.contains("CCTUI_TEST_PLAIN_CANARY=passes-through"),
+        "the control: cctui's git saw none of its environment:\n{log}"
+    );
+    for (name, value) in &KEY_CANARIES[..4] {
+        assert!(
+            !log.contains(&format!("{name}=")) && !log.contains(value),
+            "{name} reached a git that cctui started"
+        );
     }
 }
 
@@ -216,7 +281,36 @@ async fn no_driver_runs_in_cctuis_git_calls(tag: &str, git_bin: &Path) {
     let user = &user_config;
     eprintln!("host git: {}", git.version());
 
-    git.cctui(&cfg.path, user, &["new", &p, "--name", &name]);
+    // A setup token never goes into a session whose firewall is off: refused, and nothing
+    // made. The control is the same command without it, next.
+    let refused = git.cctui_with(
+        &cfg.path,
+        user,
+        &["new", &p, "--name", &name],
+        &[(KEY_CANARIES[0].0, KEY_CANARIES[0].1)],
+    );
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("setup token"),
+        "a setup token with the firewall off: {err}"
+    );
+    assert_eq!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=cctui.session={name}")
+        ])
+        .trim(),
+        "",
+        "a refused session left a container"
+    );
+    let made = git.cctui_with(&cfg.path, user, &["new", &p, "--name", &name], &[]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let ops = small_ops(&cfg.path).await;
     // Round 1: the agent selects every driver by name, and points lfs elsewhere.
     agent(
@@ -289,6 +383,7 @@ echo three >> f.txt; echo more >> big.bin"
     assert_nothing_ran(&marks.path, "push");
     git.cctui(&cfg.path, user, &["discard", &name, "--yes"]);
     assert_nothing_ran(&marks.path, "discard");
+    assert_no_key_reached_git(&git);
 
     // Positive controls: plain git with the same config in the same repository (and a clone
     // of it) runs every driver the agent selected.
