@@ -305,12 +305,29 @@ async fn no_driver_runs_in_cctuis_git_calls(tag: &str, git_bin: &Path) {
         "",
         "a refused session left a container"
     );
-    let made = git.cctui_with(&cfg.path, user, &["new", &p, "--name", &name], &[]);
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+    let plain = |args: &[&str]| {
+        let out = git.cctui_with(&cfg.path, user, args, &[]);
+        assert!(
+            out.status.success(),
+            "cctui {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    plain(&["new", &p, "--name", &name]);
+    // The same at a start.
+    plain(&["stop", &name]);
+    let refused = git.cctui_with(
+        &cfg.path,
+        user,
+        &["start", &name],
+        &[(KEY_CANARIES[0].0, KEY_CANARIES[0].1)],
     );
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("setup token"),
+        "a setup token with the firewall off, at a start: {err}"
+    );
+    plain(&["start", &name]);
     let ops = small_ops(&cfg.path).await;
     // Round 1: the agent selects every driver by name, and points lfs elsewhere.
     agent(
