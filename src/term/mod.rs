@@ -11,6 +11,7 @@ pub mod hook;
 pub mod keys;
 pub mod osc52;
 pub mod outward;
+pub mod sanitize;
 pub mod screen;
 pub mod state;
 
