@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::term::sanitize::for_stderr;
 use crate::backend::{BackendError, DockerBackend};
 use crate::config::Config;
 use crate::engines::Engine;
@@ -26,7 +27,7 @@ impl Reached {
     /// One line on stderr per engine that could not be reached; the command goes on.
     pub fn say_down(&self) {
         for (engine, e) in &self.down {
-            eprintln!("cctui: {}", engine_error(&engine.name, e));
+            eprintln!("cctui: {}", for_stderr(&engine_error(&engine.name, e).to_string()));
         }
     }
 }
@@ -111,7 +112,10 @@ pub async fn locate(
     match holders.len() {
         1 => {
             for (engine, e) in &failed {
-                eprintln!("cctui: note: {}", engine_error(&engine.name, e));
+                eprintln!(
+                    "cctui: note: {}",
+                    for_stderr(&engine_error(&engine.name, e).to_string())
+                );
             }
             Ok(holders.remove(0))
         }

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::engines::EngineOps;
 use super::print::{ls_json, print_table, state_word, ProgressPrinter};
+use crate::term::sanitize::for_stderr;
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::engines::Engine;
@@ -170,7 +171,7 @@ pub async fn ls_all(
             Ok(sessions) => listed.push((engine.engine.name.clone(), sessions)),
             Err(e) => eprintln!(
                 "cctui: {}",
-                super::engines::engine_error(&engine.engine.name, &e)
+                for_stderr(&super::engines::engine_error(&engine.engine.name, &e).to_string())
             ),
         }
     }
