@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use crate::term::sanitize::for_stderr;
 use crate::backend::{BackendError, DockerBackend};
 use crate::config::Config;
 use crate::engines::Engine;
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stderr;
 
 /// One engine, reached.
 pub struct EngineOps {
@@ -27,7 +27,10 @@ impl Reached {
     /// One line on stderr per engine that could not be reached; the command goes on.
     pub fn say_down(&self) {
         for (engine, e) in &self.down {
-            eprintln!("cctui: {}", for_stderr(&engine_error(&engine.name, e).to_string()));
+            eprintln!(
+                "cctui: {}",
+                for_stderr(&engine_error(&engine.name, e).to_string())
+            );
         }
     }
 }

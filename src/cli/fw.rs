@@ -4,12 +4,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::FwCommand;
-use crate::term::sanitize::for_stdout;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::sandbox::firewall::{self, Blocked, FirewallStatus};
 use crate::sandbox::report::FirewallReport;
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stdout;
 
 pub async fn run<B: Backend>(ops: &Ops<B>, command: FwCommand) -> Result<ExitCode> {
     match command {

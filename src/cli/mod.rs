@@ -249,7 +249,10 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("cctui: {}", crate::term::sanitize::for_stderr(&e.to_string()));
+            eprintln!(
+                "cctui: {}",
+                crate::term::sanitize::for_stderr(&e.to_string())
+            );
             ExitCode::from(e.exit_code())
         }
     }

@@ -3,12 +3,12 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::term::sanitize::for_stderr;
-use crate::term::sanitize::for_stdout;
 use crate::config::FirewallMode;
 use crate::image::BuildProgress;
 use crate::session::ops::Progress;
 use crate::session::Session;
+use crate::term::sanitize::for_stderr;
+use crate::term::sanitize::for_stdout;
 
 pub fn state_word(s: &Session) -> String {
     use crate::backend::ContainerState as S;

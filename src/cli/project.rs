@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use super::{load_config, ProjectCommand};
 use crate::devcontainer::proposal::DOCKERFILE_MARK;
 use crate::error::{Error, Result};
-use crate::project::{Proposal, Project, PROPOSAL_FILE};
+use crate::project::{Project, Proposal, PROPOSAL_FILE};
 use crate::term::sanitize::{first_hidden, for_stderr, for_stdout};
 
 pub fn run(flag: Option<&Path>, command: ProjectCommand) -> Result<ExitCode> {

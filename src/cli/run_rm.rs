@@ -11,11 +11,11 @@ use clap::Args;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use super::print::ProgressPrinter;
-use crate::term::sanitize::for_stderr;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::session::commands::{NewSession, WorkspaceChoice};
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stderr;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {

@@ -7,7 +7,6 @@ use clap::Args;
 
 use super::engines::EngineOps;
 use super::print::{ls_json, print_table, state_word, ProgressPrinter};
-use crate::term::sanitize::for_stderr;
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::engines::Engine;
@@ -17,6 +16,7 @@ use crate::prompt::confirm;
 use crate::session::commands::{ImageRequest, NewSession, WorkspaceChoice};
 use crate::session::ops::{Changed, Ops};
 use crate::session::Session;
+use crate::term::sanitize::for_stderr;
 
 #[derive(Debug, Clone, Args)]
 pub struct NewArgs {

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use super::print::ls_json;
-use crate::term::sanitize::for_stdout;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stdout;
 use crate::usage::{self, Usage};
 
 fn usage_json(u: &Usage) -> serde_json::Value {

@@ -278,7 +278,10 @@ impl StreamFilter {
             return;
         }
         let bytes = std::mem::take(&mut self.utf8);
-        match std::str::from_utf8(&bytes).ok().and_then(|s| s.chars().next()) {
+        match std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.chars().next())
+        {
             Some(c) if !c.is_control() => {
                 if self.state == State::Ground {
                     out.extend_from_slice(&bytes);
@@ -448,7 +451,10 @@ mod tests {
             input.extend_from_slice(b"b");
             let out = filtered(&input);
             assert!(!out.windows(2).any(|w| w == b"\x1b]"), "{seq:?} -> {out:?}");
-            assert!(out.starts_with(b"a") && out.ends_with(b"b"), "{seq:?} -> {out:?}");
+            assert!(
+                out.starts_with(b"a") && out.ends_with(b"b"),
+                "{seq:?} -> {out:?}"
+            );
             assert!(!out.iter().any(|&b| (0x80..0xa0).contains(&b)), "{seq:?}");
         }
         // No ending: nothing after it passes as text, and nothing of it.
