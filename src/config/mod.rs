@@ -63,6 +63,10 @@ pub struct ImageConfig {
     pub timezone: String,
     /// An image build that prints nothing for this long is cancelled, naming its step.
     pub build_stall_secs: u64,
+    /// Presets whose names a build from a repository's proposal may reach (fenced builds).
+    pub build_presets: Vec<String>,
+    /// Further names for fenced builds, in the allowlist's rule syntax (ports 443 and 80).
+    pub build_allow: Vec<String>,
 }
 
 impl Default for ImageConfig {
@@ -72,6 +76,10 @@ impl Default for ImageConfig {
             extra_ca_certs: Vec::new(),
             timezone: "Etc/UTC".into(),
             build_stall_secs: 300,
+            build_presets: ["debian", "npm", "pypi", "crates", "github"]
+                .map(String::from)
+                .to_vec(),
+            build_allow: Vec::new(),
         }
     }
 }
