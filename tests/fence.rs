@@ -214,7 +214,7 @@ probe() { n=$1; shift; if \"$@\" >/dev/null 2>&1; then echo \"$n ok\"; else echo
 probe direct-ip nc -z -w3 LISTENER 80; \
 probe direct-ip-tls nc -z -w3 LISTENER 443; \
 dig +tries=1 +time=2 -p 5353 @LISTENER leak.test >/dev/null 2>&1; \
-probe docker-dns sh -c 'dig +tries=1 +time=2 @127.0.0.11 blocked.test | grep -q \"status: NOERROR\"'; \
+probe docker-dns sh -c 'dig +tries=1 +time=2 @127.0.0.11 -x $(getent ahostsv4 allowed.test | head -1 | cut -d\\  -f1) | grep -q status:'; \
 probe setuid setpriv --reuid 64997 --regid 64997 --clear-groups nc -z -w3 LISTENER 80; \
 probe setuid-root-other setpriv --reuid 12345 --regid 12345 --clear-groups nc -z -w3 LISTENER 443; \
 probe ipv6 sh -c 'grep -q . /proc/net/if_inet6 && nc -6 -z -w3 ::1 53'; \
@@ -265,4 +265,31 @@ async fn dns_direct_addresses_ipv6_and_uid_tricks_do_not_get_out() {
     );
     // IPv6: the engine gives these namespaces none (so no control); the fence drops it too.
     assert!(out.contains("ipv6 no"), "{out}");
+}
+
+#[tokio::test]
+async fn a_fence_that_cannot_be_set_up_stops_the_build_and_leaves_nothing() {
+    let prefix = unique("fenceclosed");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+    let dir = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let mut ops = small_ops(&dir.path).await;
+    // The gate cannot join a network that does not exist, so the fence is not up.
+    ops.config.session.networks = vec![format!("{prefix}-missing")];
+    let recipe = ops.recipe().await.unwrap();
+    let (r, out) = fenced(&b, &plan(&recipe, &prefix, "echo step-ran", "none")).await;
+    let err = r.expect_err("the build ran without its fence");
+    assert!(
+        err.contains("could not set up the network fence for the build, so it did not run"),
+        "{err}"
+    );
+    assert!(!out.contains("step-ran"), "{out}");
+    let mine = format!("name=cctui-fence-{prefix}-");
+    let left = docker(&["ps", "-a", "-q", "--filter", &mine]);
+    let left_nets = docker(&["network", "ls", "-q", "--filter", &mine]);
+    assert_eq!(
+        format!("{left}{left_nets}").trim(),
+        "",
+        "the fence was left behind"
+    );
 }
