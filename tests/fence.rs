@@ -293,3 +293,50 @@ async fn a_fence_that_cannot_be_set_up_stops_the_build_and_leaves_nothing() {
         "the fence was left behind"
     );
 }
+
+/// End to end: `cctui new` on a project whose accepted devcontainer builds a Dockerfile that
+/// reaches for a blocked host fails, naming it. (The control, the same step reaching the
+/// host unfenced, is in `a_fenced_build_cannot_reach_a_blocked_host_and_the_error_names_it`.)
+#[tokio::test]
+async fn an_accepted_devcontainer_that_fetches_from_a_blocked_host_does_not_build() {
+    let name = unique("fencedc");
+    let _c = Cleanup::new(&name);
+    let b = engine().await;
+    let w = world(&b, &name).await;
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    let extra = format!(
+        "build_presets = []\nbuild_allow = [\"allowed.test\"]\n{FIREWALL_OFF}\
+         [session]\nnetworks = [{:?}]\n",
+        w.net
+    );
+    write_cli_config(&cfg.path, &extra);
+    label_config(&cfg.path);
+    let project = TempFolder::new(&name, 1000);
+    let dc = project.path.join(".devcontainer");
+    std::fs::create_dir_all(&dc).unwrap();
+    std::fs::write(
+        dc.join("devcontainer.json"),
+        r#"{ "build": { "dockerfile": "Dockerfile" } }"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dc.join("Dockerfile"),
+        format!("FROM debian:bookworm-slim\nRUN getent hosts blocked.test # {name}\n"),
+    )
+    .unwrap();
+    let mut vols = Cleanup::new(&format!("{name}-vols"));
+    vols.volumes = project_volumes(&project.path);
+    let p = project.path.to_str().unwrap();
+    let (code, _, err) = cctui(&cfg.path, &["project", "accept", p]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cctui(&cfg.path, &["new", p, "--name", &name]);
+    assert_ne!(code, 0, "the session was made: {err}");
+    assert!(
+        err.contains("the build's network fence refused: blocked.test"),
+        "{err}"
+    );
+    assert!(
+        err.contains("getent hosts blocked.test"),
+        "the step is named: {err}"
+    );
+}
