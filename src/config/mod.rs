@@ -323,6 +323,7 @@ impl Config {
             .and_then(|()| self.check_broker())
             .and_then(|()| self.check_keys())
             .and_then(|()| self.firewall.check())
+            .and_then(|()| self.image.check())
             .and_then(|()| self.check_engines())
             .map_err(|p| ConfigError {
                 file: path.to_path_buf(),
@@ -506,6 +507,28 @@ impl FirewallConfig {
         for rule in &self.allow {
             if let Err(e) = allow::parse_rule(rule) {
                 return Problem::in_list("firewall.allow", rule, e.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ImageConfig {
+    /// The build allowlist's presets are shipped and its rules are ones the gate carries.
+    fn check(&self) -> Result<(), Problem> {
+        let presets = allow::presets();
+        if let Some(p) = self
+            .build_presets
+            .iter()
+            .find(|p| !presets.contains_key(*p))
+        {
+            let known: Vec<&str> = presets.keys().map(String::as_str).collect();
+            let why = format!("unknown preset `{p}`; known: {}", known.join(", "));
+            return Problem::in_list("image.build_presets", p, why);
+        }
+        for rule in &self.build_allow {
+            if let Err(why) = allow::build_rule(rule, false) {
+                return Problem::in_list("image.build_allow", rule, format!("`{rule}`: {why}"));
             }
         }
         Ok(())

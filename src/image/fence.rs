@@ -12,15 +12,12 @@ use super::ImagePlan;
 use crate::backend::{
     labels, Backend, ContainerSpec, ExecSpec, Labels, NetworkAttach, NetworkSpec,
 };
-use crate::config::allow::{parse_rule, presets, Target};
+use crate::config::allow::{build_rule, presets};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
 const GATE_SCRIPT: &str = include_str!("fence/gate.sh");
 const RULES_SCRIPT: &str = include_str!("fence/rules.sh");
-
-/// The ports a fenced build may reach names on: TLS (checked by SNI) and HTTP (by Host).
-const CARRIED: [u16; 2] = [443, 80];
 
 /// What a fenced build may reach, and what its gate needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,35 +46,16 @@ pub fn build_allowlist(config: &Config) -> Result<Vec<(String, u16)>> {
             ))
         })?;
         for text in rules {
-            let _ = add_rule(text, &mut out);
+            // Address rules and other ports are a session's, not a build's.
+            out.extend(build_rule(text, true).unwrap_or_default());
         }
     }
     for text in &config.image.build_allow {
-        add_rule(text, &mut out)
+        let rules = build_rule(text, false)
             .map_err(|why| Error::usage(format!("image.build_allow: `{text}`: {why}")))?;
+        out.extend(rules);
     }
     Ok(out.into_iter().collect())
-}
-
-/// Adds a rule's name on the ports the gate carries; says why it cannot be added otherwise.
-fn add_rule(text: &str, out: &mut BTreeSet<(String, u16)>) -> std::result::Result<(), String> {
-    let rule = parse_rule(text).map_err(|e| e.why)?;
-    let key = match rule.target {
-        Target::Domain(d) => d,
-        Target::Wildcard(d) => format!(".{d}"),
-        Target::Cidr(_) => return Err("a build reaches names only, not addresses".into()),
-    };
-    let ports: Vec<u16> = rule
-        .ports
-        .iter()
-        .copied()
-        .filter(|p| CARRIED.contains(p))
-        .collect();
-    if ports.len() != rule.ports.len() {
-        return Err("a build reaches names on ports 443 (TLS) and 80 (HTTP) only".into());
-    }
-    out.extend(ports.into_iter().map(|p| (key.clone(), p)));
-    Ok(())
 }
 
 /// A fence and its gate, up; `down` removes them.
@@ -310,6 +288,7 @@ mod tests {
         }
         assert!(rules.contains(&("deb.debian.org".to_string(), 80)));
         assert!(rules.contains(&(".githubusercontent.com".to_string(), 443)));
+        assert!(rules.contains(&("github.com".to_string(), 443)));
         assert!(!rules.iter().any(|(_, p)| *p == 22));
     }
 
