@@ -346,6 +346,7 @@ async fn build_streams_steps_and_reports_the_failing_step<B: Backend>(b: &B, _im
         labels: test_labels(),
         no_cache: true,
         pull: false,
+        network_mode: None,
     };
     let events: Vec<BuildEvent> = b.build_image(ok).map(|e| e.unwrap()).collect().await;
     assert!(
@@ -376,6 +377,7 @@ async fn build_streams_steps_and_reports_the_failing_step<B: Backend>(b: &B, _im
         labels: test_labels(),
         no_cache: true,
         pull: false,
+        network_mode: None,
     };
     let results: Vec<_> = b.build_image(bad).collect().await;
     let err = results

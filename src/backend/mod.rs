@@ -359,6 +359,8 @@ pub struct BuildSpec {
     pub labels: Labels,
     pub no_cache: bool,
     pub pull: bool,
+    /// The RUN steps' network (`container:<id>` for a fenced build); None is the engine's.
+    pub network_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -314,6 +314,27 @@ fn parse_target(host: &str, ports: &Ports) -> Result<Target, String> {
     }))
 }
 
+/// The ports a fenced build may reach names on: TLS (checked by SNI) and HTTP (by Host).
+pub const BUILD_PORTS: [u16; 2] = [443, 80];
+
+/// A rule of the build allowlist (`image.build_allow`) as the build gate carries it: its
+/// name (`.name` for a wildcard, as nginx's `hostnames` reads it) on each of its ports, all
+/// of which must be 443 or 80 (`lenient`, for presets: other ports are left out); an
+/// address rule is refused (the gate goes by name).
+pub fn build_rule(text: &str, lenient: bool) -> Result<Vec<(String, u16)>, String> {
+    let rule = parse_rule(text).map_err(|e| e.why)?;
+    let key = match rule.target {
+        Target::Domain(d) => d,
+        Target::Wildcard(d) => format!(".{d}"),
+        Target::Cidr(_) => return Err("a build reaches names only, not addresses".into()),
+    };
+    if !lenient && rule.ports.iter().any(|p| !BUILD_PORTS.contains(p)) {
+        return Err("a build reaches names on ports 443 (TLS) and 80 (HTTP) only".into());
+    }
+    let carried = rule.ports.iter().filter(|p| BUILD_PORTS.contains(p));
+    Ok(carried.map(|p| (key.clone(), *p)).collect())
+}
+
 /// One shipped preset: a named set of rules.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

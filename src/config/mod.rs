@@ -63,6 +63,10 @@ pub struct ImageConfig {
     pub timezone: String,
     /// An image build that prints nothing for this long is cancelled, naming its step.
     pub build_stall_secs: u64,
+    /// Presets whose names a build from a repository's proposal may reach (fenced builds).
+    pub build_presets: Vec<String>,
+    /// Further names for fenced builds, in the allowlist's rule syntax (ports 443 and 80).
+    pub build_allow: Vec<String>,
 }
 
 impl Default for ImageConfig {
@@ -72,6 +76,10 @@ impl Default for ImageConfig {
             extra_ca_certs: Vec::new(),
             timezone: "Etc/UTC".into(),
             build_stall_secs: 300,
+            build_presets: ["debian", "npm", "pypi", "crates", "github"]
+                .map(String::from)
+                .to_vec(),
+            build_allow: Vec::new(),
         }
     }
 }
@@ -315,6 +323,7 @@ impl Config {
             .and_then(|()| self.check_broker())
             .and_then(|()| self.check_keys())
             .and_then(|()| self.firewall.check())
+            .and_then(|()| self.image.check())
             .and_then(|()| self.check_engines())
             .map_err(|p| ConfigError {
                 file: path.to_path_buf(),
@@ -498,6 +507,28 @@ impl FirewallConfig {
         for rule in &self.allow {
             if let Err(e) = allow::parse_rule(rule) {
                 return Problem::in_list("firewall.allow", rule, e.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ImageConfig {
+    /// The build allowlist's presets are shipped and its rules are ones the gate carries.
+    fn check(&self) -> Result<(), Problem> {
+        let presets = allow::presets();
+        if let Some(p) = self
+            .build_presets
+            .iter()
+            .find(|p| !presets.contains_key(*p))
+        {
+            let known: Vec<&str> = presets.keys().map(String::as_str).collect();
+            let why = format!("unknown preset `{p}`; known: {}", known.join(", "));
+            return Problem::in_list("image.build_presets", p, why);
+        }
+        for rule in &self.build_allow {
+            if let Err(why) = allow::build_rule(rule, false) {
+                return Problem::in_list("image.build_allow", rule, format!("`{rule}`: {why}"));
             }
         }
         Ok(())

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use futures_util::StreamExt;
 
+use super::fence::Fence;
 use super::{ImagePlan, BASE_FROM};
 use crate::backend::{labels, Backend, BuildEvent, BuildSpec, Labels};
 use crate::config::Config;
@@ -124,11 +125,21 @@ pub async fn ensure_images<B: Backend>(
             });
             continue;
         }
+        if let Some(fence) = &plan.fence {
+            let gate = &fence.gate_image;
+            if backend.inspect_image(&gate.tag).await?.is_none() {
+                progress(BuildProgress::Started {
+                    layer: gate.layer.clone(),
+                    tag: gate.tag.clone(),
+                });
+                build_one(backend, gate, options, None, &mut progress).await?;
+            }
+        }
         progress(BuildProgress::Started {
             layer: plan.layer.clone(),
             tag: plan.tag.clone(),
         });
-        build_one(backend, plan, options, &mut progress).await?;
+        build_maybe_fenced(backend, plan, options, &mut progress).await?;
         progress(BuildProgress::Finished {
             layer: plan.layer.clone(),
             tag: plan.tag.clone(),
@@ -137,7 +148,35 @@ pub async fn ensure_images<B: Backend>(
     Ok(last)
 }
 
-fn build_spec(plan: &ImagePlan, options: BuildOptions) -> BuildSpec {
+/// Builds one image, inside a fence when its plan has one: the fence comes down after the
+/// build whatever its outcome, and a failure names what the fence refused.
+async fn build_maybe_fenced<B: Backend>(
+    backend: &B,
+    plan: &ImagePlan,
+    options: BuildOptions,
+    progress: &mut impl FnMut(BuildProgress),
+) -> Result<()> {
+    let Some(spec) = &plan.fence else {
+        return build_one(backend, plan, options, None, progress).await;
+    };
+    let fence = Fence::up(backend, spec, &plan.hash).await?;
+    let result = build_one(backend, plan, options, Some(fence.network_mode()), progress).await;
+    let refused = match &result {
+        Err(_) => fence.refused(backend, &spec.rules).await,
+        Ok(()) => Vec::new(),
+    };
+    fence.down(backend).await;
+    match result {
+        Err(e) if !refused.is_empty() => Err(Error::other(format!(
+            "{e}\nthe build's network fence refused: {} (a build from a repository's \
+             proposal reaches only image.build_presets and image.build_allow)",
+            refused.join(", ")
+        ))),
+        other => other,
+    }
+}
+
+fn build_spec(plan: &ImagePlan, options: BuildOptions, network: Option<String>) -> BuildSpec {
     BuildSpec {
         context_tar: context_tar(plan),
         dockerfile: "Dockerfile".into(),
@@ -150,6 +189,7 @@ fn build_spec(plan: &ImagePlan, options: BuildOptions) -> BuildSpec {
         no_cache: options.no_cache,
         // Only the first layer names a registry image; later ones build on ours.
         pull: options.pull && plan.layer == "base",
+        network_mode: network,
     }
 }
 
@@ -158,9 +198,10 @@ async fn build_one<B: Backend>(
     backend: &B,
     plan: &ImagePlan,
     options: BuildOptions,
+    network: Option<String>,
     progress: &mut impl FnMut(BuildProgress),
 ) -> Result<()> {
-    let mut stream = backend.build_image(build_spec(plan, options));
+    let mut stream = backend.build_image(build_spec(plan, options, network));
     let stall = options.stall.unwrap_or(DEFAULT_BUILD_STALL);
     let mut watch = Watch::default();
     loop {

@@ -89,13 +89,14 @@ impl Recipe {
                 context,
                 args,
             } => {
-                let plan = own_plan(
+                let mut plan = own_plan(
                     &format!("cctui-dc-{}", project.slug),
                     "project",
                     dockerfile,
                     args.clone(),
                     context.clone(),
                 );
+                plan.fence = Some(self.build_fence());
                 let tag = plan.tag.clone();
                 chain.push(plan);
                 tag
@@ -126,7 +127,10 @@ impl Recipe {
             ),
         ]);
         let repo = format!("cctui-dc-{}-agent", project.slug);
-        chain.push(own_plan(&repo, "devcontainer", LAYER, args, context));
+        // The features' install scripts are the repository's, and its image may be too.
+        let mut layer = own_plan(&repo, "devcontainer", LAYER, args, context);
+        layer.fence = Some(self.build_fence());
+        chain.push(layer);
         Ok(chain)
     }
 }

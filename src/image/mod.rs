@@ -13,9 +13,11 @@ pub use crate::paths::expand_home;
 
 mod build;
 pub mod devcontainer;
+pub mod fence;
 mod ids;
 
 pub use build::{ensure_images, BuildFailure, BuildOptions, BuildProgress, DEFAULT_BUILD_STALL};
+pub use fence::FenceSpec;
 pub use ids::{AgentIds, RESERVED_UIDS};
 
 /// The recipe files shipped in the binary; a file of the same name under
@@ -80,6 +82,12 @@ pub struct Recipe {
     timezone: String,
     /// The engine's ID of `BASE_FROM`: a new base (a pull) means new tags, so a rebuild.
     base_image_id: String,
+    /// What fenced builds may reach (`image.build_presets`, `image.build_allow`).
+    build_allow: Vec<(String, u16)>,
+    /// `session.networks`, where a fenced build's gate also looks names up.
+    networks: Vec<String>,
+    /// `session.labels`, on the fence's containers and network.
+    labels: crate::backend::Labels,
 }
 
 /// One image to build: its tag and how to make it.
@@ -93,6 +101,9 @@ pub struct ImagePlan {
     /// Extra files in the build context, by path.
     pub context: BTreeMap<String, Vec<u8>>,
     pub hash: String,
+    /// Set on builds of a repository's content: their RUN steps reach only the build
+    /// allowlist. Not part of the hash: the same inputs make the same image.
+    pub fence: Option<FenceSpec>,
 }
 
 /// A plan tagged by a hash of everything that goes into its build: the Dockerfile, the
@@ -122,6 +133,7 @@ pub(crate) fn hashed_plan(
         build_args,
         context,
         hash,
+        fence: None,
     }
 }
 
@@ -191,6 +203,9 @@ impl Recipe {
             claude_code_version: config.image.claude_code_version.clone(),
             timezone: config.image.timezone.clone(),
             base_image_id: String::new(),
+            build_allow: fence::build_allowlist(config)?,
+            networks: config.session.networks.clone(),
+            labels: config.session.labels.clone(),
         })
     }
 
@@ -264,6 +279,16 @@ impl Recipe {
             chain.push(self.plan(&repo, p, &file, args));
         }
         Ok(chain)
+    }
+
+    /// The fence for builds of a repository's content, whose gate runs the holder image.
+    pub fn build_fence(&self) -> FenceSpec {
+        FenceSpec {
+            gate_image: Box::new(self.net_image()),
+            rules: self.build_allow.clone(),
+            networks: self.networks.clone(),
+            labels: self.labels.clone(),
+        }
     }
 
     /// The firewall's network-holder image.

@@ -267,6 +267,7 @@ async fn test_image(b: &DockerBackend, repo: &str, files: &[(&str, &str)]) -> St
         labels: test_labels(),
         no_cache: false,
         pull: false,
+        network_mode: None,
     };
     let mut s = b.build_image(spec);
     while let Some(e) = s.next().await {

@@ -390,6 +390,7 @@ impl Backend for DockerBackend {
             forcerm: true,
             buildargs: Some(spec.build_args.clone().into_iter().collect()),
             labels: Some(spec.labels.clone().into_iter().collect()),
+            networkmode: spec.network_mode.clone(),
             ..Default::default()
         };
         let docker = self.docker.clone();
