@@ -78,7 +78,7 @@ fn print_report(report: &FirewallReport) {
         report.counters.refused_names,
         report.counters.refused_by_name
     );
-    for line in crate::sandbox::broker::report_lines(report.broker.as_ref()) {
+    for line in report.broker_lines() {
         println!("{line}");
     }
     println!("allowlist ({} rules):", report.allowlist.rules.len());
