@@ -287,6 +287,12 @@ impl SessionPlan {
                 "net.ipv6.conf.default.disable_ipv6".to_string(),
                 "1".to_string(),
             ),
+            // Docker sets 0 in a new namespace; the agent shares this one with no
+            // capabilities, so at 1024 it can bind none of the holder's ports (all below).
+            (
+                "net.ipv4.ip_unprivileged_port_start".to_string(),
+                "1024".to_string(),
+            ),
         ]);
         spec.init = false; // the image runs tini itself
         spec

@@ -867,7 +867,7 @@ async fn bench_name_proxy_and_broker() {
                 &b,
                 &id,
                 &user,
-                &format!("{sse} http://127.0.0.1:15480/v1/messages"),
+                &format!("{sse} http://127.0.0.1:999/v1/messages"),
                 50,
             )
             .await

@@ -1305,7 +1305,7 @@ async fn the_proxy_and_the_broker_fail_closed() {
             ops,
             name,
             "-H 'content-type: application/json' -d '{\"max_tokens\":5,\"messages\":[]}' \
-             http://127.0.0.1:15480/v1/messages",
+             http://127.0.0.1:999/v1/messages",
         )
     };
     let works = |(rc, out): (i32, String), what: &str| {

@@ -1196,7 +1196,7 @@ fn request_through_broker(agent: &str, user: &str) -> String {
         "curl -sS --max-time 10 -H 'x-api-key: agent-sent-this-key' \
          -H 'Authorization: Bearer agent-sent-this-token' -H 'content-type: application/json' \
          -d '{\"model\":\"m\",\"max_tokens\":5,\"messages\":[]}' \
-         http://127.0.0.1:15480/v1/messages 2>&1",
+         http://127.0.0.1:999/v1/messages 2>&1",
     );
     assert_eq!(
         out.code, 0,
@@ -1381,7 +1381,7 @@ fn a_command_sourced_key_is_held_by_the_broker_and_never_by_the_agent() {
     let managed = assert_managed_settings(&agent, &user, true);
     let settings: serde_json::Value = serde_json::from_str(&managed).unwrap();
     assert_eq!(
-        settings["env"]["ANTHROPIC_BASE_URL"], "http://127.0.0.1:15480",
+        settings["env"]["ANTHROPIC_BASE_URL"], "http://127.0.0.1:999",
         "{settings}"
     );
 

@@ -79,7 +79,7 @@ fn print_report(report: &FirewallReport) {
         report.counters.refused_names,
         report.counters.refused_by_name
     );
-    for line in crate::sandbox::broker::report_lines(report.broker.as_ref()) {
+    for line in report.broker_lines() {
         println!("{}", for_stdout(&line));
     }
     println!("allowlist ({} rules):", report.allowlist.rules.len());

@@ -40,6 +40,7 @@ pub fn ls_json(sessions: &[Session]) -> serde_json::Value {
                     "exit_code": match s.state() { crate::backend::ContainerState::Exited(c) => Some(c), _ => None },
                     "profiles": s.profiles,
                     "firewall": s.firewall.as_str(),
+                    "firewall_state": s.firewall_from_states().map(|f| f.label()),
                     "container": s.agent.as_ref().map(|a| a.name.clone()),
                     "image": s.agent.as_ref().map(|a| a.image.clone()),
                     "created": s.agent.as_ref().map(|a| a.created),
@@ -78,7 +79,7 @@ pub fn print_table(sessions: &[(&str, &Session)]) {
             "{:<20} {:<12} {:<8} {:<16} {engine:<width$} {}",
             s.name,
             state_word(s),
-            firewall_word(s.firewall),
+            firewall_word(s),
             if s.profiles.is_empty() {
                 "-".to_string()
             } else {
@@ -93,11 +94,13 @@ pub fn print_table(sessions: &[(&str, &Session)]) {
     }
 }
 
-/// The firewall column: off is shouted, since egress is open.
-pub fn firewall_word(mode: FirewallMode) -> String {
-    match mode {
-        FirewallMode::Off => mode.as_str().to_uppercase(),
-        FirewallMode::On => mode.as_str().to_string(),
+/// The firewall column: off is shouted, since egress is open; a holder that is down while
+/// the agent runs (it failed closed: a failed apply or check) is "degraded", never "on".
+pub fn firewall_word(s: &Session) -> String {
+    match (s.firewall, s.firewall_from_states()) {
+        (FirewallMode::Off, _) => s.firewall.as_str().to_uppercase(),
+        (_, Some(crate::sandbox::firewall::FirewallStatus::Degraded { .. })) => "degraded".into(),
+        (FirewallMode::On, _) => s.firewall.as_str().to_string(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The credential broker, host side. The broker runs in the session's network holder (nginx,
-//! as its own uid, 64996), listens on the session's loopback at 127.0.0.1:15480, drops
+//! as its own uid, 64996), listens on the session's loopback at 127.0.0.1:999, drops
 //! whatever `x-api-key` and `Authorization` the agent sends, adds the real credential, and
 //! forwards to one upstream over TLS verified against the holder's CA store. The credential
 //! reaches the holder through `docker exec` stdin, onto a tmpfs that only the broker's uid
@@ -14,8 +14,9 @@ pub use crate::sandbox::secrets::{Credential, CredentialKind};
 
 /// The broker's uid in the holder (see config/recipe/net.Dockerfile).
 pub const BROKER_UID: u32 = 64996;
-/// Where the broker listens, on the session's shared loopback.
-pub const BROKER_PORT: u16 = 15480;
+/// Where the broker listens, on the session's shared loopback: below 1024, where the agent
+/// (no capabilities) cannot bind (the holder's namespace starts unprivileged ports at 1024).
+pub const BROKER_PORT: u16 = 999;
 /// The broker's tmpfs in the holder: mode 0700, owned by its uid.
 pub const BROKER_DIR: &str = "/run/cctui-broker";
 /// What the agent's `apiKeyHelper` prints when the broker holds the key: not a credential.
@@ -91,6 +92,8 @@ pub async fn install<B: Backend>(
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BrokerStats {
     pub running: bool,
+    /// The holder was given a credential (even if its broker no longer runs).
+    pub held: bool,
     pub upstream: Option<String>,
     pub requests: u64,
     pub last_status: Option<u16>,
@@ -115,6 +118,7 @@ pub fn parse_stats(text: &str) -> BrokerStats {
             "bytes_in" => s.bytes_in = v.parse().unwrap_or(0),
             "bytes_out" => s.bytes_out = v.parse().unwrap_or(0),
             "running" => s.running = v == "yes",
+            "held" => s.held = v == "yes",
             "upstream" => s.upstream = Some(v.to_string()),
             _ => {}
         }

@@ -144,12 +144,23 @@ fn root_exec(cmd: &[&str], stdin: Option<String>) -> ExecSpec {
 
 /// Applies the allowlist in the holder. Fails with the script's own account of the step.
 pub async fn apply<B: Backend>(backend: &B, holder: &str, list: &Allowlist) -> Result<Duration> {
+    apply_input(backend, holder, list.script_input()).await
+}
+
+/// Applies the allowlist in a holder about to hold a credential: the broker's upstream is
+/// then the broker's alone (the holder remembers this for later applies).
+pub async fn apply_holding<B: Backend>(
+    backend: &B,
+    holder: &str,
+    list: &Allowlist,
+) -> Result<Duration> {
+    apply_input(backend, holder, list.script_input() + "broker-held\n").await
+}
+
+async fn apply_input<B: Backend>(backend: &B, holder: &str, input: String) -> Result<Duration> {
     let started = Instant::now();
     let out = backend
-        .exec(
-            holder,
-            &root_exec(&["cctui-fw", "apply"], Some(list.script_input())),
-        )
+        .exec(holder, &root_exec(&["cctui-fw", "apply"], Some(input)))
         .await?;
     if out.exit_code != 0 {
         return Err(Error::other(format!(

@@ -56,6 +56,9 @@ pub struct FirewallReport {
     pub recent: Vec<Blocked>,
     /// The credential broker's traffic, where the holder runs one.
     pub broker: Option<BrokerStats>,
+    /// Whether a running holder was read: without it, nothing is known about a broker.
+    #[serde(skip)]
+    pub holder_read: bool,
 }
 
 /// What a running holder says about its firewall.
@@ -84,6 +87,7 @@ impl FirewallReport {
             counters: Counters::default(),
             recent: Vec::new(),
             broker: None,
+            holder_read: false,
         };
         match (status_from(states), reading) {
             (Some(status), _) => report.status = status,
@@ -92,10 +96,24 @@ impl FirewallReport {
                 report.counters = r.counters;
                 report.recent = r.recent;
                 report.broker = r.broker;
+                report.holder_read = true;
             }
             (None, None) => {}
         }
         report
+    }
+
+    /// The broker's lines for `fw status` and the Firewall tab: "none" only when a running
+    /// holder said so; a holder that is down cannot say whether it held a credential.
+    pub fn broker_lines(&self) -> Vec<String> {
+        match (&self.broker, &self.status) {
+            (Some(s), _) => super::broker::report_lines(Some(s)),
+            (None, FirewallStatus::Off) => vec!["broker: none (the firewall is off)".into()],
+            (None, _) if !self.holder_read => {
+                vec!["broker: unknown (the network holder is not running)".into()]
+            }
+            (None, _) => super::broker::report_lines(None),
+        }
     }
 }
 

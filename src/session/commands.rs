@@ -204,7 +204,7 @@ impl<B: Backend> Ops<B> {
                     status: firewall::last_verification(&self.backend, &h.id).await?,
                     counters: firewall::counters(&self.backend, &h.id).await?,
                     recent: firewall::blocked_log(&self.backend, &h.id, 50).await?,
-                    broker: (stats.running || stats.requests > 0).then_some(stats),
+                    broker: (stats.running || stats.held || stats.requests > 0).then_some(stats),
                 })
             }
             _ => None,

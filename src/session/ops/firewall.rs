@@ -18,7 +18,11 @@ impl<B: Backend> Ops<B> {
         progress: &mut impl FnMut(Progress),
     ) -> Result<()> {
         let started = Instant::now();
-        firewall::apply(&self.backend, holder, list).await?;
+        if secrets.credential.is_some() {
+            firewall::apply_holding(&self.backend, holder, list).await?;
+        } else {
+            firewall::apply(&self.backend, holder, list).await?;
+        }
         if let Some(credential) = &secrets.credential {
             let t = Instant::now();
             let ca = self.broker_extra_ca()?;

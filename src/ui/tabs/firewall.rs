@@ -44,8 +44,9 @@ pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
         count(r.counters.rejected_packets, "packet", "packets"),
         r.counters.refused_names
     )));
-    if r.broker.is_some() {
-        for l in crate::sandbox::broker::report_lines(r.broker.as_ref()) {
+    let holder_unread = !r.holder_read && matches!(r.status, FirewallStatus::Degraded { .. });
+    if r.broker.is_some() || holder_unread {
+        for l in r.broker_lines() {
             lines.push(Line::raw(l));
         }
     }
