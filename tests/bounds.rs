@@ -122,9 +122,16 @@ impl Fixture {
     }
 
     fn cctui(&self, args: &[&str]) -> Measured {
-        let bin = PathBuf::from(env!("CARGO_BIN_EXE_cctui"));
-        measure(&bin, &self.cfg.path, args)
+        measure(&bin(), &self.cfg.path, args)
     }
+}
+
+/// The binary measured: this build, or `CCTUI_BENCH_BIN` (another build, e.g. main's, as
+/// the positive control and the "before" figures).
+fn bin() -> PathBuf {
+    std::env::var_os("CCTUI_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cctui")))
 }
 
 /// One run of cctui: its exit code, stdout, stderr, and peak memory (VmHWM).
@@ -196,7 +203,7 @@ const HUGE_CHANGE: &str = "cd \"$P\" \
     && for i in $(seq -w 0 299); do awk -v i=$i 'BEGIN{for(j=0;j<1000;j++) printf \"file %s line %04d is here\\n\", i, j}' > f$i.txt; done \
     && git add -A && git commit -qm huge";
 
-/// 12,000 replies of 10 KB each (120 MB), then one 8 MB line (skipped) and one more reply.
+/// 12,000 replies of 16 KB each (about 200 MB), then one 8 MB line (skipped) and one more reply.
 const HUGE_TRANSCRIPT: &str = r#"mkdir -p /home/claude/.claude/projects/big && awk 'BEGIN{
     p = "x"; while (length(p) < 10000) p = p p;
     q = p; while (length(q) < 8000000) q = q q;
@@ -335,4 +342,98 @@ async fn a_huge_transcript_is_tallied_within_bounds() {
         "cctui ls --usage peaked at {} KiB",
         ls.peak_kib
     );
+}
+
+/// The dashboard's peak memory with the session selected, its Logs tab open for `secs`,
+/// then its Info tab (usage read) for `secs`.
+fn dashboard_peak(bin: &Path, cfg: &Path, name: &str, secs: u64) -> (u64, u64) {
+    use common::pty::PtyApp;
+    label_config(cfg);
+    let env = vec![
+        ("CCTUI_CONFIG_DIR", cfg.display().to_string()),
+        ("CCTUI_STATE_DIR", cfg.join("state").display().to_string()),
+        (
+            "DOCKER_HOST",
+            std::env::var("DOCKER_HOST").unwrap_or_default(),
+        ),
+        ("HOME", std::env::var("HOME").unwrap_or_default()),
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("GIT_CONFIG_GLOBAL", git_config().display().to_string()),
+    ];
+    let mut dash = PtyApp::spawn(bin.to_str().unwrap(), &[], &env, 40, 160);
+    let pid = dash.child.process_id().unwrap();
+    dash.wait_for(name, Duration::from_secs(30));
+    dash.send(b"g");
+    for _ in 0..200 {
+        let screen = dash.screen();
+        if screen.lines().any(|l| l.contains('▸') && l.contains(name)) {
+            break;
+        }
+        dash.send(b"j");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hold = |secs: u64| {
+        let mut peak = 0;
+        for _ in 0..secs * 20 {
+            peak = peak.max(vm_hwm_kib(pid));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        peak
+    };
+    dash.send(b"\t");
+    let logs = hold(secs);
+    for _ in 0..3 {
+        dash.send(b"\t");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let info = hold(secs);
+    (logs, info)
+}
+
+/// Peak memory of cctui while it reads a huge log, diff and transcript. Prints; asserts
+/// nothing. `CCTUI_BENCH_BEFORE=/path/to/cctui` measures that build too.
+#[tokio::test]
+#[ignore]
+async fn bench_bounds() {
+    let f = session("bbench", None).await;
+    let folder = f.project.path.canonicalize().unwrap();
+    let mb = std::env::var("CCTUI_BENCH_LOG_MB").unwrap_or_else(|_| "300".into());
+    let t = std::time::Instant::now();
+    f.agent(&format!("P={}; {HUGE_CHANGE}", folder.display()))
+        .await;
+    let size = f
+        .agent(&format!("export B=cctui/{}; {HUGE_TRANSCRIPT}", f.name))
+        .await;
+    f.agent(&format!("MB={mb}; {HUGE_LOG}")).await;
+    println!(
+        "\n== bounds benchmark: the agent wrote a {mb} MB log, a 40 MB file + 300 files, a \
+         transcript of {} bytes ({:.0} s) ==",
+        size.split_whitespace().next().unwrap_or("?"),
+        t.elapsed().as_secs_f64()
+    );
+    let mut bins = vec![("this build", bin())];
+    if let Some(before) = std::env::var_os("CCTUI_BENCH_BEFORE") {
+        bins.insert(0, ("before", PathBuf::from(before)));
+    }
+    for (label, b) in bins {
+        let logs = measure(&b, &f.cfg.path, &["logs", "--tail", "100000000", &f.name]);
+        let diff = measure(&b, &f.cfg.path, &["diff", &f.name]);
+        let usage = measure(&b, &f.cfg.path, &["ls", "--usage"]);
+        let (dash_logs, dash_info) = dashboard_peak(&b, &f.cfg.path, &f.name, 8);
+        println!("{label} ({}):", b.display());
+        for (what, m) in [
+            ("cctui logs", &logs),
+            ("cctui diff", &diff),
+            ("cctui ls --usage", &usage),
+        ] {
+            println!(
+                "  {what:<18} peak {:>7} KiB, {} bytes out, exit {}",
+                m.peak_kib,
+                m.out.len(),
+                m.code
+            );
+        }
+        println!("  dashboard, Logs tab  peak {dash_logs:>7} KiB");
+        println!("  dashboard, Info tab  peak {dash_info:>7} KiB (after the Logs tab)");
+    }
 }
