@@ -46,6 +46,9 @@ pub struct Usage {
     pub cost_usd: Option<f64>,
     /// Models the table has no price for.
     pub unpriced: Vec<String>,
+    /// Transcript lines too long to read (over [`crate::bounded::TRANSCRIPT_LINE`]): their
+    /// replies are not counted.
+    pub skipped_lines: u64,
 }
 
 /// USD per million tokens.
@@ -242,6 +245,7 @@ pub fn priced(tally: &Tally, prices: &Prices, branch: Option<&str>) -> Usage {
             .add(&row.tokens);
         usage.total.add(&row.tokens);
     }
+    usage.skipped_lines = tally.skipped_lines;
     usage.cost_usd = price_of(&usage, prices);
     usage.unpriced = usage
         .models
@@ -283,6 +287,7 @@ pub fn total<'a>(all: impl IntoIterator<Item = &'a Usage>) -> Usage {
         out.total.add(&u.total);
         out.cost_usd = out.cost_usd.zip(u.cost_usd).map(|(a, b)| a + b);
         out.unpriced.extend(u.unpriced.iter().cloned());
+        out.skipped_lines += u.skipped_lines;
     }
     out.unpriced.sort();
     out.unpriced.dedup();

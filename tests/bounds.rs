@@ -337,6 +337,7 @@ async fn a_huge_transcript_is_tallied_within_bounds() {
     // 12,000 replies of (1, 2) and the last (5, 7); the 6 MB line is skipped.
     assert_eq!(u["input_tokens"], 12_005, "{u}");
     assert_eq!(u["output_tokens"], 24_007, "{u}");
+    assert_eq!(u["skipped_transcript_lines"], 1, "{u}");
     assert!(
         ls.peak_kib < PEAK_KIB,
         "cctui ls --usage peaked at {} KiB",
