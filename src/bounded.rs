@@ -25,6 +25,25 @@ pub const TRANSCRIPT_LINE: usize = 4 << 20;
 /// What an exec that cctui reads (a status, a report) may print.
 pub const EXEC_STDOUT: usize = 8 << 20;
 
+/// A file the agent may have written that cctui parses whole (a devcontainer proposal).
+pub const PROPOSAL_FILE: u64 = 1 << 20;
+
+/// Reads a text file whole only if it is at most `cap` bytes; a bigger one is an error that
+/// says so (parsing half a file would be worse than not reading it).
+pub fn read_small_file(path: &std::path::Path, cap: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(cap + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB; cctui does not read it", cap >> 10),
+        ));
+    }
+    Ok(text)
+}
+
 /// The one form of "this was cut": how much, and where to see all of it.
 pub fn cut_marker(cut: u64, see: &str) -> String {
     format!("… cut: {} more bytes (see {see})", cut)
@@ -167,6 +186,16 @@ mod tests {
         let c = read_capped(&data[..], 1000).await.unwrap();
         assert_eq!(c.bytes.len(), 1000);
         assert_eq!(c.cut, 199_000);
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_not_read() {
+        let path = std::env::temp_dir().join(format!("cctui-bounded-{}", std::process::id()));
+        std::fs::write(&path, vec![b'a'; 2000]).unwrap();
+        assert_eq!(read_small_file(&path, 2000).unwrap().len(), 2000);
+        let e = read_small_file(&path, 1999).unwrap_err();
+        assert!(e.to_string().contains("larger than"), "{e}");
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
