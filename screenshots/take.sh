@@ -79,9 +79,7 @@ for s in "${SESSIONS[@]}"; do
     die "a session or container named cctui-$s already exists on this engine; remove it first (cctui rm $s)"
   fi
 done
-for c in "$API"; do
-  [[ -z $(docker ps -aq --filter "name=^$c\$") ]] || die "container $c exists (left from an earlier run?): docker rm -f $c"
-done
+[[ -z $(docker ps -aq --filter "name=^$API\$") ]] || die "container $API exists (left from an earlier run?): docker rm -f $API"
 for n in "$NET" "${SESSIONS[@]/#/cctui-}"; do
   [[ -z $(docker network ls -q --filter "name=^$n\$") ]] || die "network $n exists (left from an earlier run?): docker network rm $n"
 done
@@ -224,7 +222,7 @@ profile_args=()
 [[ -n $PROFILE ]] && profile_args=(--profile "$PROFILE")
 log "images (the full recipe with real Claude Code; built once, then cached)"
 cc build --path "$work/code/webapp" "${profile_args[@]}" 2>&1 | sed 's/^/    /' >&2
-base=$(cd "$work/code/webapp" && cc doctor 2>/dev/null | grep -o 'cctui-base:[0-9a-f]*' | head -1 || true)
+base=$(cd "$work/code/webapp" && { cc doctor 2>/dev/null || true; } | { grep -o 'cctui-base:[0-9a-f]*' || true; } | head -1)
 [[ -n $base ]] || die "cannot tell the base image's tag from cctui doctor"
 
 log "fake Messages API ($API on $NET, from $base)"
@@ -397,4 +395,4 @@ for s in webapp api; do
     | sed -n 's/.*query\[[A-Z]*\] \([^ ]*\) from.*/\1/p' | grep -v '^cctui-verify' | sort -u | tr '\n' ' ' || true)
   log "names looked up in $s: ${names:-none}"
 done
-log "shots: $(cd "$here" && ls ./*.png | tr '\n' ' ')"
+log "shots: $(cd "$here" && printf '%s ' ./*.png)"

@@ -4,22 +4,72 @@
 //! the user is attached to.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::term::osc52;
 
-/// Puts `bytes` on the user's clipboard. Outside tmux: cctui's OSC 52 on its own terminal,
-/// written between frames by the loop that draws. Inside tmux: `tmux load-buffer -w -`,
-/// which needs no `allow-passthrough` (off by default, and a door for every pane when on),
-/// sets tmux's own buffer too (so prefix-] pastes it even where the outer terminal has no
-/// OSC 52), and has tmux send the clipboard escape it knows the outer terminal takes.
-pub fn copy(bytes: Vec<u8>, in_tmux: bool) {
-    if in_tmux {
-        tokio::spawn(load_tmux_buffer(bytes));
-        return;
+/// The way out to the user's clipboard, owned by the dashboard's runtime. Outside tmux:
+/// cctui's OSC 52 on its own terminal, written between frames by the loop that draws.
+/// Inside tmux: `tmux load-buffer -w -`, which needs no `allow-passthrough` (off by default,
+/// and a door for every pane when on), sets tmux's own buffer too (so prefix-] pastes it
+/// even where the outer terminal has no OSC 52), and has tmux send the clipboard escape it
+/// knows the outer terminal takes. A session's copies are its agent's to make, as fast as
+/// it likes: at most one tmux runs at a time, at most one per COPY_GAP, and copies made
+/// meanwhile collapse into the latest.
+#[derive(Debug, Default, Clone)]
+pub struct Copier {
+    pending: Arc<Mutex<Option<Vec<u8>>>>,
+    busy: Arc<AtomicBool>,
+}
+
+const COPY_GAP: Duration = Duration::from_millis(100);
+
+impl Copier {
+    /// Puts `bytes` on the user's clipboard.
+    pub fn copy(&self, bytes: Vec<u8>, in_tmux: bool) {
+        if !in_tmux {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(&osc52::set_clipboard(&bytes));
+            let _ = out.flush();
+            return;
+        }
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
+        if !self.busy.swap(true, Ordering::SeqCst) {
+            tokio::spawn(self.clone().drain());
+        }
     }
-    let mut out = std::io::stdout();
-    let _ = out.write_all(&osc52::set_clipboard(&bytes));
-    let _ = out.flush();
+
+    async fn drain(self) {
+        loop {
+            let next = self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(bytes) = next {
+                load_tmux_buffer(bytes).await;
+                tokio::time::sleep(COPY_GAP).await;
+                continue;
+            }
+            self.busy.store(false, Ordering::SeqCst);
+            // A copy that came between the take and the store is drained by whoever wins.
+            let more = self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some();
+            if !more || self.busy.swap(true, Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+
+    /// Whether a copy is still on its way (for tests).
+    pub fn idle(&self) -> bool {
+        !self.busy.load(Ordering::SeqCst)
+    }
 }
 
 /// `tmux load-buffer -w -`; a tmux older than 3.2 has no `-w`: then tmux's buffer only.

@@ -151,6 +151,21 @@ impl Outside {
     }
 }
 
+/// A dashboard that ends takes its count off tmux's status line: a count left there would
+/// say sessions wait when nobody is watching them.
+impl Drop for Outside {
+    fn drop(&mut self) {
+        if self.in_tmux && self.notifier.config.tmux {
+            let _ = std::process::Command::new("tmux")
+                .args(["set-option", "-gqu", "@cctui_queue"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// Which notices go out, and not the same one again within the quiet period.
 #[derive(Debug)]
 pub struct Notifier {

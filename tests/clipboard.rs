@@ -174,14 +174,11 @@ impl Drop for TmuxServer {
     }
 }
 
-#[test]
-fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
-    let _turn = take_turn();
-    let name = unique("ctmux");
-    let s = session(&name);
-    let cfg = &s.cfg.path;
+/// `cctui attach NAME` in a tmux of its own (tmux's defaults: no allow-passthrough,
+/// set-clipboard external), in a PTY that stands for the outer terminal.
+fn attach_in_tmux(cfg: &Path, name: &str, server: &str) -> (TmuxServer, PtyApp) {
     label_config(cfg);
-    let tmux = TmuxServer(format!("cctui-{}-clip", run_id()));
+    let tmux = TmuxServer(format!("cctui-{}-{server}", run_id()));
     let cctui_cmd = format!(
         "CCTUI_CONFIG_DIR={} CCTUI_STATE_DIR={} {} attach {name}",
         cfg.display(),
@@ -196,7 +193,6 @@ fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
         ("PATH", std::env::var("PATH").unwrap_or_default()),
         ("TMUX", String::new()),
     ];
-    // tmux with its defaults (no allow-passthrough, set-clipboard external).
     let app = PtyApp::spawn(
         "tmux",
         &["-L", &tmux.0, "-f", "/dev/null", "new-session", &cctui_cmd],
@@ -205,24 +201,88 @@ fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
         120,
     );
     app.wait_for("fake claude", WAIT);
-    std::thread::sleep(Duration::from_millis(500));
-    let text = "through tmux";
-    print_in(
-        cfg,
-        &name,
-        &format!("\x1b]52;c;{}\x07", b64(text.as_bytes())),
-    );
+    (tmux, app)
+}
+
+/// Prints a copy of `text` in the session until tmux forwards it to the outer terminal:
+/// claude's screen can show before the attach and tmux's client are live (a copy then is,
+/// rightly, not forwarded).
+fn copy_through_tmux(app: &PtyApp, cfg: &Path, name: &str, text: &str) {
     // tmux's own escape for its clipboard (`Ms`): an empty selection, the same bytes.
-    wait_output(
-        &app,
-        "tmux's copy",
-        format!("\x1b]52;;{}\x07", b64(text.as_bytes())).as_bytes(),
-    );
+    let tmuxs_copy = format!("\x1b]52;;{}\x07", b64(text.as_bytes()));
+    let start = Instant::now();
+    while !output_has(app, tmuxs_copy.as_bytes()) {
+        assert!(
+            start.elapsed() < WAIT,
+            "tmux's copy never reached the outer terminal; the screen:\n{}",
+            app.screen()
+        );
+        print_in(
+            cfg,
+            name,
+            &format!("\x1b]52;c;{}\x07", b64(text.as_bytes())),
+        );
+        let printed = Instant::now();
+        while printed.elapsed() < Duration::from_secs(2) && !output_has(app, tmuxs_copy.as_bytes())
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
+    let _turn = take_turn();
+    let name = unique("ctmux");
+    let s = session(&name);
+    let cfg = &s.cfg.path;
+    let (tmux, app) = attach_in_tmux(cfg, &name, "clip");
+    let text = "through tmux";
+    copy_through_tmux(&app, cfg, &name, text);
     assert_eq!(
         tmux.cmd(&["show-buffer"]),
         text,
         "tmux's buffer holds the copy"
     );
+}
+
+/// The agent copies as fast as it likes; the host runs one `tmux load-buffer` at a time,
+/// and the latest copy wins.
+#[test]
+fn a_flood_of_copies_runs_few_tmux_processes_and_the_latest_wins() {
+    let _turn = take_turn();
+    let name = unique("cflood");
+    let s = session(&name);
+    let cfg = &s.cfg.path;
+    let (tmux, app) = attach_in_tmux(cfg, &name, "flood");
+    copy_through_tmux(&app, cfg, &name, "first");
+    let copies = 300;
+    // One write each, a few ms apart: each reaches cctui as a copy of its own.
+    let script = format!(
+        "i=0; while [ $i -lt {copies} ]; do \
+         printf '\\033]52;c;%s\\007' \"$(printf 'copy %d' $i | base64)\" > /proc/1/fd/1; \
+         sleep 0.005; i=$((i+1)); done"
+    );
+    tmux.cmd(&["set", "-g", "buffer-limit", "100000"]);
+    let flooding = Instant::now();
+    exec_in(cfg, &name, &["sh", "-c", &script]);
+    let flood_time = flooding.elapsed();
+    let last = format!("copy {}", copies - 1);
+    let start = Instant::now();
+    while tmux.cmd(&["show-buffer"]) != last {
+        assert!(start.elapsed() < WAIT, "the latest copy never arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // One `load-buffer` per copy gap at most (100 ms), plus the first copy and the last.
+    let buffers = tmux.cmd(&["list-buffers"]).lines().count();
+    let bound = (flood_time.as_millis() / 100) as usize + 3;
+    println!("{copies} copies in {flood_time:?} made {buffers} tmux buffers (bound {bound})");
+    assert!(
+        buffers <= bound,
+        "{buffers} tmux buffers for {copies} copies in {flood_time:?}: more than one per 100 ms"
+    );
+    assert_eq!(tmux.cmd(&["show-buffer"]), last, "the latest copy wins");
 }
 
 /// Moves the dashboard's selection to `name` (g, then j until its row is marked).
@@ -531,7 +591,7 @@ fn with_no_image_on_the_clipboard_the_key_goes_through_unchanged() {
 }
 
 /// `cctui exec` and `shell` write the sandbox's output unrendered: to a terminal, clipboard
-/// escapes, queries and DCS are held back; piped, the bytes stay exact (the control).
+/// escapes, queries, titles and DCS are held back; piped, the bytes stay exact (the control).
 #[test]
 fn cctui_exec_to_a_terminal_passes_no_clipboard_escape_or_query() {
     let _turn = take_turn();
@@ -553,8 +613,8 @@ fn cctui_exec_to_a_terminal_passes_no_clipboard_escape_or_query() {
     }
     assert!(contains(&seen, b"before"));
     assert!(
-        contains(&seen, b"\x1b]0;ok-title\x07"),
-        "a title is no query and passes"
+        !contains(&seen, b"ok-title"),
+        "a title is an OSC too: none passes"
     );
     // Piped, byte-exact.
     let piped = exec_in(cfg, &name, &["sh", "-c", script]);

@@ -112,6 +112,14 @@ fn the_dashboard_lists_sessions_and_drives_them_with_keys() {
     app.wait_until("the row to show running", WAIT, |s| {
         row(s, second).contains("running")
     });
+    // The start's message on the status line (the screen's last line) goes by itself.
+    let status_names = |s: &str| s.lines().last().unwrap_or("").contains(second.as_str());
+    app.wait_until("the start's message", WAIT, status_names);
+    let shown = Instant::now();
+    app.wait_until("the message to expire", Duration::from_secs(15), |s| {
+        !status_names(s)
+    });
+    eprintln!("the status message went after {:?}", shown.elapsed());
 
     // Stopped behind cctui's back: the row changes within a second, driven by the event.
     let third = &three.names[2];

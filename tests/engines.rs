@@ -509,3 +509,104 @@ async fn bench_keystroke_echo_over_ssh_and_local() {
         );
     }
 }
+
+/// cctui checks the engine's identity, not only the engine cctui's: over TLS with a client
+/// certificate the engine accepts but a CA that did not sign the engine's certificate, and
+/// over ssh with a known_hosts entry of another key, it refuses. Controls: the same client
+/// certificate with the right CA, and the right known_hosts, work.
+#[tokio::test]
+async fn the_engines_certificate_and_ssh_host_key_are_checked() {
+    let e2 = engine2();
+    let dir = TempFolder::new("engident", 0);
+    let (untrusted, trusted) = (dir.path.join("untrusted"), dir.path.join("trusted"));
+    for (folder, ca) in [(&untrusted, &e2.wrong_certs), (&trusted, &e2.certs)] {
+        std::fs::create_dir_all(folder).unwrap();
+        for f in ["cert.pem", "key.pem"] {
+            std::fs::copy(e2.certs.join(f), folder.join(f)).unwrap();
+        }
+        std::fs::copy(ca.join("ca.pem"), folder.join("ca.pem")).unwrap();
+    }
+    // An ssh wrapper like the suite's, whose known_hosts holds another key for the host.
+    let ssh_dir = e2.ssh_bin.parent().unwrap().to_path_buf();
+    let config = std::fs::read_to_string(ssh_dir.join("ssh_config")).unwrap();
+    let real_known = ssh_dir.join("known_hosts").display().to_string();
+    assert!(config.contains(&real_known), "{config}");
+    let other_key = dir.path.join("other_host_key");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let entry = std::fs::read_to_string(ssh_dir.join("known_hosts")).unwrap();
+    let host = entry.split_whitespace().next().unwrap();
+    let other_pub = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
+    let other_known = dir.path.join("known_hosts");
+    std::fs::write(
+        &other_known,
+        format!(
+            "{host} {}\n",
+            other_pub
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    )
+    .unwrap();
+    let other_config = dir.path.join("ssh_config");
+    std::fs::write(
+        &other_config,
+        config.replace(&real_known, &other_known.display().to_string()),
+    )
+    .unwrap();
+    let bin = dir.path.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("ssh"),
+        format!(
+            "#!/bin/sh\nexec /usr/bin/ssh -F '{}' \"$@\"\n",
+            other_config.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("ssh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+
+    let cfg = TempFolder::new("engident-cfg", 0);
+    write_cli_config(
+        &cfg.path,
+        &engines_toml(&[
+            ("untrusted", &e2.tls_host, Some(&untrusted)),
+            ("trusted", &e2.tls_host, Some(&trusted)),
+            ("sshhost", &e2.ssh_host, None),
+        ]),
+    );
+    let (code, out, err) = cctui(&cfg.path, &["--engine", "untrusted", "ls"]);
+    assert_ne!(
+        code, 0,
+        "an engine whose certificate the CA did not sign: {out}"
+    );
+    assert!(err.contains("`untrusted`") && err.contains("TLS"), "{err}");
+    let (code, out, err) = cctui(&cfg.path, &["--engine", "trusted", "ls"]);
+    assert_eq!(
+        code, 0,
+        "the control (same client certificate, right CA): {out} {err}"
+    );
+
+    let mut cmd = cctui_cmd(&cfg.path, &["--engine", "sshhost", "ls"]);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path);
+    let (code, out, err) = run_cmd(cmd);
+    assert_ne!(code, 0, "an ssh host whose key is not the known one: {out}");
+    assert!(err.contains("Host key verification failed"), "{err}");
+    let (code, out, err) = cctui_ssh(&cfg.path, &e2, &["--engine", "sshhost", "ls"]);
+    assert_eq!(code, 0, "the control (the known key): {out} {err}");
+}

@@ -144,6 +144,7 @@ start_dockerd() {
   # is not on "the engine's machine", as on a remote engine (unshare and sh exec, so the pid
   # stays dockerd's).
   mkdir -p "$local_only"
+  # shellcheck disable=SC2016  # $0 and $@ are the inner sh's
   setsid unshare --mount --propagation private \
     sh -c 'mount -t tmpfs -o size=1m,mode=0755 cctui-local-only "$0" && exec "$@"' "$local_only" \
     dockerd --data-root "$state/data" --exec-root "$state/exec" \

@@ -263,6 +263,59 @@ fn address_on(id: &str, net: &str, field: &str) -> String {
     .to_string()
 }
 
+/// What the agent would run to open its egress: each needs CAP_NET_ADMIN in the namespace.
+const TAMPER: [&str; 5] = [
+    "iptables -F",
+    "iptables -P OUTPUT ACCEPT",
+    "ip6tables -F",
+    "ipset flush",
+    "ip route add 198.51.100.0/24 dev lo",
+];
+
+/// One script running every tamper probe, each framed so that `tamper_results` can split them.
+fn tamper_script() -> String {
+    TAMPER
+        .iter()
+        .map(|c| format!("echo '>>> {c}'; {c} 2>&1; echo \"<<< rc=$?\""))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// (command, exit code, output) of each probe in `tamper_script`'s output; panics unless all ran.
+fn tamper_results(text: &str) -> Vec<(String, i32, String)> {
+    let results: Vec<_> = text
+        .split(">>> ")
+        .skip(1)
+        .map(|chunk| {
+            let (cmd, rest) = chunk.split_once('\n').unwrap_or((chunk, ""));
+            let (out, rc) = rest.rsplit_once("<<< rc=").unwrap_or((rest, "-1"));
+            (
+                cmd.to_string(),
+                rc.trim().parse().unwrap_or(-1),
+                out.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(results.len(), TAMPER.len(), "not every probe ran: {text}");
+    results
+}
+
+/// Every tamper probe failed, each for want of a privilege (EPERM or EACCES from the kernel),
+/// with the program there to run.
+fn assert_tamper_refused(text: &str, who: &str) {
+    for (cmd, rc, out) in tamper_results(text) {
+        let lower = out.to_lowercase();
+        assert!(
+            rc != 0 && !lower.contains("not found"),
+            "`{cmd}` {who}: rc {rc}: {out}"
+        );
+        assert!(
+            lower.contains("operation not permitted") || lower.contains("permission denied"),
+            "`{cmd}` {who} failed for another reason than a missing privilege: {out}"
+        );
+    }
+}
+
 /// TCP connect with a short timeout: prints "open" or "closed".
 fn connect(host: &str, port: u16) -> String {
     format!("if nc -z -w 3 {host} {port} 2>/dev/null; then echo open; else echo closed; fi")
@@ -385,6 +438,19 @@ async fn the_allowlist_holds_against_every_side_channel() {
         "Docker's resolver answered: {}",
         docker_dns.stdout_text()
     );
+    // Positive control: the same query, from a container on the same network without the
+    // firewall, is answered by Docker's resolver.
+    let (rc, outside) = side_container(
+        &prefix,
+        &w.net,
+        agent_image.trim(),
+        &[],
+        "dig +short +time=2 +tries=1 @127.0.0.11 blocked.test",
+    );
+    assert!(
+        rc == 0 && outside.trim() == w.blocked_ip,
+        "Docker's resolver does not answer outside the sandbox (rc {rc}): {outside}"
+    );
 
     // UDP to the blocked host never arrives there.
     sh(
@@ -401,12 +467,60 @@ async fn the_allowlist_holds_against_every_side_channel() {
         &format!("echo canary-tcp | nc -w 1 {} 443; true", w.blocked_ip),
     )
     .await;
+    // Positive control: the same datagram from outside the sandbox arrives.
+    let (rc, outside) = side_container(
+        &prefix,
+        &w.net,
+        agent_image.trim(),
+        &[],
+        &format!("echo canary-ctl-udp | nc -u -w 1 {} 5353", w.blocked_ip),
+    );
+    assert_eq!(rc, 0, "{outside}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = container_logs(&w.blocked);
+    assert!(
+        seen.contains("canary-ctl-udp"),
+        "the control datagram did not arrive, so the UDP probe proves nothing: {seen}"
+    );
     assert!(
         !seen.contains("canary-udp") && !seen.contains("tcp 443"),
         "the blocked host received: {seen}"
     );
+
+    // ICMP: the agent's ping gets no answer, and the firewall logs why. Positive control: the
+    // same ping, as the same unprivileged uid with no capabilities, from a container outside
+    // the sandbox, is answered.
+    let ping = format!("ping -n -c 1 -W 2 {}", w.blocked_ip);
+    let (rc, outside) = side_container(
+        &prefix,
+        &w.net,
+        agent_image.trim(),
+        &[
+            "--user",
+            &format!("{UID}:{UID}"),
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+        ],
+        &ping,
+    );
+    assert!(
+        rc == 0 && outside.contains("1 received"),
+        "ping is not answered outside the sandbox (rc {rc}): {outside}"
+    );
+    let inside = sh(ops, name, None, &format!("{ping} 2>&1; echo rc=$?"))
+        .await
+        .stdout_text();
+    assert!(
+        !inside.contains("rc=0") && !inside.contains("1 received"),
+        "ICMP got through: {inside}"
+    );
+    let holder = ops.running_holder(name).await.unwrap();
+    await_blocked(&b, &holder, &format!("icmp {}", w.blocked_ip), |e| {
+        e.kind == "icmp" && e.destination == w.blocked_ip
+    })
+    .await;
 
     // The gateway and link-local addresses are refused.
     let gw = b
@@ -420,7 +534,6 @@ async fn the_allowlist_holds_against_every_side_channel() {
     assert_eq!(port(ops, name, "169.254.169.254", 80).await, "closed");
     // "closed" is what most hosts answer with no firewall at all: the refusal must be the
     // firewall's own.
-    let holder = ops.running_holder(name).await.unwrap();
     await_blocked(&b, &holder, &format!("tcp {gw}:22"), |e| {
         e.kind == "tcp" && e.destination == gw && e.port == Some(22)
     })
@@ -544,14 +657,23 @@ async fn the_allowlist_holds_against_every_side_channel() {
         "the blocked host received over IPv6: {seen}"
     );
 
-    // The agent cannot change the rules, as itself or as root in its container.
+    // The agent cannot change the rules or routes, as itself or as root in its container, and
+    // the reason is the missing capability (not a missing program). Positive control: the same
+    // commands, from the same image, as root with NET_ADMIN in a namespace of their own, work.
     for user in [None, Some("0:0")] {
-        let tamper = sh(ops, name, user, "iptables -F 2>&1; echo rc=$?; iptables -P OUTPUT ACCEPT 2>&1; echo rc=$?; ip6tables -F 2>&1; echo rc=$?; ipset flush 2>&1; echo rc=$?; ip route add default via 127.0.0.1 2>&1; echo rc=$?").await;
-        let text = tamper.stdout_text();
-        assert!(
-            !text.contains("rc=0"),
-            "tampering succeeded as {user:?}: {text}"
-        );
+        let tamper = sh(ops, name, user, &tamper_script()).await.stdout_text();
+        assert_tamper_refused(&tamper, &format!("as {user:?}"));
+    }
+    let (rc, with_cap) = side_container(
+        &prefix,
+        "none",
+        agent_image.trim(),
+        &["--cap-add", "NET_ADMIN"],
+        &tamper_script(),
+    );
+    assert_eq!(rc, 0, "{with_cap}");
+    for (cmd, rc, out) in tamper_results(&with_cap) {
+        assert_eq!(rc, 0, "`{cmd}` fails even with NET_ADMIN: {out}");
     }
     let resolv = sh(
         ops,
@@ -725,11 +847,15 @@ async fn a_failing_firewall_setup_leaves_no_agent_running() {
     let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
     let project = TempFolder::new(&prefix, UID);
     let ops = ops_for(&cfg.path, &[]).await;
-    // A holder whose rules cannot be applied.
-    std::fs::create_dir_all(cfg.path.join("recipe/net")).unwrap();
+    // A holder whose rules cannot be applied: the real script, in an image without dnsmasq,
+    // fails for real, and the step it names is the one cctui reports.
+    std::fs::create_dir_all(cfg.path.join("recipe")).unwrap();
     std::fs::write(
-        cfg.path.join("recipe/net/cctui-fw"),
-        "#!/bin/sh\ncase \"$1\" in\n  hold) exec sleep infinity ;;\n  apply) echo 'cctui-fw: apply failed at step iptables: simulated breakage' >&2; exit 1 ;;\n  *) exit 1 ;;\nesac\n",
+        cfg.path.join("recipe/net.Dockerfile"),
+        format!(
+            "{}RUN rm /usr/sbin/dnsmasq\n",
+            include_str!("../config/recipe/net.Dockerfile")
+        ),
     )
     .unwrap();
     let name = format!("{prefix}-s");
@@ -738,8 +864,8 @@ async fn a_failing_firewall_setup_leaves_no_agent_running() {
     vols.volumes = vec![plan.project.config_volume(), plan.project.history_volume()];
     let err = ops.create(&plan, |_| {}).await.unwrap_err().to_string();
     assert!(
-        err.contains("step iptables"),
-        "the error names the step: {err}"
+        err.contains("apply failed at step dnsmasq") && err.contains("dnsmasq: not found"),
+        "the error names the step that failed: {err}"
     );
     assert!(
         ops.find(&name).await.is_err(),
@@ -860,6 +986,16 @@ async fn periodic_verification_catches_tampering_and_fails_closed() {
     ops.remove(name, false).await.unwrap();
 }
 
+/// What the fake upstream saw of credentials, one line per request ("x-api-key=K
+/// authorization=A beta=B", every value of a repeated header joined by " | ").
+fn upstream_auth(api: &str) -> Vec<String> {
+    container_logs(api)
+        .lines()
+        .filter_map(|l| l.strip_prefix("api auth "))
+        .map(String::from)
+        .collect()
+}
+
 /// `curl` from the agent: prints "rc=N" and then whatever came back.
 async fn curl(ops: &Ops<DockerBackend>, name: &str, args: &str) -> (i32, String) {
     let out = sh(
@@ -933,6 +1069,31 @@ async fn an_allowed_address_opens_only_the_allowed_names() {
         direct.stdout_text(),
         direct.stderr_text()
     );
+    // And an absolute URI that names the other host, with the allowed Host header, is served
+    // and reported as such (so the refusal below is one the server would show).
+    let direct = b
+        .exec(
+            &names_id,
+            &ExecSpec {
+                cmd: vec![
+                    "python3".into(),
+                    "-c".into(),
+                    "import socket\ns=socket.create_connection(('127.0.0.1',80))\n\
+                     s.sendall(b'GET http://other.test/ HTTP/1.1\\r\\nHost: good.test\\r\\nConnection: close\\r\\n\\r\\n')\n\
+                     print(s.makefile('rb').read().decode())"
+                        .into(),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        direct.stdout_text().contains("target=http://other.test/"),
+        "{}{}",
+        direct.stdout_text(),
+        direct.stderr_text()
+    );
     let control_lines = container_logs(&names_id).len();
 
     let Setup {
@@ -978,14 +1139,18 @@ async fn an_allowed_address_opens_only_the_allowed_names() {
     assert_ne!(rc, 0, "SNI other.test got through: {out}");
     let (rc, out) = curl(ops, name, &format!("-H 'Host: other.test' http://{ip}/")).await;
     assert_ne!(rc, 0, "Host other.test got through: {out}");
-    // An absolute URI naming the other host, with the allowed Host header: refused too.
+    // An absolute URI naming the other host, with the allowed Host header: refused too (the
+    // server names the request line's target in its reply and log; see the control above).
     let (rc, out) = curl(
         ops,
         name,
         &format!("--request-target http://other.test/ -H 'Host: good.test' http://{ip}/"),
     )
     .await;
-    assert!(rc != 0 || !out.contains("host=other.test"), "{out}");
+    assert!(
+        rc != 0 && !out.contains("other.test"),
+        "an absolute URI naming other.test got through: {out}"
+    );
     // No name at all, on a port whose rule needs one.
     let (rc, out) = curl(ops, name, &format!("https://{ip}/")).await;
     assert_ne!(rc, 0, "a TLS connection without SNI got through: {out}");
@@ -1015,8 +1180,8 @@ async fn an_allowed_address_opens_only_the_allowed_names() {
     let served = container_logs(&names_id)[control_lines..].to_string();
     assert!(served.contains("sni=good.test"), "{served}");
     assert!(
-        !served.contains("sni=other.test") && !served.contains("host=other.test"),
-        "the other name was served through the filter: {served}"
+        !served.contains("other.test"),
+        "the other name was served through the filter (by SNI, Host or target): {served}"
     );
     let decoy_log = container_logs(&decoy);
     assert!(
@@ -1087,7 +1252,7 @@ async fn the_proxy_and_the_broker_fail_closed() {
         "python3 /usr/local/bin/names.py /tmp/tls",
     )
     .await;
-    let (_api, ca) = start_tls_server(
+    let (api, ca) = start_tls_server(
         &b,
         &prefix,
         &net,
@@ -1096,6 +1261,25 @@ async fn the_proxy_and_the_broker_fail_closed() {
         "python3 /usr/local/bin/fake_api.py 443 0 /tmp/tls",
     )
     .await;
+    // Positive control: the fake upstream logs every value of a repeated credential header.
+    let (rc, out) = side_container(
+        &prefix,
+        &net,
+        &server_image(&b).await,
+        &[],
+        "python3 -c \"import http.client,ssl\nc=http.client.HTTPSConnection('api.fake.test',\
+         context=ssl._create_unverified_context())\nc.putrequest('GET','/v1/models')\n\
+         c.putheader('x-api-key','ctl-one')\nc.putheader('x-api-key','ctl-two')\nc.endheaders()\n\
+         print(c.getresponse().status)\"",
+    );
+    assert!(rc == 0 && out.contains("200"), "{out}");
+    assert!(
+        upstream_auth(&api)
+            .iter()
+            .any(|l| l.starts_with("x-api-key=ctl-one | ctl-two ")),
+        "{:?}",
+        upstream_auth(&api)
+    );
     let keys = TempFolder::new(&format!("{prefix}-keys"), 0);
     let (key, ca_file) = (keys.path.join("key"), keys.path.join("ca.pem"));
     std::fs::write(&key, "sk-ant-api03-fault-test-canary-not-a-key\n").unwrap();
@@ -1171,6 +1355,35 @@ async fn the_proxy_and_the_broker_fail_closed() {
     };
     works(by_name().await, "sni=good.test");
     works(brokered().await, "msg_fake");
+    // The agent repeats the credential headers: each request that reaches the upstream
+    // carries the broker's key once and nothing of the agent's (nginx may refuse a repeated
+    // Authorization outright; a repeated x-api-key is forwarded).
+    let before = upstream_auth(&api).len();
+    let body = "-H 'content-type: application/json' -d '{\"max_tokens\":5,\"messages\":[]}' \
+                http://127.0.0.1:15480/v1/messages";
+    works(
+        curl(
+            ops,
+            name,
+            &format!("-H 'x-api-key: agent-one' -H 'x-api-key: agent-two' {body}"),
+        )
+        .await,
+        "msg_fake",
+    );
+    curl(
+        ops,
+        name,
+        &format!("-H 'Authorization: Bearer agent-a1' -H 'Authorization: Bearer agent-a2' {body}"),
+    )
+    .await;
+    let seen = upstream_auth(&api);
+    assert!(seen.len() > before, "{seen:?}");
+    for line in &seen[before..] {
+        assert_eq!(
+            line, "x-api-key=sk-ant-api03-fault-test-canary-not-a-key authorization=- beta=-",
+            "{seen:?}"
+        );
+    }
 
     // 1. Every process of the proxy's uid killed: names are blocked at once, and the holder
     //    fails closed (its last word says why).
@@ -1215,4 +1428,429 @@ async fn the_proxy_and_the_broker_fail_closed() {
     wait_degraded("the proxy's rules were removed", 40).await;
     blocked(by_name().await);
     ops.remove(name, false).await.unwrap();
+}
+
+/// Starts a plain listener (listen.py on `port`) on `net` under `alias`; returns its id.
+async fn listener(b: &DockerBackend, prefix: &str, net: &str, alias: &str, port: &str) -> String {
+    start_server(
+        b,
+        prefix,
+        net,
+        alias,
+        &["python3", "/usr/local/bin/listen.py", port],
+    )
+    .await
+}
+
+/// How many TCP connections to `port` from `ip` the listener `id` logged (a dual-stack
+/// listener sees IPv4 peers as ::ffff:A.B.C.D).
+fn arrivals(id: &str, port: u16, ip: &str) -> usize {
+    container_logs(id)
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(&format!("tcp {port} from "))
+                .is_some_and(|from| from.trim_start_matches("::ffff:") == ip)
+        })
+        .count()
+}
+
+/// Exact names, wildcards and marked ports, with real DNS (Docker's resolver answering the
+/// test hosts' aliases). A rule for exactly `api.x.test` does not let `sub.api.x.test` resolve
+/// or connect; `*.w.test` lets `w.test` and its subdomains at any depth, and not `xw.test`.
+/// A port marked /tls or /http is checked by name (the right one passes, a wrong one is
+/// refused and never arrives); an unmarked port is checked by address only. Positive control
+/// for each refusal: the same request from a container outside the sandbox gets through.
+#[tokio::test]
+async fn exact_names_wildcards_and_marked_ports_with_real_dns() {
+    let prefix = unique("fwexact");
+    let b = engine().await;
+    let _c = Cleanup::new(&prefix);
+    let net = test_network(&b, &prefix).await;
+    let (names_id, _ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["good.test", "other.test"],
+        &["good.test", "other.test"],
+        "sh -c 'python3 /usr/local/bin/listen.py 9000 & \
+         exec python3 /usr/local/bin/names.py /tmp/tls 8443 8080'",
+    )
+    .await;
+    let mut hosts = std::collections::BTreeMap::new();
+    for alias in [
+        "api.x.test",
+        "sub.api.x.test",
+        "w.test",
+        "sub.w.test",
+        "deep.sub.w.test",
+        "xw.test",
+    ] {
+        hosts.insert(alias, listener(&b, &prefix, &net, alias, "9000").await);
+    }
+    let ip = ip_on(&net, &names_id);
+    let agent_image = {
+        let cfg = TempFolder::new(&format!("{prefix}-img"), 0);
+        let ops = ops_for(&cfg.path, &[]).await;
+        let project = TempFolder::new(&format!("{prefix}-imgp"), UID);
+        let plan = plan_session(&ops.config, &project.path, None, &[], &[]).unwrap();
+        let (agent, _) = ops
+            .ensure_images(&plan, Default::default(), &mut |_| {})
+            .await
+            .unwrap();
+        agent
+    };
+
+    // Positive controls, outside the sandbox: every name resolves and connects, and the names
+    // host serves the other name on its marked ports.
+    let names: Vec<&str> = hosts.keys().copied().collect();
+    let script = names
+        .iter()
+        .map(|n| format!("getent hosts {n} >/dev/null && {}", connect(n, 9000)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let (rc, out) = side_container(&prefix, &net, &agent_image, &[], &script);
+    assert_eq!(
+        out.lines().filter(|l| *l == "open").count(),
+        names.len(),
+        "(rc {rc}) {out}"
+    );
+    let (_, out) = side_container(
+        &prefix,
+        &net,
+        &agent_image,
+        &[],
+        &format!(
+            "curl -sSk --resolve other.test:8443:{ip} https://other.test:8443/; \
+             curl -sS -H 'Host: other.test' http://{ip}:8080/"
+        ),
+    );
+    assert!(
+        out.contains("served https sni=other.test")
+            && out.contains("served http sni=- host=other.test"),
+        "{out}"
+    );
+    let control_lines = container_logs(&names_id).len();
+
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(
+        &prefix,
+        &[
+            "api.x.test:9000",
+            "*.w.test:9000",
+            "good.test:8443/tls,8080/http,9000",
+        ],
+        Some(&net),
+        |_| {},
+    )
+    .await;
+    let (ops, name) = (ops, name.as_str());
+    ops.create(plan, |_| {}).await.unwrap();
+    let holder = ops.running_holder(name).await.unwrap();
+    let holder_ip = ip_on(&net, &holder);
+
+    // Names: resolved (or not) through the filter, connected by name and by address.
+    for (alias, allowed) in [
+        ("api.x.test", true),
+        ("sub.api.x.test", false),
+        ("w.test", true),
+        ("sub.w.test", true),
+        ("deep.sub.w.test", true),
+        ("xw.test", false),
+    ] {
+        let resolved = sh(ops, name, None, &format!("getent hosts {alias}")).await;
+        assert_eq!(
+            resolved.exit_code == 0,
+            allowed,
+            "{alias} resolved: {}",
+            resolved.stdout_text()
+        );
+        let addr = ip_on(&net, &hosts[alias]);
+        let want = if allowed { "open" } else { "closed" };
+        // Counted before and after: the holder may have the address a control container had.
+        let before = arrivals(&hosts[alias], 9000, &holder_ip);
+        assert_eq!(
+            port(ops, name, &addr, 9000).await,
+            want,
+            "{alias} at {addr}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let arrived = arrivals(&hosts[alias], 9000, &holder_ip) > before;
+        assert_eq!(
+            arrived, allowed,
+            "{alias}: the agent's connection arrived: {arrived}"
+        );
+    }
+
+    // Marked ports: checked by name, both ways.
+    let (rc, out) = curl(ops, name, "https://good.test:8443/").await;
+    assert!(
+        rc == 0 && out.contains("served https sni=good.test host=good.test:8443"),
+        "{out}"
+    );
+    let (rc, out) = curl(ops, name, "http://good.test:8080/").await;
+    assert!(
+        rc == 0 && out.contains("served http sni=- host=good.test:8080"),
+        "{out}"
+    );
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("--resolve other.test:8443:{ip} https://other.test:8443/"),
+    )
+    .await;
+    assert!(
+        rc != 0 && !out.contains("served"),
+        "SNI other.test on 8443/tls: {out}"
+    );
+    let (rc, out) = curl(
+        ops,
+        name,
+        &format!("-H 'Host: other.test' http://{ip}:8080/"),
+    )
+    .await;
+    assert!(
+        rc != 0 && !out.contains("served"),
+        "Host other.test on 8080/http: {out}"
+    );
+    // The unmarked port: by address only, so a TLS hello naming the other host reaches it.
+    let before = arrivals(&names_id, 9000, &holder_ip);
+    curl(
+        ops,
+        name,
+        &format!("--resolve other.test:9000:{ip} https://other.test:9000/"),
+    )
+    .await;
+    assert_eq!(port(ops, name, &ip, 9000).await, "open");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = arrivals(&names_id, 9000, &holder_ip);
+    assert_eq!(after, before + 2, "the unmarked port was checked by name");
+    let served = container_logs(&names_id)[control_lines..].to_string();
+    assert!(
+        served.contains("sni=good.test") && served.contains("host=good.test:8080"),
+        "{served}"
+    );
+    assert!(
+        !served.contains("other.test"),
+        "the other name was served through a marked port: {served}"
+    );
+    let log = cctui::sandbox::firewall::blocked_log(&b, &holder, 200)
+        .await
+        .unwrap();
+    let has = |kind: &str, dest: &str, port: u16| {
+        log.iter()
+            .any(|e| e.kind == kind && e.destination == dest && e.port == Some(port))
+    };
+    assert!(has("sni", "other.test", 8443), "{log:?}");
+    assert!(has("host", "other.test", 8080), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|e| e.kind == "dns" && e.destination.contains("sub.api.x.test")),
+        "{log:?}"
+    );
+    ops.remove(name, false).await.unwrap();
+}
+
+/// A probe in Python (the server image has no nc or dig), run as an unprivileged uid with no
+/// capabilities: DNS for `name` from each resolver, TCP to each target, a UDP datagram
+/// `canary` to the UDP target. Prints one "probe result" line each.
+fn probe_script(name: &str, resolvers: &[&str], tcp: &[(&str, u16)], udp: (&str, &str)) -> String {
+    let py = format!(
+        r#"import socket, struct
+def dns(server, name):
+    q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+    try:
+        s.sendto(q, (server, 53)); r = s.recv(512)
+    except OSError as e:
+        return "none:" + type(e).__name__
+    an = struct.unpack(">H", r[6:8])[0]
+    return "rcode=%d,answers=%d,last=%s" % (r[3] & 15, an, socket.inet_ntoa(r[-4:]) if an else "-")
+def tcp(host, port):
+    try:
+        socket.create_connection((host, port), 3).close(); return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError as e:
+        return "failed:" + type(e).__name__
+for r in {resolvers:?}:
+    print("dns@%s %s" % (r, dns(r, "{name}")), flush=True)
+for h, p in {tcp:?}:
+    print("tcp@%s:%d %s" % (h, p, tcp(h, p)), flush=True)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"{canary}\n", ("{udp_host}", 5353)); print("udp sent", flush=True)
+except OSError as e:
+    print("udp %s" % type(e).__name__, flush=True)
+"#,
+        resolvers = resolvers,
+        tcp = tcp
+            .iter()
+            .map(|(h, p)| (h.to_string(), *p))
+            .collect::<Vec<_>>(),
+        canary = udp.1,
+        udp_host = udp.0,
+    );
+    format!("python3 -c '{}'", py.replace('\'', "'\\''"))
+}
+
+/// The probe's results by key ("dns@127.0.0.11", "tcp@10.0.0.2:443", "udp").
+fn probe_results(out: &str) -> std::collections::BTreeMap<String, String> {
+    out.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// The real holder script, with `apply` held back until the test creates /run/cctui/go: the
+/// holder runs `hold` alone meanwhile, as it does between its start and the first apply.
+fn gated_holder_script() -> String {
+    let real = include_str!("../config/recipe/net/cctui-fw");
+    let gated = real.replace(
+        "\napply) cmd_apply ;;",
+        "\napply) while [ ! -e \"$RUN/go\" ]; do sleep 0.2; done; cmd_apply ;;",
+    );
+    assert_ne!(
+        gated, real,
+        "cctui-fw's command dispatch changed; update this test"
+    );
+    gated
+}
+
+/// Promise 1 before any rule: between the holder's start and the first apply, the namespace
+/// is deny-all. Observed from the namespace itself (a probe container joined to the held
+/// namespace, unprivileged): no resolver answers, no TCP connects, no datagram arrives.
+/// Positive controls: the same probe from outside the sandbox gets everything through; after
+/// apply the allowed name resolves and its port connects, and the rest stays refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deny_all_baseline_holds_before_any_rule() {
+    let prefix = unique("fwbase");
+    let b = engine().await;
+    let w = world(&b, &prefix).await;
+    let Setup {
+        ops, name, plan, ..
+    } = &setup(&prefix, &["allowed.test:8080"], Some(&w.net), |ops| {
+        let net = ops.config_dir.join("recipe/net");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::write(net.join("cctui-fw"), gated_holder_script()).unwrap();
+    })
+    .await;
+    let allowed_ip = address_on(&w.allowed, &w.net, "IPAddress");
+    let probe = |canary: &str| {
+        probe_script(
+            "allowed.test",
+            &["127.0.0.11", &w.rogue_ip],
+            &[(&allowed_ip, 443), (&allowed_ip, 8080)],
+            (&allowed_ip, canary),
+        )
+    };
+    let unprivileged = [
+        "--user",
+        "1234:1234",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+    ];
+    let server = server_image(&b).await;
+    let dns = format!("dns@{}", "127.0.0.11");
+    let rogue = format!("dns@{}", w.rogue_ip);
+    let (t443, t8080) = (
+        format!("tcp@{allowed_ip}:443"),
+        format!("tcp@{allowed_ip}:8080"),
+    );
+
+    // Control: outside the sandbox, everything gets through.
+    let (rc, out) = side_container(
+        &prefix,
+        &w.net,
+        &server,
+        &unprivileged,
+        &probe("canary-ctl"),
+    );
+    let r = probe_results(&out);
+    assert!(
+        rc == 0
+            && r[&dns] == format!("rcode=0,answers=1,last={allowed_ip}")
+            && r[&rogue] == format!("rcode=0,answers=1,last={ROGUE_ANSWER}")
+            && r[&t443] == "open"
+            && r[&t8080] == "open",
+        "the probe does not get through without a firewall (rc {rc}): {out}"
+    );
+
+    let (ops2, plan2) = (ops.clone(), plan.clone());
+    let created = tokio::spawn(async move { ops2.create(&plan2, |_| {}).await.map(|_| ()) });
+    // The holder is up and holding (its namespace recorded), and apply waits at the gate.
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let holder = loop {
+        let id = docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=cctui.session={name}"),
+            "--filter",
+            "label=cctui.role=net",
+        ]);
+        let id = id.trim();
+        if !id.is_empty() && docker_ok(&["exec", id, "test", "-e", "/run/cctui/held"]) {
+            break id.to_string();
+        }
+        assert!(
+            !created.is_finished() && std::time::Instant::now() < deadline,
+            "the holder did not come up to hold"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let (rc, out) = side_container(
+        &prefix,
+        &format!("container:{holder}"),
+        &server,
+        &unprivileged,
+        &probe("canary-baseline"),
+    );
+    let r = probe_results(&out);
+    assert!(
+        rc == 0
+            && r[&dns].starts_with("none:")
+            && r[&rogue].starts_with("none:")
+            && r[&t443] == "refused"
+            && r[&t8080] == "refused",
+        "egress before any rule (rc {rc}): {out}"
+    );
+    assert!(!created.is_finished(), "apply did not wait at the gate");
+
+    docker(&["exec", &holder, "touch", "/run/cctui/go"]);
+    created.await.unwrap().unwrap();
+    let (rc, out) = side_container(
+        &prefix,
+        &format!("container:{holder}"),
+        &server,
+        &unprivileged,
+        &probe("canary-applied"),
+    );
+    let r = probe_results(&out);
+    assert!(
+        rc == 0
+            && r[&dns] == format!("rcode=0,answers=1,last={allowed_ip}")
+            && r[&rogue] == format!("rcode=0,answers=1,last={allowed_ip}")
+            && r[&t443] == "refused"
+            && r[&t8080] == "open",
+        "after apply (rc {rc}): {out}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = container_logs(&w.allowed);
+    assert!(seen.contains("canary-ctl"), "{seen}");
+    assert!(
+        !seen.contains("canary-baseline") && !seen.contains("canary-applied"),
+        "a datagram got out of the sandbox: {seen}"
+    );
+    ops.remove(name, false).await.unwrap();
+}
+
+/// `docker ARGS` succeeded.
+fn docker_ok(args: &[&str]) -> bool {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }

@@ -161,7 +161,7 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
     let conf = cfg.path.join("tmux.conf");
     std::fs::write(
         &conf,
-        "set -g allow-passthrough on\nset -g display-time 1000\nset -g status-right \"Q#{@cctui_queue}Q\"\nset -g status-right-length 40\n",
+        "set -g allow-passthrough on\nset -g display-time 1000\nset -g status-right \"Q#{@cctui_queue}Q\"\nset -g status-right-length 40\nset -g remain-on-exit on\n",
     )
     .unwrap();
     let tmux = Tmux {
@@ -175,7 +175,7 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
         std::env::var("DOCKER_HOST").unwrap_or_default(),
         env!("CARGO_BIN_EXE_cctui")
     );
-    let tmux_client = PtyApp::spawn(
+    let mut tmux_client = PtyApp::spawn(
         "tmux",
         &[
             "-L",
@@ -217,6 +217,21 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
     tmux_client.wait_until("the status-line marker", WAIT, |s| s.contains("Q▶"));
     let marker = tmux.cmd(&["show-options", "-gqv", "@cctui_queue"]);
     assert!(marker.starts_with('▶'), "{marker:?}");
+    // The dashboard in tmux quits (its pane stays, and so does the server): its count
+    // leaves the status line with it.
+    tmux_client.send(b"q");
+    let deadline = Instant::now() + WAIT;
+    while !tmux
+        .cmd(&["show-options", "-gqv", "@cctui_queue"])
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "@cctui_queue outlived the dashboard"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // watch printed it.
     wait_for_line(&lines, "watch's added line", |l| {
         l.contains("\"event\":\"added\"")

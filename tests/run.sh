@@ -9,13 +9,13 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-root=$(pwd)
 state=${CCTUI_TEST_STATE:-/var/lib/cctui-test}
 sock="$state/docker.sock"
 started_pid=""
 
 log() { printf '[tests/run.sh] %s\n' "$*" >&2; }
 
+# shellcheck disable=SC2317  # called from the EXIT trap
 stop_engine() {
   if [[ -n $started_pid ]]; then
     log "stopping the engine this script started (pid $started_pid)"
@@ -25,11 +25,18 @@ stop_engine() {
   fi
 }
 engine2_started=""
+# shellcheck disable=SC2317  # the EXIT trap
 stop_engines() {
-  [[ -n $engine2_started ]] && tests/engines.sh stop
+  if [[ -n $engine2_started ]]; then
+    tests/engines.sh stop || log "stopping the second engine failed; stopping the first anyway"
+  fi
   stop_engine
 }
 trap stop_engines EXIT
+
+# Engines a run starts are marked with its pid ($state/owner); a later run adopts (and stops)
+# those whose run was killed, and leaves engines it did not start (a developer's) alone.
+owner_gone() { [[ -f $1 ]] && ! kill -0 "$(cat "$1")" 2>/dev/null; }
 
 install_missing() {
   local missing=()
@@ -58,7 +65,11 @@ engine_up() { timeout 10 docker info >/dev/null 2>&1; }
 
 start_engine() {
   if [[ -z ${DOCKER_HOST:-} ]] && engine_up; then
-    log "using the engine already running"
+    # The tests (tests/engines_kit among them) read the first engine from DOCKER_HOST.
+    DOCKER_HOST=$(docker context inspect --format '{{.Endpoints.docker.Host}}' 2>/dev/null) \
+      || DOCKER_HOST=unix:///var/run/docker.sock
+    export DOCKER_HOST
+    log "using the engine already running ($DOCKER_HOST)"
     return
   fi
   if [[ -n ${DOCKER_HOST:-} ]] && engine_up; then
@@ -67,7 +78,13 @@ start_engine() {
   fi
   export DOCKER_HOST="unix://$sock"
   if engine_up; then
-    log "using the test engine at $sock"
+    if owner_gone "$state/owner" && [[ -f $state/dockerd.pid ]]; then
+      started_pid=$(cat "$state/dockerd.pid")
+      echo $$ >"$state/owner"
+      log "adopting the test engine a killed run left (pid $started_pid); it stops at the end"
+    else
+      log "using the test engine at $sock"
+    fi
     return
   fi
   if [[ $(id -u) -ne 0 ]]; then
@@ -79,6 +96,7 @@ start_engine() {
   dockerd --data-root "$state/data" --exec-root "$state/exec" -H "unix://$sock" \
     --pidfile "$state/dockerd.pid" >"$state/dockerd.log" 2>&1 &
   started_pid=$!
+  echo $$ >"$state/owner"
   for _ in $(seq 1 60); do
     engine_up && break
     kill -0 "$started_pid" 2>/dev/null || { tail -20 "$state/dockerd.log" >&2; exit 1; }
@@ -140,7 +158,8 @@ sweep() {
   for i in $(docker images -q --filter "label=cctui.test=$run" | sort -u); do timeout 60 docker rmi -f "$i" >/dev/null 2>&1 || true; done
 }
 
-export CCTUI_TEST_RUN="r$(date +%s)"
+CCTUI_TEST_RUN="r$(date +%s)"
+export CCTUI_TEST_RUN
 # Tests must never read or write the user's own cctui folders.
 scratch=$(mktemp -d /tmp/cctui-test-home.XXXXXX)
 export CCTUI_CONFIG_DIR="$scratch/config" CCTUI_STATE_DIR="$scratch/state"
@@ -170,13 +189,13 @@ build_retrying_a_stall() {
   done
 }
 prebuild_images() {
-  local dir=$scratch/prebuild cas="" f
-  for f in ${CCTUI_TEST_EXTRA_CA_CERTS//:/ }; do cas+="${cas:+, }\"$f\""; done
+  local dir=$scratch/prebuild ca_list="" f
+  for f in ${CCTUI_TEST_EXTRA_CA_CERTS//:/ }; do ca_list+="${ca_list:+, }\"$f\""; done
   mkdir -p "$dir/full" "$dir/small" "$dir/p1000" "$dir/p1234"
   chown 1000:1000 "$dir/p1000"
   chown 1234:1234 "$dir/p1234"
   cp -r tests/fixtures/small-recipe/recipe "$dir/small/recipe"
-  for c in full small; do printf '[image]\nextra_ca_certs = [%s]\n' "$cas" >"$dir/$c/config.toml"; done
+  for c in full small; do printf '[image]\nextra_ca_certs = [%s]\n' "$ca_list" >"$dir/$c/config.toml"; done
   log "building (or finding) the test images"
   : >"$state/prebuilt-images"
   cargo build --locked --quiet
@@ -190,10 +209,13 @@ prebuild_images || { log "the test images do not build"; rm -rf "$scratch"; exit
 # The second engine (unix socket, tcp+TLS, ssh://) for the tests of several engines. It
 # needs root; without it those tests fail, saying so.
 if [[ $(id -u) -eq 0 ]]; then
-  [[ -f /var/lib/cctui-test2/env ]] || engine2_started=1
+  if [[ ! -f /var/lib/cctui-test2/env ]] || owner_gone /var/lib/cctui-test2/owner; then
+    engine2_started=1
+  fi
   # The images the second engines copy from the first (tests/engines.sh, tests/engines_kit).
   export CCTUI_TEST_PREBUILT_IMAGES="$state/prebuilt-images"
   tests/engines.sh start
+  [[ -n $engine2_started ]] && echo $$ >/var/lib/cctui-test2/owner
   set -a
   # shellcheck source=/dev/null
   . /var/lib/cctui-test2/env

@@ -450,6 +450,36 @@ async fn the_cli_rejects_bad_input_with_exit_code_2() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// Promise 7: only the project folder is mounted, never the home folder or cctui's own.
+#[tokio::test]
+async fn the_home_folder_and_folders_holding_cctuis_own_are_never_mounted() {
+    let name = unique("cli-home");
+    let _c = Cleanup::new(&name);
+    let project = TempFolder::new(&name, UID);
+    let p = project.path.to_str().unwrap();
+    let outside = TempFolder::new(&format!("{name}-cfg"), 0);
+    write_cli_config(&outside.path, FIREWALL_OFF);
+    let mut as_home = cctui_cmd(&outside.path, &["new", p, "--name", &name]);
+    as_home.env("HOME", &project.path);
+    let inside = project.path.join("cctui-config");
+    std::fs::create_dir_all(&inside).unwrap();
+    write_cli_config(&inside, FIREWALL_OFF);
+    let holding_config = cctui_cmd(&inside, &["new", p, "--name", &name]);
+    for (cmd, expected) in [
+        (as_home, "holds your home folder"),
+        (holding_config, "holds cctui's own folder"),
+    ] {
+        let (code, out, err) = run_cmd(cmd);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains(expected), "{err}");
+    }
+    assert_eq!(
+        docker(&["ps", "-aq", "--filter", &format!("name=cctui-{name}")]).trim(),
+        "",
+        "nothing was made"
+    );
+}
+
 #[tokio::test]
 async fn the_cli_runs_the_whole_lifecycle_and_headless_claude() {
     let name = unique("cli");
@@ -626,8 +656,8 @@ async fn doctor_and_build_in_a_root_owned_folder_use_the_images_new_uses() {
     let (code, _, err) = cctui_in(&dir.path, &root_owned.path, &[], &["build"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("owned by root") && err.contains("--path"),
-        "{err}"
+        err.contains("owned by root") && err.contains("--path") && !err.contains("chown"),
+        "no recursive chown of a folder the user may not own: {err}"
     );
     let (code, _, err) = cctui(&dir.path, &["rm", &name]);
     assert_eq!(code, 0, "{err}");

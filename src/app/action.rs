@@ -18,6 +18,8 @@ pub enum Action {
     Signal,
     /// Animation while jobs run; never sent while idle.
     Tick,
+    /// The status line's message `serial` has been up for its lifetime.
+    StatusExpired(u64),
     /// One engine's whole list of sessions.
     Sessions {
         engine: String,

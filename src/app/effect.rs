@@ -88,6 +88,11 @@ pub enum Effect {
     },
     CompletePath(String),
     Bell,
+    /// Send `StatusExpired(serial)` after `after`.
+    ExpireStatus {
+        serial: u64,
+        after: std::time::Duration,
+    },
     /// Tell the user outside the dashboard (terminal escapes, tmux), if the config says so.
     Notify {
         notice: crate::notify::Notice,

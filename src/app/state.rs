@@ -130,6 +130,15 @@ pub const LIVE_IDLE_SECS: i64 = 60;
 pub struct StatusLine {
     pub text: String,
     pub error: bool,
+    /// Which message this is: an expiry meant for an earlier one leaves it alone.
+    pub serial: u64,
+}
+
+impl StatusLine {
+    /// How long a message stays: errors longer, so that they can be read.
+    pub fn lifetime(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(if self.error { 20 } else { 8 })
+    }
 }
 
 /// Settings the dashboard needs from the config and its environment, read once at start so
@@ -162,6 +171,8 @@ pub struct State {
     pub jobs: BTreeMap<u64, Job>,
     pub next_job: u64,
     pub status: Option<StatusLine>,
+    /// The last status message's serial.
+    pub status_serial: u64,
     /// Every engine, in the order the list groups them; never empty.
     pub engines: Vec<EngineStatus>,
     /// The whole terminal's size (cols, rows).
@@ -211,6 +222,7 @@ impl State {
             engines: vec![local],
             size: (80, 24),
             spinner: 0,
+            status_serial: 0,
             quit: false,
             exit_on_detach: false,
             fitted_visible: None,
@@ -390,9 +402,12 @@ impl State {
     }
 
     pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status_serial += 1;
+        let serial = self.status_serial;
         self.status = Some(StatusLine {
             text: text.into(),
             error,
+            serial,
         });
     }
 }

@@ -117,7 +117,7 @@ pub async fn run<B: Backend>(ops: Ops<B>, json: bool) -> Result<()> {
         let now = shown(&state);
         for l in changes(&before, &now, json) {
             // A closed pipe (the status bar went away) ends the watch.
-            if writeln!(out, "{l}").is_err() {
+            if writeln!(out, "{}", crate::term::sanitize::for_stdout(&l)).is_err() {
                 return Ok(());
             }
         }

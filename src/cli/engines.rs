@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::engines::Engine;
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stderr;
 
 /// One engine, reached.
 pub struct EngineOps {
@@ -26,7 +27,10 @@ impl Reached {
     /// One line on stderr per engine that could not be reached; the command goes on.
     pub fn say_down(&self) {
         for (engine, e) in &self.down {
-            eprintln!("cctui: {}", engine_error(&engine.name, e));
+            eprintln!(
+                "cctui: {}",
+                for_stderr(&engine_error(&engine.name, e).to_string())
+            );
         }
     }
 }
@@ -111,7 +115,10 @@ pub async fn locate(
     match holders.len() {
         1 => {
             for (engine, e) in &failed {
-                eprintln!("cctui: note: {}", engine_error(&engine.name, e));
+                eprintln!(
+                    "cctui: note: {}",
+                    for_stderr(&engine_error(&engine.name, e).to_string())
+                );
             }
             Ok(holders.remove(0))
         }

@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 use crate::backend::{Backend, ExecSpec, LogStream};
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
-use crate::term::outward::OutwardFilter;
+use crate::term::sanitize::StreamFilter;
 
 /// Runs `program` then `args` in the session's running agent, interactively: `cctui shell`,
 /// `exec`, `run` and `login`.
@@ -58,7 +58,7 @@ pub(super) async fn run_here<B: Backend>(
     if keys.is_none() {
         let _ = session.input.shutdown().await;
     }
-    // To a terminal, the sandbox's output passes `OutwardFilter`; piped, it stays byte-exact.
+    // To a terminal, the sandbox's output passes `StreamFilter`; piped, it stays byte-exact.
     let mut outward = Outward::for_this_terminal();
     let mut resized = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
         .map_err(|e| Error::other(format!("cannot watch the terminal size: {e}")))?;
@@ -108,13 +108,13 @@ async fn agent_exec<B: Backend>(ops: &Ops<B>, id: &str, cmd: &[String]) -> Resul
 
 /// One filter per stream that goes to a terminal (where escapes act), none for a pipe.
 struct Outward {
-    stdout: Option<OutwardFilter>,
-    stderr: Option<OutwardFilter>,
+    stdout: Option<StreamFilter>,
+    stderr: Option<StreamFilter>,
 }
 
 impl Outward {
     fn for_this_terminal() -> Self {
-        let on_terminal = |yes: bool| yes.then(OutwardFilter::default);
+        let on_terminal = |yes: bool| yes.then(StreamFilter::default);
         Outward {
             stdout: on_terminal(std::io::stdout().is_terminal()),
             stderr: on_terminal(std::io::stderr().is_terminal()),

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::sandbox::firewall::{self, Blocked, FirewallStatus};
 use crate::sandbox::report::FirewallReport;
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stdout;
 
 pub async fn run<B: Backend>(ops: &Ops<B>, command: FwCommand) -> Result<ExitCode> {
     match command {
@@ -70,7 +71,7 @@ fn exit_for(status: &FirewallStatus) -> ExitCode {
 fn print_report(report: &FirewallReport) {
     println!("firewall: {}", report.status.label());
     if let FirewallStatus::Degraded { why } = &report.status {
-        println!("  why: {why}");
+        println!("  why: {}", for_stdout(why));
     }
     println!(
         "rejected: {} packets, {} names refused, {} connections refused by name",
@@ -79,7 +80,7 @@ fn print_report(report: &FirewallReport) {
         report.counters.refused_by_name
     );
     for line in crate::sandbox::broker::report_lines(report.broker.as_ref()) {
-        println!("{line}");
+        println!("{}", for_stdout(&line));
     }
     println!("allowlist ({} rules):", report.allowlist.rules.len());
     for r in &report.allowlist.rules {
@@ -117,7 +118,7 @@ async fn log<B: Backend>(ops: &Ops<B>, name: &str, lines: usize, follow: bool) -
             None => 0,
         };
         for b in &log[start..] {
-            println!("{}", blocked_line(b));
+            println!("{}", for_stdout(&blocked_line(b)));
         }
         if let Some(b) = log.last() {
             last_seen = Some(b.clone());

@@ -11,6 +11,7 @@ use crate::app::state::LogBuffer;
 use crate::backend::{Backend, LogStream};
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
+use crate::term::sanitize::{text_str, Mark};
 
 pub async fn print<B: Backend>(
     ops: &Ops<B>,
@@ -74,9 +75,10 @@ impl<W: Write + IsTerminal> Sink<W> {
     }
 }
 
+/// Lines for a terminal: whatever `strip_ansi` left, the sanitizer shows, never runs.
 fn write_lines(out: &mut impl Write, lines: impl Iterator<Item = String>) {
     for line in lines {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", text_str(&line, Mark::Reverse));
     }
     let _ = out.flush();
 }

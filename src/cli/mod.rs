@@ -187,7 +187,14 @@ pub enum ProjectCommand {
     /// Show how the repository's proposal differs from the settings in effect
     Diff { path: Option<PathBuf> },
     /// Accept the repository's proposal (validated, then copied into cctui's config folder)
-    Accept { path: Option<PathBuf> },
+    Accept {
+        path: Option<PathBuf>,
+        /// Accept a proposal that has characters that do not print (control, bidi,
+        /// zero-width), which `cctui project diff` shows and locates; without a terminal to
+        /// type `yes` on, this flag is the only way
+        #[arg(long)]
+        accept_non_printing: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,7 +249,10 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("cctui: {e}");
+            eprintln!(
+                "cctui: {}",
+                crate::term::sanitize::for_stderr(&e.to_string())
+            );
             ExitCode::from(e.exit_code())
         }
     }

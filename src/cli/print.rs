@@ -7,6 +7,8 @@ use crate::config::FirewallMode;
 use crate::image::BuildProgress;
 use crate::session::ops::Progress;
 use crate::session::Session;
+use crate::term::sanitize::for_stderr;
+use crate::term::sanitize::for_stdout;
 
 pub fn state_word(s: &Session) -> String {
     use crate::backend::ContainerState as S;
@@ -72,7 +74,7 @@ pub fn print_table(sessions: &[(&str, &Session)]) {
         "NAME", "STATE", "FIREWALL", "PROFILES", "ENGINE"
     );
     for (engine, s) in sessions {
-        println!(
+        let row = format!(
             "{:<20} {:<12} {:<8} {:<16} {engine:<width$} {}",
             s.name,
             state_word(s),
@@ -84,6 +86,7 @@ pub fn print_table(sessions: &[(&str, &Session)]) {
             },
             s.project
         );
+        println!("{}", for_stdout(&row));
         if crate::session::work::host_git_exposed(s) {
             println!("  ✖ host git exposed: made with --in-place; its agent can write the repository's .git");
         }
@@ -124,8 +127,9 @@ impl ProgressPrinter {
                 let width = 20usize;
                 let filled = (*index as usize * width) / (*total).max(1) as usize;
                 let bar = format!("{}{}", "#".repeat(filled), ".".repeat(width - filled));
-                let mut text = text.clone();
-                text.truncate(60);
+                // The step's text is the Dockerfile's (a repository may propose it).
+                let text: String = text.chars().take(60).collect();
+                let text = for_stderr(&text);
                 if self.tty {
                     let _ = write!(err, "\r\x1b[2K[{layer}] [{bar}] {index}/{total} {text}");
                     self.open_line = true;
@@ -152,7 +156,7 @@ impl ProgressPrinter {
                     Progress::Note(n) => n.clone(),
                     _ => String::new(),
                 };
-                let _ = writeln!(err, "{line}");
+                let _ = writeln!(err, "{}", for_stderr(&line));
             }
         }
     }

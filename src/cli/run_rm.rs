@@ -15,6 +15,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::session::commands::{NewSession, WorkspaceChoice};
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stderr;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -168,13 +169,19 @@ async fn remove<B: Backend>(ops: &Ops<B>, name: &str, volumes: bool) {
     }
     let result = match ops.remove_with(name, volumes, true).await {
         Err(Error::Usage(why)) if volumes => {
-            eprintln!("cctui: the project's volumes are kept: {why}");
+            eprintln!(
+                "cctui: {}",
+                for_stderr(&format!("the project's volumes are kept: {why}"))
+            );
             ops.remove_with(name, false, true).await
         }
         other => other,
     };
     if let Err(e) = result {
-        eprintln!("cctui: could not remove the sandbox {name}: {e}");
+        eprintln!(
+            "cctui: {}",
+            for_stderr(&format!("could not remove the sandbox {name}: {e}"))
+        );
     }
 }
 
@@ -184,7 +191,10 @@ async fn remove_network<B: Backend>(ops: &Ops<B>, name: &str) {
     };
     if let Ok(Some(_)) = ops.backend.inspect_network(&network).await {
         if let Err(e) = ops.backend.remove_network(&network).await {
-            eprintln!("cctui: could not remove the network {network}: {e}");
+            eprintln!(
+                "cctui: {}",
+                for_stderr(&format!("could not remove the network {network}: {e}"))
+            );
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::prompt::confirm;
 use crate::session::commands::{ImageRequest, NewSession, WorkspaceChoice};
 use crate::session::ops::{Changed, Ops};
 use crate::session::Session;
+use crate::term::sanitize::for_stderr;
 
 #[derive(Debug, Clone, Args)]
 pub struct NewArgs {
@@ -170,7 +171,7 @@ pub async fn ls_all(
             Ok(sessions) => listed.push((engine.engine.name.clone(), sessions)),
             Err(e) => eprintln!(
                 "cctui: {}",
-                super::engines::engine_error(&engine.engine.name, &e)
+                for_stderr(&super::engines::engine_error(&engine.engine.name, &e).to_string())
             ),
         }
     }

@@ -10,6 +10,7 @@ use super::print::ls_json;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::session::ops::Ops;
+use crate::term::sanitize::for_stdout;
 use crate::usage::{self, Usage};
 
 fn usage_json(u: &Usage) -> serde_json::Value {
@@ -58,7 +59,10 @@ pub async fn ls<B: Backend>(ops: &Ops<B>, engine: &str, json: bool) -> Result<Ex
                 println!("{:<24} {}  {}", s.name, figures(u), s.project);
                 by_project.entry(&s.project).or_default().push(u);
             }
-            Err(e) => println!("{:<24} cannot read: {e}", s.name),
+            Err(e) => println!(
+                "{}",
+                for_stdout(&format!("{:<24} cannot read: {e}", s.name))
+            ),
         }
     }
     for (project, list) in &by_project {

@@ -10,6 +10,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::prompt::confirm;
 use crate::session::ops::Ops;
+use crate::term::sanitize::{self, for_stdout, Mark};
 
 use crate::workspace::review::{self, LineKind};
 
@@ -81,7 +82,7 @@ pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCo
         } => diff(ops, &name, stat, committed).await?,
         GitCommand::Merge { name, squash } => {
             let m = ops.merge(&name, squash).await?;
-            println!("{}", m.output.trim());
+            println!("{}", for_stdout(m.output.trim()));
             println!(
                 "merged session {name} into {}{}",
                 m.into,
@@ -181,15 +182,17 @@ async fn diff<B: Backend>(ops: &Ops<B>, name: &str, stat: bool, committed: bool)
     Ok(())
 }
 
-/// Prints `text`; on a terminal, coloured and through `$PAGER` (default `less -R`).
+/// Prints `text` sanitized; on a terminal, coloured after that and through `$PAGER`
+/// (default `less -R`): what any pager gets has no ESC but cctui's own SGR.
 fn page(text: &str) -> Result<()> {
     if !std::io::stdout().is_terminal() {
-        print!("{text}");
+        print!("{}", sanitize::text_str(text, Mark::Plain));
         return Ok(());
     }
     let coloured: String = review::classify(text)
         .iter()
         .map(|l| {
+            let shown = sanitize::text_str(&l.text, Mark::Reverse);
             let code = match l.kind {
                 LineKind::Added => "32",
                 LineKind::Removed => "31",
@@ -198,9 +201,10 @@ fn page(text: &str) -> Result<()> {
                 _ => "",
             };
             if code.is_empty() || std::env::var_os("NO_COLOR").is_some() {
-                format!("{}\n", l.text)
+                format!("{shown}\n")
             } else {
-                format!("\x1b[{code}m{}\x1b[0m\n", l.text)
+                // A mark's `27m` ends only the reverse video: the line's colour goes on.
+                format!("\x1b[{code}m{shown}\x1b[0m\n")
             }
         })
         .collect();
@@ -210,10 +214,8 @@ fn page(text: &str) -> Result<()> {
         .unwrap_or_else(|| "less -R".to_string());
     let child = std::process::Command::new("sh")
         .args(["-c", &pager])
-        .env(
-            "LESS",
-            std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
-        )
+        // `-R` (not `-r`): less passes SGR and shows any other control as itself.
+        .env("LESS", "FRX")
         .stdin(std::process::Stdio::piped())
         .spawn();
     match child {

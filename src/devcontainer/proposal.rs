@@ -11,7 +11,7 @@ use crate::image::devcontainer::{folder_files, ImageSource, LocalFeature, Projec
 use crate::project::{line_diff, Project, Proposal};
 
 /// Between the devcontainer.json and its Dockerfile in a snapshot.
-const DOCKERFILE_MARK: &str = "\n# ---- cctui: the Dockerfile it builds, ";
+pub(crate) const DOCKERFILE_MARK: &str = "\n# ---- cctui: the Dockerfile it builds, ";
 
 /// A devcontainer in effect: the accepted settings, and the accepted Dockerfile's text.
 #[derive(Debug, Clone, PartialEq)]

@@ -25,8 +25,7 @@ impl AgentIds {
         if meta.uid() == 0 {
             return Err(Error::usage(format!(
                 "{} is owned by root, and cctui never runs the agent as root; \
-                 chown it to your user (e.g. `sudo chown -R $USER: {}`)",
-                path.display(),
+                 use a project folder your own user owns",
                 path.display()
             )));
         }
@@ -94,7 +93,7 @@ impl AgentIds {
         match sudo.filter(|_| me.uid == 0).filter(usable) {
             Some(ids) => Ok((ids, why("the user behind sudo"))),
             None => Err(Error::usage(format!(
-                "{err}; or name a project folder (`--path`)"
+                "{err}; run it in a project folder you own (`cctui build` also takes `--path DIR`)"
             ))),
         }
     }

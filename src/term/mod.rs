@@ -3,6 +3,7 @@
 //! - [`keys`]: key events and pastes to the bytes a terminal sends; key names from the config.
 //! - [`screen`]: [`TermScreen`], a vt100 emulator with scrollback, and the [`TermView`] widget.
 //! - [`osc52`]: clipboard escapes caught from the screen, and cctui's own to copy with.
+//! - [`sanitize`]: the one gate for agent-derived bytes bound for the user's terminal.
 //! - [`hook`]: the in-band markers cctui's Claude Code hooks print, and [`HookEvent`].
 //! - [`state`]: [`ClaudeState`] read from the screen, and the [`StateTracker`] that combines it
 //!   with hook events.
@@ -10,7 +11,7 @@
 pub mod hook;
 pub mod keys;
 pub mod osc52;
-pub mod outward;
+pub mod sanitize;
 pub mod screen;
 pub mod state;
 

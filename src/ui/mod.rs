@@ -183,17 +183,27 @@ fn status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             text.push_str(p);
         }
         Line::styled(text, theme.accent())
-    } else if let Some(s) = &state.status {
+    } else if let (Some(s), false) = (&state.status, state.mode == Mode::Focus) {
         Line::styled(
             format!(" {}", s.text),
             if s.error { theme.error() } else { theme.ok() },
         )
     } else {
         let hint = match &state.mode {
-            Mode::Focus => format!(
-                " typing into claude · {} leaves · shift-PgUp scrolls",
-                state.keymap.detach
-            ),
+            // Typing into claude: the hint always shows, a message after it.
+            Mode::Focus => {
+                let hint = format!(
+                    " typing into claude · {} leaves · shift-PgUp scrolls",
+                    state.keymap.detach
+                );
+                let mut spans = vec![Span::styled(hint, theme.dim())];
+                if let Some(s) = &state.status {
+                    let style = if s.error { theme.error() } else { theme.ok() };
+                    spans.push(Span::styled(format!("  {}", s.text), style));
+                }
+                frame.render_widget(Paragraph::new(Line::from(spans)), area);
+                return;
+            }
             _ => {
                 let k = |a| state.keymap.key_for(a);
                 use crate::app::keymap::KeyAction as A;

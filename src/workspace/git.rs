@@ -1,6 +1,7 @@
 //! The host's git, hardened. Every call runs in the user's own repository (which no session
 //! can write), never in a folder an agent can write, with the settings that could run a
-//! program turned off for that call: hooks, fsmonitor, external diff, textconv, pagers.
+//! program turned off for that call: hooks, fsmonitor, external diff, textconv, pagers, and
+//! every filter, diff and merge driver the user's config defines (see [`super::drivers`]).
 //! Repository data that came from a session (objects in a bundle) is checked with fsck on
 //! the way in.
 
@@ -11,6 +12,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::bounded;
 use crate::error::{Error, Result};
+
+use super::drivers;
 
 /// The empty tree: used as the attribute source of review diffs, so that no `.gitattributes`
 /// (not even one a session's merged commits brought) can mark a file binary or pick a driver.
@@ -113,8 +116,9 @@ impl HostRepo {
         }
     }
 
-    /// The git command with every hardening switch, in this repository.
-    pub fn command(&self, args: &[&str], call: &Call<'_>) -> tokio::process::Command {
+    /// git in this repository with the hardening settings and environment, before the
+    /// call's own settings and arguments.
+    fn hardened(&self, call: &Call<'_>) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new("git");
         for var in CLEARED_ENV {
             cmd.env_remove(var);
@@ -127,6 +131,46 @@ impl HostRepo {
         }
         cmd.arg("-C").arg(&self.root);
         for setting in HARDENING {
+            cmd.arg("-c").arg(setting);
+        }
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    /// `-c` settings that switch off every filter, diff and merge driver the user's git
+    /// config defines now (see [`drivers`]); read afresh for each call, so a driver added
+    /// meanwhile is switched off too. An unreadable config fails the call.
+    async fn driver_settings(&self) -> Result<Vec<String>> {
+        let out = self
+            .hardened(&Call::default())
+            .args(["config", "-z", "--name-only", "--get-regexp"])
+            .arg(drivers::DRIVER_KEYS)
+            .output()
+            .await
+            .map_err(|e| {
+                Error::other(format!(
+                    "cannot run git ({e}); install it (Debian: apt-get install git)"
+                ))
+            })?;
+        match out.status.code() {
+            Some(0) => drivers::neutralising_settings(&out.stdout),
+            // No key matched.
+            Some(1) => Ok(Vec::new()),
+            _ => Err(Error::other(format!(
+                "cannot read your git config for {} (cctui switches off its filter, diff \
+                 and merge drivers for its own git calls): {}",
+                self.root.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))),
+        }
+    }
+
+    /// The git command with every hardening switch, in this repository: no hook, fsmonitor,
+    /// pager, external diff, and no filter or driver that any attribute could select.
+    pub async fn command(&self, args: &[&str], call: &Call<'_>) -> Result<tokio::process::Command> {
+        let drivers_off = self.driver_settings().await?;
+        let mut cmd = self.hardened(call);
+        for setting in &drivers_off {
             cmd.arg("-c").arg(setting);
         }
         cmd.arg("--no-pager");
@@ -144,12 +188,11 @@ impl HostRepo {
         } else {
             Stdio::piped()
         });
-        cmd.kill_on_drop(true);
-        cmd
+        Ok(cmd)
     }
 
     pub async fn call(&self, args: &[&str], call: Call<'_>) -> Result<GitOutput> {
-        let mut child = self.command(args, &call).spawn().map_err(|e| {
+        let mut child = self.command(args, &call).await?.spawn().map_err(|e| {
             Error::other(format!(
                 "cannot run git ({e}); install it (Debian: apt-get install git)"
             ))

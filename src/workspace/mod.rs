@@ -14,6 +14,7 @@
 //! them. The commands that find sessions by name live above, as methods of `Ops` in
 //! `session::work`, and their CLI in `cli::work`. This file re-exports only the lower layers.
 
+pub mod drivers;
 pub mod exchange;
 pub mod fingerprint;
 pub mod git;

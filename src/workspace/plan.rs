@@ -58,6 +58,27 @@ impl WorkspacePlan {
     }
 }
 
+/// Why `folder` may not be mounted into a sandbox, if it may not: a folder that is `/`, the
+/// user's home, or holds the home folder or one of cctui's own folders (config, state) would
+/// show the agent `~/.ssh`, credentials, or the allowlist it must not widen. Paths are
+/// compared as given; pass canonical ones.
+pub fn mount_refusal(folder: &Path, home: Option<&Path>, own: &[&Path]) -> Option<String> {
+    let holds = |inner: &Path| inner.starts_with(folder);
+    let why = if folder.parent().is_none() {
+        "is the root folder".to_string()
+    } else if home.is_some_and(holds) {
+        "is or holds your home folder (with ~/.ssh and your credentials)".to_string()
+    } else if let Some(dir) = own.iter().find(|d| holds(d)) {
+        format!("holds cctui's own folder {}", dir.display())
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{} {why}: the agent would see it all; start the session in a project folder",
+        folder.display()
+    ))
+}
+
 /// The branch chosen for a session at create time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchPlan {
@@ -206,5 +227,27 @@ mod tests {
             WorkspacePlan::InPlace { git_exposed: true }
         );
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn home_its_parents_the_root_and_cctuis_folders_are_never_mounted() {
+        let home = Some(Path::new("/home/ann"));
+        let own = [
+            Path::new("/home/ann/.config/cctui"),
+            Path::new("/srv/state/cctui"),
+        ];
+        for refused in ["/", "/home", "/home/ann", "/home/ann/.config", "/srv/state"] {
+            assert!(
+                mount_refusal(Path::new(refused), home, &own).is_some(),
+                "{refused}"
+            );
+        }
+        for allowed in ["/home/ann/code/web", "/srv/work", "/home/annex"] {
+            assert_eq!(
+                mount_refusal(Path::new(allowed), home, &own),
+                None,
+                "{allowed}"
+            );
+        }
     }
 }

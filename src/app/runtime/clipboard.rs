@@ -10,7 +10,7 @@ use crate::backend::Backend;
 impl<B: Backend> Runtime<B> {
     pub(super) fn clipboard(&mut self, effect: Effect, state: &State) {
         match effect {
-            Effect::Copy { bytes, .. } => crate::clipboard::copy(bytes, crate::notify::in_tmux()),
+            Effect::Copy { bytes, .. } => self.copier.copy(bytes, crate::notify::in_tmux()),
             Effect::PasteImage {
                 session,
                 container,

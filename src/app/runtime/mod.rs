@@ -61,6 +61,8 @@ pub struct Runtime<B: Backend> {
     held: Option<Vec<Effect>>,
     /// The config the dashboard runs with: its file is passed on to tmux panes.
     config_file: Option<std::path::PathBuf>,
+    /// Copies on their way to the user's clipboard.
+    copier: crate::clipboard::Copier,
 }
 
 impl<B: Backend> Runtime<B> {
@@ -76,6 +78,7 @@ impl<B: Backend> Runtime<B> {
             last_load: HashMap::new(),
             outside: crate::notify::Outside::new(config.notify.clone()),
             held: Some(Vec::new()),
+            copier: Default::default(),
             config_file: config.source.clone(),
         }
     }
@@ -178,6 +181,13 @@ impl<B: Backend> Runtime<B> {
             }
             Effect::QueueCount(n) => self.outside.count(n),
             Effect::Bell | Effect::Quit => {} // handled by the loop, which owns the terminal
+            Effect::ExpireStatus { serial, after } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = tx.send(Action::StatusExpired(serial));
+                });
+            }
         }
     }
 

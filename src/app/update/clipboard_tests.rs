@@ -131,6 +131,13 @@ fn copying_off_a_query_and_an_oversized_copy_send_nothing() {
     assert!(copies(&update(&mut state, output("web", COPY_HELLO))).is_empty());
 }
 
+/// The effects but the status line's expiry (a message is shown for each paste).
+fn without_expiry(fx: Vec<Effect>) -> Vec<Effect> {
+    fx.into_iter()
+        .filter(|e| !matches!(e, Effect::ExpireStatus { .. }))
+        .collect()
+}
+
 fn ctrl_v() -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char('v'), KeyModifiers::CONTROL))
 }
@@ -149,14 +156,14 @@ fn the_paste_key_asks_for_an_image_and_falls_back_to_itself() {
         }]
     );
     // No image: the key goes to claude as it was.
-    let fx = update(
+    let fx = without_expiry(update(
         &mut state,
         Action::ImagePasted {
             session: "web".into(),
             pasted: Ok(None),
             fallback: vec![0x16],
         },
-    );
+    ));
     assert_eq!(
         fx,
         [Effect::TermInput {
@@ -166,14 +173,14 @@ fn the_paste_key_asks_for_an_image_and_falls_back_to_itself() {
     );
     // An image: its path is typed (as a bracketed paste once claude asks for those).
     update(&mut state, output("web", b"\x1b[?2004h"));
-    let fx = update(
+    let fx = without_expiry(update(
         &mut state,
         Action::ImagePasted {
             session: "web".into(),
             pasted: Ok(Some(("/run/cctui/paste/image-1.png".into(), 42))),
             fallback: vec![0x16],
         },
-    );
+    ));
     assert_eq!(
         fx,
         [Effect::TermInput {
@@ -186,14 +193,14 @@ fn the_paste_key_asks_for_an_image_and_falls_back_to_itself() {
         "pasted an image (42 bytes) into web"
     );
     // A failure says why, and types nothing.
-    let fx = update(
+    let fx = without_expiry(update(
         &mut state,
         Action::ImagePasted {
             session: "web".into(),
             pasted: Err("no paste folder".into()),
             fallback: vec![0x16],
         },
-    );
+    ));
     assert!(fx.is_empty(), "{fx:?}");
     assert!(state.status.clone().unwrap().error);
 }
@@ -230,14 +237,14 @@ fn keys_typed_while_the_clipboard_is_looked_at_follow_the_paste_in_order() {
         let fx = update(&mut state, k);
         assert!(fx.is_empty(), "typed before the paste: {fx:?}");
     }
-    let fx = update(
+    let fx = without_expiry(update(
         &mut state,
         Action::ImagePasted {
             session: "web".into(),
             pasted: Ok(Some(("/p.png".into(), 1))),
             fallback: vec![0x16],
         },
-    );
+    ));
     assert_eq!(
         fx,
         [Effect::TermInput {

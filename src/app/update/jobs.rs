@@ -107,15 +107,14 @@ pub(super) fn on_progress(state: &mut State, job: u64, progress: BuildProgress) 
     }
 }
 
+/// Ends a job; returns its session, for what else follows a job (the queue's reload).
 pub(super) fn on_done(
     state: &mut State,
     job: u64,
     result: Result<String, String>,
     fx: &mut Vec<Effect>,
-) {
-    let Some(j) = state.jobs.remove(&job) else {
-        return;
-    };
+) -> Option<String> {
+    let j = state.jobs.remove(&job)?;
     fx.push(Effect::Refresh(j.engine.clone()));
     if let Some(row) = state.row_mut(&j.session) {
         row.busy = None;
@@ -135,9 +134,9 @@ pub(super) fn on_done(
             state.set_status(msg, false);
         }
     }
-    super::queue::after_job(state, &j.session, fx);
     // The session's work may have moved (import, merge, apply): show it anew.
     if state.tab == Tab::Changes && state.is_selected(&j.session) {
         fx.push(Effect::LoadChanges(j.session.clone()));
     }
+    Some(j.session)
 }

@@ -28,6 +28,7 @@ pub const PANEL_REFRESH: Duration = Duration::from_secs(2);
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
+    let status_before = state.status.as_ref().map(|s| s.serial);
     let touched = queue::touched(state, &action);
     if matches!(
         &action,
@@ -46,6 +47,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             fx.push(Effect::Quit);
         }
         Action::Tick => state.spinner = state.spinner.wrapping_add(1),
+        Action::StatusExpired(serial) => {
+            if state.status.as_ref().is_some_and(|s| s.serial == serial) {
+                state.status = None;
+            }
+        }
         Action::Completions(list) => {
             if let super::state::Mode::New(form) = &mut state.mode {
                 form.complete(list);
@@ -57,12 +63,24 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         | Action::TermLive { .. }
         | Action::ImagePasted { .. } => terminal::on_action(state, action, &mut fx),
         Action::JobProgress { job, progress } => jobs::on_progress(state, job, progress),
-        Action::JobDone { job, result } => jobs::on_done(state, job, result, &mut fx),
+        Action::JobDone { job, result } => {
+            if let Some(session) = jobs::on_done(state, job, result, &mut fx) {
+                queue::after_job(state, &session, &mut fx);
+            }
+        }
         other => engine::on_action(state, other, &mut fx),
     }
     state.settle_terminals();
     terminal::fit_visible(state, &mut fx);
     queue::sync(state, touched, &mut fx);
+    if let Some(s) = &state.status {
+        if status_before != Some(s.serial) {
+            fx.push(Effect::ExpireStatus {
+                serial: s.serial,
+                after: s.lifetime(),
+            });
+        }
+    }
     fx
 }
 

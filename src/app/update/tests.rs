@@ -145,6 +145,46 @@ fn a_tmux_pane_is_a_job_whose_result_reaches_the_status_line() {
 }
 
 #[test]
+fn a_status_message_expires_and_an_old_expiry_leaves_a_newer_one() {
+    let mut state = state_with("web");
+    let job_done = |state: &mut State, text: &str| {
+        let fx = update(state, key('t'));
+        let Some(Effect::OpenTmux { job, .. }) = fx
+            .into_iter()
+            .find(|e| matches!(e, Effect::OpenTmux { .. }))
+        else {
+            panic!("no pane job");
+        };
+        update(
+            state,
+            Action::JobDone {
+                job,
+                result: Ok(text.into()),
+            },
+        )
+    };
+    let expiry = |fx: &[Effect]| {
+        fx.iter()
+            .find_map(|e| match e {
+                Effect::ExpireStatus { serial, after } => Some((*serial, *after)),
+                _ => None,
+            })
+            .expect("the message is set to expire")
+    };
+    let (first, after) = expiry(&job_done(&mut state, "opened one"));
+    assert!(after.as_secs() >= 5, "long enough to read: {after:?}");
+    let (second, _) = expiry(&job_done(&mut state, "opened two"));
+    assert_ne!(first, second);
+    update(&mut state, Action::StatusExpired(first));
+    assert_eq!(
+        state.status.as_ref().map(|s| s.text.as_str()),
+        Some("opened two")
+    );
+    update(&mut state, Action::StatusExpired(second));
+    assert!(state.status.is_none(), "{:?}", state.status);
+}
+
+#[test]
 fn a_session_out_of_view_gets_a_tty_size_once_attached() {
     let mut state = state_of(vec![running_session("a"), running_session("b")]);
     assert_eq!(state.selected_name().as_deref(), Some("a"));

@@ -2,7 +2,7 @@
 //! sandbox as one unit (`Backend::create_sandbox`), with the firewall verified in the holder
 //! before the agent exists, and the agent's files delivered before claude may start.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::*;
@@ -72,8 +72,12 @@ impl<B: Backend> Ops<B> {
         }
     }
 
-    /// The checks that need no change anywhere: the name is free, the networks exist.
+    /// The checks that need no change anywhere: a folder to mount is safe to show the agent,
+    /// the name is free, the networks exist.
     async fn check_new(&self, plan: &SessionPlan) -> Result<()> {
+        if let WorkspacePlan::InPlace { .. } = plan.workspace {
+            check_mountable(&plan.project.path)?;
+        }
         if self
             .list()
             .await?
@@ -120,6 +124,22 @@ impl<B: Backend> Ops<B> {
 
 /// The sandbox a plan asks for: with the firewall on, a holder whose network namespace the
 /// agent shares; otherwise the agent alone on the session's own network.
+/// Refuses to mount the home folder, a folder above it, or one holding cctui's own folders.
+fn check_mountable(folder: &Path) -> Result<()> {
+    let real = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+    let home = std::env::var_os("HOME").map(|h| real(PathBuf::from(h)));
+    let own = [
+        real(crate::paths::config_dir()),
+        real(crate::paths::state_dir()),
+    ];
+    let own: Vec<&Path> = own.iter().map(PathBuf::as_path).collect();
+    match crate::workspace::plan::mount_refusal(&real(folder.to_path_buf()), home.as_deref(), &own)
+    {
+        Some(why) => Err(Error::usage(why)),
+        None => Ok(()),
+    }
+}
+
 fn sandbox_spec(
     plan: &SessionPlan,
     agent_image: &str,
