@@ -208,7 +208,7 @@ async fn read_diff(
     max_lines: usize,
 ) -> Result<CutDiff> {
     use tokio::io::AsyncReadExt;
-    let mut cmd = repo.command(args, &Call::default());
+    let mut cmd = repo.command(args, &Call::default()).await?;
     cmd.stderr(std::process::Stdio::null());
     let mut child = cmd
         .spawn()
