@@ -103,6 +103,8 @@ pub struct SessionPlan {
     pub memory_bytes: i64,
     pub nano_cpus: i64,
     pub pids_limit: i64,
+    /// The engine's log rotation for the agent and the holder.
+    pub log_limit: crate::backend::LogLimit,
     pub verify_interval_secs: u64,
     /// A repository of its own (git projects) or the folder in place.
     pub workspace: crate::workspace::WorkspacePlan,
@@ -235,6 +237,7 @@ impl SessionPlan {
         spec.network = network;
         spec.pids_limit = Some(self.pids_limit);
         spec.memory_bytes = Some(self.memory_bytes);
+        spec.log_limit = Some(self.log_limit.clone());
         spec.nano_cpus = Some(self.nano_cpus);
         spec.tty = !self.one_shot;
         spec.open_stdin = !self.one_shot;
@@ -278,6 +281,7 @@ impl SessionPlan {
         )]);
         spec.pids_limit = Some(128);
         spec.memory_bytes = Some(128 << 20);
+        spec.log_limit = Some(self.log_limit.clone());
         spec.sysctls = BTreeMap::from([
             (
                 "net.ipv6.conf.all.disable_ipv6".to_string(),
@@ -344,6 +348,7 @@ pub fn plan_session(
         memory_bytes: config.memory_bytes(),
         nano_cpus: (config.session.cpus * 1e9) as i64,
         pids_limit: config.session.pids_limit,
+        log_limit: config.log_limit(),
         verify_interval_secs: config.firewall.verify_interval_secs,
         workspace: crate::workspace::WorkspacePlan::for_folder(&project.path),
         branch: None,

@@ -46,6 +46,9 @@ pub struct Usage {
     pub cost_usd: Option<f64>,
     /// Models the table has no price for.
     pub unpriced: Vec<String>,
+    /// Transcript lines too long to read (over [`crate::bounded::TRANSCRIPT_LINE`]): their
+    /// replies are not counted.
+    pub skipped_lines: u64,
 }
 
 /// USD per million tokens.
@@ -135,6 +138,9 @@ struct RawUsage {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     pub rows: Vec<TallyRow>,
+    /// Transcript lines over [`crate::bounded::TRANSCRIPT_LINE`], not read.
+    #[serde(default)]
+    pub skipped_lines: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,20 +154,39 @@ pub struct TallyRow {
 /// per content block of a reply, each with the reply's usage: a reply counts once, by its
 /// message id and request id, with the largest figures any of its lines carries.
 pub fn tally(text: &str) -> Tally {
-    type Key = (String, String, Option<String>);
-    let mut replies: BTreeMap<Key, (String, Tokens)> = BTreeMap::new();
-    for (n, raw) in text.lines().enumerate() {
-        let Ok(line) = serde_json::from_str::<Line>(raw) else {
-            continue;
+    let mut t = Tallier::default();
+    for raw in text.lines() {
+        t.line(raw.as_bytes());
+    }
+    t.finish()
+}
+
+type ReplyKey = (String, String, Option<String>);
+
+/// [`tally`], a line at a time: transcripts are streamed, never held whole.
+#[derive(Default)]
+pub struct Tallier {
+    replies: BTreeMap<ReplyKey, (String, Tokens)>,
+    lines: usize,
+    /// Lines too long to read (skipped).
+    pub skipped: u64,
+}
+
+impl Tallier {
+    pub fn line(&mut self, raw: &[u8]) {
+        let n = self.lines;
+        self.lines += 1;
+        let Ok(line) = serde_json::from_slice::<Line>(raw) else {
+            return;
         };
         let (Some("assistant"), Some(m)) = (line.kind.as_deref(), line.message) else {
-            continue;
+            return;
         };
-        let Some(u) = m.usage else { continue };
+        let Some(u) = m.usage else { return };
         let model = m.model.unwrap_or_else(|| "unknown".into());
         // Claude Code's own placeholder replies (errors, interruptions) cost nothing.
         if model == "<synthetic>" {
-            continue;
+            return;
         }
         let key = (
             m.id.unwrap_or_else(|| format!("line {n}")),
@@ -174,26 +199,33 @@ pub fn tally(text: &str) -> Tally {
             cache_write: u.cache_creation_input_tokens,
             cache_read: u.cache_read_input_tokens,
         };
-        let entry = replies.entry(key).or_insert((model, Tokens::default()));
+        let entry = self
+            .replies
+            .entry(key)
+            .or_insert((model, Tokens::default()));
         let e = &mut entry.1;
         e.input = e.input.max(t.input);
         e.output = e.output.max(t.output);
         e.cache_write = e.cache_write.max(t.cache_write);
         e.cache_read = e.cache_read.max(t.cache_read);
     }
-    let mut sums: BTreeMap<(Option<String>, String), Tokens> = BTreeMap::new();
-    for ((_, _, branch), (model, t)) in replies {
-        sums.entry((branch, model)).or_default().add(&t);
-    }
-    Tally {
-        rows: sums
-            .into_iter()
-            .map(|((branch, model), tokens)| TallyRow {
-                branch,
-                model,
-                tokens,
-            })
-            .collect(),
+
+    pub fn finish(self) -> Tally {
+        let mut sums: BTreeMap<(Option<String>, String), Tokens> = BTreeMap::new();
+        for ((_, _, branch), (model, t)) in self.replies {
+            sums.entry((branch, model)).or_default().add(&t);
+        }
+        Tally {
+            rows: sums
+                .into_iter()
+                .map(|((branch, model), tokens)| TallyRow {
+                    branch,
+                    model,
+                    tokens,
+                })
+                .collect(),
+            skipped_lines: self.skipped,
+        }
     }
 }
 
@@ -213,6 +245,7 @@ pub fn priced(tally: &Tally, prices: &Prices, branch: Option<&str>) -> Usage {
             .add(&row.tokens);
         usage.total.add(&row.tokens);
     }
+    usage.skipped_lines = tally.skipped_lines;
     usage.cost_usd = price_of(&usage, prices);
     usage.unpriced = usage
         .models
@@ -254,6 +287,7 @@ pub fn total<'a>(all: impl IntoIterator<Item = &'a Usage>) -> Usage {
         out.total.add(&u.total);
         out.cost_usd = out.cost_usd.zip(u.cost_usd).map(|(a, b)| a + b);
         out.unpriced.extend(u.unpriced.iter().cloned());
+        out.skipped_lines += u.skipped_lines;
     }
     out.unpriced.sort();
     out.unpriced.dedup();

@@ -96,7 +96,20 @@ impl LogBuffer {
             .chain(tail.map(std::borrow::Cow::Owned))
     }
 
-    fn push_line(&mut self, line: String) {
+    fn push_line(&mut self, mut line: String) {
+        // A line's length is the agent's choice: each is capped, and says so.
+        if line.len() > crate::bounded::LOG_LINE {
+            let mut end = crate::bounded::LOG_LINE;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            let cut = line.len() - end;
+            line.truncate(end);
+            line.push_str(&format!(
+                " {}",
+                crate::bounded::cut_marker(cut as u64, "`cctui logs`, piped")
+            ));
+        }
         if self.lines.len() == self.capacity {
             self.lines.pop_front();
             self.dropped += 1;

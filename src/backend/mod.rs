@@ -251,6 +251,27 @@ pub struct ContainerSpec {
     pub open_stdin: bool,
     pub dns: Vec<String>,
     pub sysctls: BTreeMap<String, String>,
+    /// The engine's log of the container's output, rotated: None leaves the engine's own
+    /// setting (unbounded on Docker's default).
+    pub log_limit: Option<LogLimit>,
+}
+
+/// The container's log kept by the engine (`json-file`, `max-size` x `max-file`): what
+/// the agent prints cannot fill the host's disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLimit {
+    /// Docker's size syntax: `10m`, `512k`.
+    pub max_size: String,
+    pub max_files: u32,
+}
+
+impl Default for LogLimit {
+    fn default() -> Self {
+        LogLimit {
+            max_size: "10m".into(),
+            max_files: 3,
+        }
+    }
 }
 
 impl ContainerSpec {
@@ -280,6 +301,7 @@ impl ContainerSpec {
             open_stdin: false,
             dns: Vec::new(),
             sysctls: BTreeMap::new(),
+            log_limit: Some(LogLimit::default()),
         }
     }
 }
@@ -331,12 +353,18 @@ pub struct ExecSpec {
     /// Written to the process's stdin, which is then closed. Secrets travel this way: never
     /// in argv or the environment.
     pub stdin: Option<Vec<u8>>,
+    /// Stdout kept; None: [`crate::bounded::EXEC_STDOUT`]. The rest is counted in
+    /// `ExecOutput::stdout_cut`.
+    pub stdout_cap: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
     pub exit_code: i64,
     pub stdout: Vec<u8>,
+    /// Stdout bytes past the cap, dropped.
+    pub stdout_cut: u64,
+    /// At most [`crate::bounded::STDERR`] bytes.
     pub stderr: Vec<u8>,
 }
 

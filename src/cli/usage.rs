@@ -22,6 +22,7 @@ fn usage_json(u: &Usage) -> serde_json::Value {
         "cost_usd": u.cost_usd,
         "models": u.models,
         "unpriced_models": u.unpriced,
+        "skipped_transcript_lines": u.skipped_lines,
     })
 }
 
@@ -73,6 +74,13 @@ pub async fn ls<B: Backend>(ops: &Ops<B>, engine: &str, json: bool) -> Result<Ex
     }
     let all = usage::total(usages.iter().filter_map(|u| u.as_ref().ok()));
     println!("{:<24} {}", "(all)", figures(&all));
+    if all.skipped_lines > 0 {
+        println!(
+            "{} transcript lines over {} MiB were not read; their replies are not counted",
+            all.skipped_lines,
+            crate::bounded::TRANSCRIPT_LINE >> 20
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

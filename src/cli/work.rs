@@ -169,6 +169,13 @@ async fn diff<B: Backend>(ops: &Ops<B>, name: &str, stat: bool, committed: bool)
     for c in &commits {
         text.push_str(&format!("  {} {} ({})\n", c.short, c.subject, c.author));
     }
+    if commits.len() >= review::MAX_COMMITS {
+        text.push_str(&format!(
+            "  … only the newest {} commits are listed (see `git log {}`)\n",
+            review::MAX_COMMITS,
+            rs.branch
+        ));
+    }
     text.push('\n');
     text.push_str(&review::diff_text(&rs.repo, &rs.base, &tip, stat).await?);
     page(&text)?;

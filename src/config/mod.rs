@@ -98,6 +98,10 @@ pub struct SessionConfig {
     /// Labels put on every container, network and volume cctui makes, beside its own
     /// (e.g. to find them for a sweep).
     pub labels: BTreeMap<String, String>,
+    /// The engine's log of each container's output: kept up to `log_max_size` per file, in
+    /// `log_max_files` files, so that the agent's output cannot fill the host's disk.
+    pub log_max_size: String,
+    pub log_max_files: u32,
 }
 
 impl Default for SessionConfig {
@@ -112,6 +116,8 @@ impl Default for SessionConfig {
             networks: Vec::new(),
             trust_workspace: true,
             labels: BTreeMap::new(),
+            log_max_size: "10m".into(),
+            log_max_files: 3,
         }
     }
 }
@@ -349,6 +355,12 @@ impl Config {
         if self.session.pids_limit < 16 {
             return Problem::at("session.pids_limit", "must be at least 16".into());
         }
+        if let Err(e) = parse_log_size(&self.session.log_max_size) {
+            return Problem::at("session.log_max_size", e);
+        }
+        if !(1..=100).contains(&self.session.log_max_files) {
+            return Problem::at("session.log_max_files", "must be from 1 to 100".into());
+        }
         if self.image.build_stall_secs == 0 {
             return Problem::at("image.build_stall_secs", "must be at least 1".into());
         }
@@ -430,6 +442,14 @@ impl Config {
 
     pub fn memory_bytes(&self) -> i64 {
         parse_memory(&self.session.memory).unwrap_or(4 << 30)
+    }
+
+    /// The log rotation every session container gets.
+    pub fn log_limit(&self) -> crate::backend::LogLimit {
+        crate::backend::LogLimit {
+            max_size: self.session.log_max_size.trim().to_ascii_lowercase(),
+            max_files: self.session.log_max_files,
+        }
     }
 }
 
@@ -581,6 +601,22 @@ pub fn parse_memory(s: &str) -> Result<i64, String> {
         return Err(format!("`{s}` is too small; give a container at least 64m"));
     }
     Ok(bytes)
+}
+
+/// A log file's size, as Docker's `max-size` takes it: a number with k, m or g.
+pub fn parse_log_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (&t[..], 1),
+    };
+    match num.parse::<u64>() {
+        Ok(n) if n * mult >= 64 << 10 => Ok(n * mult),
+        Ok(_) => Err(format!("`{s}` is too small; give at least 64k")),
+        Err(_) => Err(format!("`{s}` is not a size; use e.g. \"10m\" or \"512k\"")),
+    }
 }
 
 #[cfg(test)]

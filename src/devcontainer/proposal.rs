@@ -65,7 +65,7 @@ fn accepted_file(config_dir: &Path, project: &Project) -> PathBuf {
 }
 
 fn read_text(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
+    match crate::bounded::read_small_file(path, crate::bounded::PROPOSAL_FILE) {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::other(format!("{}: {e}", path.display()))),

@@ -17,6 +17,7 @@ use crate::backend::{
     labels, Backend, ContainerSpec, ContainerState, ContainerSummary, LabelFilter, MountKind,
     MountSpec, NetworkAttach,
 };
+use crate::bounded;
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::session::ops::Ops;
@@ -133,8 +134,7 @@ impl<B: Backend> Ops<B> {
                 return Ok(c.tally);
             }
         }
-        let text = self.read_transcripts(&project, &agents[0]).await?;
-        let tally = usage::tally(&text);
+        let tally = self.read_transcripts(&project, &agents[0]).await?;
         if stopped {
             let cached = Cached {
                 agents: seen,
@@ -147,11 +147,7 @@ impl<B: Backend> Ops<B> {
         Ok(tally)
     }
 
-    async fn read_transcripts(
-        &self,
-        project: &Project,
-        agent: &ContainerSummary,
-    ) -> Result<String> {
+    async fn read_transcripts(&self, project: &Project, agent: &ContainerSummary) -> Result<Tally> {
         let _permit = HELPERS.acquire().await.expect("never closed");
         let details = self.backend.inspect_container(&agent.id).await?;
         let session = agent
@@ -179,6 +175,8 @@ impl<B: Backend> Ops<B> {
         spec.user = Some(details.user);
         spec.network = NetworkAttach::None;
         spec.pids_limit = Some(64);
+        // Its output is read to the end: a cap would lose replies. It lives for one read.
+        spec.log_limit = None;
         spec.mounts = vec![MountSpec {
             kind: MountKind::VolumeNoCopy,
             source: project.config_volume(),
@@ -209,14 +207,23 @@ impl<B: Backend> Ops<B> {
         }
     }
 
-    /// Starts the helper and takes everything it prints, until it exits.
-    async fn collect_output(&self, id: &str) -> Result<String> {
+    /// Starts the helper and tallies what it prints as it comes, a line at a time: lines
+    /// over [`bounded::TRANSCRIPT_LINE`] are skipped, nothing is held whole.
+    async fn collect_output(&self, id: &str) -> Result<Tally> {
         self.backend.start_container(id).await?;
-        let mut out = Vec::new();
+        let mut tallier = usage::Tallier::default();
+        let mut lines = bounded::LineSplitter::new(bounded::TRANSCRIPT_LINE);
         let mut logs = self.backend.logs(id, 100_000_000, true);
+        let mut take = |line: &[u8], cut: bool| {
+            if !cut {
+                tallier.line(line);
+            }
+        };
         while let Some(chunk) = logs.next().await {
-            out.extend_from_slice(&chunk?.bytes);
+            lines.push(&chunk?.bytes, &mut take);
         }
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        lines.finish(&mut take);
+        tallier.skipped = lines.cut_lines;
+        Ok(tallier.finish())
     }
 }

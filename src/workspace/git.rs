@@ -10,6 +10,7 @@ use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt;
 
+use crate::bounded;
 use crate::error::{Error, Result};
 
 use super::drivers;
@@ -72,6 +73,8 @@ pub struct HostRepo {
 pub struct GitOutput {
     pub code: i32,
     pub stdout: Vec<u8>,
+    /// Bytes of stdout past the call's cap, read and dropped (only with `Call::may_cut`).
+    pub cut: u64,
     pub stderr: String,
 }
 
@@ -92,6 +95,9 @@ pub struct Call<'a> {
     pub index_file: Option<&'a Path>,
     /// Let git ask for credentials on the terminal (push only).
     pub interactive: bool,
+    /// Stdout is only shown: keep the first [`bounded::GIT_STDOUT`] bytes and say what was
+    /// cut. Without it, more output than that is an error.
+    pub may_cut: bool,
 }
 
 impl HostRepo {
@@ -198,14 +204,33 @@ impl HostRepo {
                 let _ = stdin.shutdown().await;
             });
         }
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(|e| Error::other(format!("git: {e}")))?;
+        // Both streams are read as they come (a full pipe would stall git) and capped.
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take();
+        let (out, err) = tokio::join!(bounded::read_capped(stdout, bounded::GIT_STDOUT), async {
+            match stderr {
+                Some(e) => bounded::read_capped(e, bounded::STDERR).await.map(Some),
+                None => Ok(None),
+            }
+        });
+        let failed = |e: std::io::Error| Error::other(format!("git: {e}"));
+        let (out, err) = (out.map_err(failed)?, err.map_err(failed)?);
+        let status = child.wait().await.map_err(failed)?;
+        if out.cut > 0 && !call.may_cut {
+            return Err(Error::other(format!(
+                "git {} in {} printed more than {} MiB; cctui reads no more than that",
+                args.first().copied().unwrap_or(""),
+                self.root.display(),
+                bounded::GIT_STDOUT >> 20
+            )));
+        }
         Ok(GitOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: status.code().unwrap_or(-1),
+            cut: out.cut,
+            stdout: out.bytes,
+            stderr: err
+                .map(|e| e.text_marked("git's own output"))
+                .unwrap_or_default(),
         })
     }
 

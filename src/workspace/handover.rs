@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 
-use super::git::{Call, HostRepo};
+use super::git::{Call, HostRepo, PrivateDir};
 use super::plan::{Imported, RepoSession};
 use super::review::{files, review_git};
 
@@ -106,29 +106,39 @@ pub async fn apply(rs: &RepoSession, imported: &Imported) -> Result<usize> {
         }
     }
     let tip = imported.tip().to_string();
+    // The patch goes through a file, never through cctui's memory: it may be any size.
+    let dir = PrivateDir::new("apply")?;
+    let patch = dir.path.join("session.patch").display().to_string();
     let mut args = review_git(repo, &["diff"]).await;
-    args.extend(["--binary", "--full-index", "--end-of-options", &start, &tip].map(String::from));
+    // Big files too: applying needs every byte (bigFileThreshold only spares the review).
+    let at = args.iter().position(|a| a == "diff").expect("a diff");
+    args.splice(at..at, ["-c".into(), "core.bigFileThreshold=512m".into()]);
+    args.extend(
+        [
+            "--binary",
+            "--full-index",
+            &format!("--output={patch}"),
+            "--end-of-options",
+            &start,
+            &tip,
+        ]
+        .map(String::from),
+    );
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let patch = repo.run(&refs).await?.stdout;
-    if patch.is_empty() {
+    repo.run(&refs).await?;
+    if std::fs::metadata(&patch).map_or(0, |m| m.len()) == 0 {
         return Ok(0);
     }
     let files = files(repo, &start, &tip).await?.len();
-    repo.run_with(
-        &["apply", "--whitespace=nowarn", "-"],
-        Call {
-            stdin: Some(&patch),
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(|e| {
-        Error::other(format!(
-            "the session's changes do not apply to your working tree (nothing was \
-             changed): {e}; commit or stash your own changes, or use `cctui merge {}`",
-            rs.session
-        ))
-    })?;
+    repo.run(&["apply", "--whitespace=nowarn", "--", &patch])
+        .await
+        .map_err(|e| {
+            Error::other(format!(
+                "the session's changes do not apply to your working tree (nothing was \
+                 changed): {e}; commit or stash your own changes, or use `cctui merge {}`",
+                rs.session
+            ))
+        })?;
     mark_done(rs, &tip).await?;
     Ok(files)
 }

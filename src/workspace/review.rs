@@ -5,7 +5,8 @@
 
 use std::sync::OnceLock;
 
-use crate::error::Result;
+use crate::bounded;
+use crate::error::{Error, Result};
 
 use super::git::{Call, HostRepo, EMPTY_TREE};
 use super::plan::{Imported, RepoSession};
@@ -94,6 +95,12 @@ async fn attr_source_supported(repo: &HostRepo) -> bool {
 /// global attributes file (git 2.40+; older git diffs everything as text instead).
 pub(super) async fn review_git(repo: &HostRepo, sub: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = vec!["-c".into(), "core.attributesFile=/dev/null".into()];
+    // Big files are not diffed (git shows them as binary): a small pack can expand to one
+    // huge file.
+    args.extend([
+        "-c".into(),
+        format!("core.bigFileThreshold={}", bounded::DIFF_FILE),
+    ]);
     let modern = attr_source_supported(repo).await;
     if modern {
         args.push(format!("--attr-source={EMPTY_TREE}"));
@@ -119,24 +126,157 @@ pub(super) async fn review_git(repo: &HostRepo, sub: &[&str]) -> Vec<String> {
     args
 }
 
+/// Output that is only shown: capped (see [`bounded::GIT_STDOUT`]).
 async fn review_text(repo: &HostRepo, sub: &[&str], tail: &[&str]) -> Result<String> {
     let mut args = review_git(repo, sub).await;
     args.extend(tail.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    Ok(repo.run(&refs).await?.text())
+    let call = Call {
+        may_cut: true,
+        ..Default::default()
+    };
+    Ok(repo.run_with(&refs, call).await?.text())
 }
 
-/// The diff from `from` to `to` as text: what `cctui diff` prints.
+/// The diff from `from` to `to` as text: what `cctui diff` prints. At most
+/// [`bounded::DIFF_TOTAL`] bytes and [`bounded::DIFF_LINES`] lines; what is cut, and the
+/// files in it, are said at the end.
 pub async fn diff_text(repo: &HostRepo, from: &str, to: &str, stat: bool) -> Result<String> {
-    let mut tail = vec![];
+    let mut args = review_git(repo, &["diff"]).await;
     if stat {
-        tail.push("--stat");
+        args.push("--stat".into());
     }
-    tail.extend(["--end-of-options", from, to]);
-    review_text(repo, &["diff"], &tail).await
+    args.extend(["--end-of-options", from, to].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let see = format!(
+        "`git diff --stat {} {}` in {}",
+        short(from),
+        short(to),
+        repo.root.display()
+    );
+    let mut cut = read_diff(repo, &refs, bounded::DIFF_TOTAL, bounded::DIFF_LINES).await?;
+    if !stat {
+        cut.text.push_str(&format!(
+            "(files over {} MiB are not diffed: git calls them binary; see {see})\n",
+            bounded::DIFF_FILE >> 20
+        ));
+    }
+    cut.mark(&see);
+    Ok(cut.text)
 }
 
-/// The commits in `base..head`, newest first.
+/// A diff read up to a cap, and what was past it.
+pub(super) struct CutDiff {
+    pub text: String,
+    pub kept_lines: usize,
+    pub cut_bytes: u64,
+    /// `diff --git` lines of the files (partly) cut, the first [`CUT_FILES_NAMED`].
+    pub cut_files: Vec<String>,
+    pub more_cut_files: u64,
+}
+
+const CUT_FILES_NAMED: usize = 50;
+
+impl CutDiff {
+    /// Adds the cut marker and the files it cut, when something was cut.
+    fn mark(&mut self, see: &str) {
+        if self.cut_bytes == 0 {
+            return;
+        }
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\n');
+        }
+        self.text
+            .push_str(&bounded::cut_marker(self.cut_bytes, see));
+        self.text.push('\n');
+        for f in &self.cut_files {
+            self.text.push_str(&format!("  cut: {f}\n"));
+        }
+        if self.more_cut_files > 0 {
+            self.text
+                .push_str(&format!("  cut: {} more files\n", self.more_cut_files));
+        }
+    }
+}
+
+/// Runs a review diff, keeping `max_bytes` and `max_lines` of its stdout; the rest is read
+/// and counted, and its file headers noted.
+async fn read_diff(
+    repo: &HostRepo,
+    args: &[&str],
+    max_bytes: usize,
+    max_lines: usize,
+) -> Result<CutDiff> {
+    use tokio::io::AsyncReadExt;
+    let mut cmd = repo.command(args, &Call::default()).await?;
+    cmd.stderr(std::process::Stdio::null());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::other(format!("cannot run git: {e}")))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut out = CutDiff {
+        text: String::new(),
+        kept_lines: 0,
+        cut_bytes: 0,
+        cut_files: Vec::new(),
+        more_cut_files: 0,
+    };
+    let mut lines = bounded::LineSplitter::new(bounded::LOG_LINE);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut full = false;
+    loop {
+        let n = stdout
+            .read(&mut buf)
+            .await
+            .map_err(|e| Error::other(format!("git diff: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        lines.push(&buf[..n], |line, line_cut| {
+            full = full || out.text.len() + line.len() >= max_bytes || out.kept_lines >= max_lines;
+            if !full {
+                out.text.push_str(&String::from_utf8_lossy(line));
+                if line_cut {
+                    out.text.push_str(" …[line cut]");
+                }
+                out.text.push('\n');
+                out.kept_lines += 1;
+                return;
+            }
+            out.cut_bytes += line.len() as u64 + 1;
+            if line.starts_with(b"diff --git ") {
+                if out.cut_files.len() < CUT_FILES_NAMED {
+                    let name = &line[b"diff --git ".len()..];
+                    out.cut_files
+                        .push(String::from_utf8_lossy(name).into_owned());
+                } else {
+                    out.more_cut_files += 1;
+                }
+            }
+        });
+    }
+    out.cut_bytes += lines.cut_bytes;
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| Error::other(format!("git diff: {e}")))?;
+    if !status.success() {
+        return Err(Error::other(format!(
+            "git diff failed in {} ({status})",
+            repo.root.display()
+        )));
+    }
+    Ok(out)
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// The most commits listed; a session may make any number.
+pub const MAX_COMMITS: usize = 1000;
+
+/// The commits in `base..head`, newest first: at most [`MAX_COMMITS`].
 pub async fn commits(repo: &HostRepo, base: &str, head: &str) -> Result<Vec<Commit>> {
     let range = format!("{base}..{head}");
     let text = review_text(
@@ -148,6 +288,7 @@ pub async fn commits(repo: &HostRepo, base: &str, head: &str) -> Result<Vec<Comm
             "--no-color",
             "--no-notes",
             "--format=%h%x00%an%x00%s",
+            &format!("--max-count={MAX_COMMITS}"),
             "--end-of-options",
             &range,
         ],
@@ -204,16 +345,31 @@ pub async fn files(repo: &HostRepo, from: &str, to: &str) -> Result<Vec<FileChan
     Ok(out)
 }
 
-/// The diff of one file, as coloured lines.
+/// The diff of one file, as coloured lines: at most [`bounded::FILE_DIFF_BYTES`] and
+/// [`bounded::FILE_DIFF_LINES`], with a last line saying what was cut.
 pub async fn file_diff(repo: &HostRepo, from: &str, to: &str, path: &str) -> Result<Vec<DiffLine>> {
     let spec = format!(":(literal){path}");
-    let text = review_text(
+    let mut args = review_git(repo, &["diff"]).await;
+    args.extend(["--end-of-options", from, to, "--", &spec].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cut = read_diff(
         repo,
-        &["diff"],
-        &["--end-of-options", from, to, "--", &spec],
+        &refs,
+        bounded::FILE_DIFF_BYTES,
+        bounded::FILE_DIFF_LINES,
     )
     .await?;
-    Ok(classify(&text))
+    let mut lines = classify(&cut.text);
+    if cut.cut_bytes > 0 {
+        let see = format!("`cctui diff`, or git diff {} {}", short(from), short(to));
+        cut.text.clear();
+        cut.mark(&see);
+        lines.extend(cut.text.lines().map(|l| DiffLine {
+            kind: LineKind::Meta,
+            text: l.to_string(),
+        }));
+    }
+    Ok(lines)
 }
 
 /// Sorts diff lines by what they are, for colours.

@@ -122,6 +122,7 @@ async fn run<B: Backend>(
                 cmd,
                 user: Some(user.to_string()),
                 stdin,
+                stdout_cap: Some(EXPORT_CAP),
                 ..Default::default()
             },
         )
@@ -133,8 +134,18 @@ async fn run<B: Backend>(
             out.stderr_text().trim()
         )));
     }
+    if out.stdout_cut > 0 {
+        return Err(Error::other(format!(
+            "{what}: the session printed more than {} MiB; nothing was taken. Commit less \
+             (big generated files belong outside the repository)",
+            EXPORT_CAP >> 20
+        )));
+    }
     Ok(out)
 }
+
+/// The largest export (a bundle of the session's new objects) cctui takes in.
+pub const EXPORT_CAP: usize = 256 << 20;
 
 /// Gives the empty checkout folder (the top of the session's volume) to the agent user.
 pub async fn prepare_folder<B: Backend>(

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use bollard::container::LogOutput;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
-    ContainerStatsResponse, ContainerSummaryStateEnum, EndpointSettings, HostConfig, Ipam, Mount,
-    MountType, NetworkingConfig,
+    ContainerStatsResponse, ContainerSummaryStateEnum, EndpointSettings, HostConfig,
+    HostConfigLogConfig, Ipam, Mount, MountType, NetworkingConfig,
 };
 
 use crate::backend::*;
@@ -229,6 +229,13 @@ fn host_config(spec: &ContainerSpec, network_mode: Option<String>) -> HostConfig
         dns: Some(spec.dns.clone()).filter(|d| !d.is_empty()),
         sysctls: Some(spec.sysctls.clone().into_iter().collect())
             .filter(|s: &HashMap<_, _>| !s.is_empty()),
+        log_config: spec.log_limit.as_ref().map(|l| HostConfigLogConfig {
+            typ: Some("json-file".into()),
+            config: Some(HashMap::from([
+                ("max-size".to_string(), l.max_size.clone()),
+                ("max-file".to_string(), l.max_files.to_string()),
+            ])),
+        }),
         ..Default::default()
     }
 }

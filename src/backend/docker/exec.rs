@@ -7,6 +7,7 @@ use futures_util::stream::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use crate::backend::{BackendError, ExecOutput, ExecSession, ExecSpec};
+use crate::bounded::{self, Capped};
 
 /// `Backend::exec_session`: the exec started, its output in cctui's chunks.
 pub(super) async fn session(
@@ -81,8 +82,8 @@ pub(super) async fn run(
         ..Default::default()
     };
     let exec = docker.create_exec(id, create).await?;
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
+    let mut stdout = Capped::new(spec.stdout_cap.unwrap_or(bounded::EXEC_STDOUT));
+    let mut stderr = Capped::new(bounded::STDERR);
     if let StartExecResults::Attached {
         mut output,
         mut input,
@@ -95,9 +96,9 @@ pub(super) async fn run(
         drop(input);
         while let Some(chunk) = output.next().await {
             match chunk? {
-                LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+                LogOutput::StdErr { message } => stderr.push(&message),
                 LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    stdout.extend_from_slice(&message)
+                    stdout.push(&message)
                 }
                 LogOutput::StdIn { .. } => {}
             }
@@ -106,7 +107,8 @@ pub(super) async fn run(
     let inspected = docker.inspect_exec(&exec.id).await?;
     Ok(ExecOutput {
         exit_code: inspected.exit_code.unwrap_or(-1),
-        stdout,
-        stderr,
+        stdout_cut: stdout.cut,
+        stdout: stdout.bytes,
+        stderr: stderr.text_marked("the command's own output").into_bytes(),
     })
 }

@@ -17,10 +17,18 @@ fn tokens_line(u: &crate::usage::Usage) -> String {
         (None, false) => format!("no price for {}", u.unpriced.join(", ")),
         (None, true) => "-".into(),
     };
-    format!(
+    let mut line = format!(
         "{} in · {} out · cache {} written, {} read · {cost}",
         t.input, t.output, t.cache_write, t.cache_read
-    )
+    );
+    if u.skipped_lines > 0 {
+        line.push_str(&format!(
+            " · {} transcript lines over {} MiB not counted",
+            u.skipped_lines,
+            crate::bounded::TRANSCRIPT_LINE >> 20
+        ));
+    }
+    line
 }
 
 fn field(name: &str, value: String, theme: &Theme) -> Line<'static> {
