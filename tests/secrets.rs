@@ -19,13 +19,13 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::c_void;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cctui::backend::labels;
+use cctui::backend::{labels, Backend, DockerBackend};
 use cctui::config::FirewallMode;
 use cctui::session::plan_session;
 use cctui::session::Project;
@@ -219,12 +219,91 @@ struct Out {
     stderr: String,
 }
 
-fn run(program: &str, args: &[&str]) -> Out {
-    let out = Command::new(program)
+/// The second engine of tests/engines.sh, reached over tcp+TLS as a user's remote engine
+/// would be (its variables, which tests/run.sh exports, else its env file); `sock` is the
+/// harness's own way in, for the fake upstream. A test that needs it fails without it.
+#[derive(Clone)]
+struct Remote {
+    tls_host: String,
+    certs: PathBuf,
+    sock: String,
+}
+
+impl Remote {
+    fn from_env() -> Remote {
+        let file = std::fs::read_to_string("/var/lib/cctui-test2/env").unwrap_or_default();
+        let get = |key: &str| {
+            std::env::var(key)
+                .ok()
+                .or_else(|| {
+                    file.lines()
+                        .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{key} is not set: the remote secrets tests need the second engine. \
+                         Run `tests/engines.sh start` as root (tests/run.sh does)"
+                    )
+                })
+        };
+        Remote {
+            tls_host: get("CCTUI_TEST_ENGINE2_TLS_HOST"),
+            certs: get("CCTUI_TEST_ENGINE2_CERTS").into(),
+            sock: get("CCTUI_TEST_ENGINE2_SOCK"),
+        }
+    }
+
+    /// The `[[engines]]` entry cctui reaches it by, under the name `ENGINE2`.
+    fn engines_toml(&self) -> String {
+        format!(
+            "[[engines]]\nname = {ENGINE2:?}\nhost = {:?}\ncert_path = {:?}\n",
+            self.tls_host,
+            self.certs.display().to_string()
+        )
+    }
+}
+
+/// The second engine's name in the test's config.
+const ENGINE2: &str = "tls2";
+
+thread_local! {
+    /// The engine whose own view (inspect, history, logs, exec, save) this test thread reads:
+    /// none, the first engine (DOCKER_HOST); else the second engine, over tcp+TLS.
+    static VIEWED: std::cell::RefCell<Option<Remote>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Points this thread's docker CLI at `remote` until the guard drops.
+fn view_engine(remote: &Remote) -> impl Drop {
+    VIEWED.with(|v| *v.borrow_mut() = Some(remote.clone()));
+    struct Back;
+    impl Drop for Back {
+        fn drop(&mut self) {
+            VIEWED.with(|v| *v.borrow_mut() = None);
+        }
+    }
+    Back
+}
+
+/// The docker CLI, on the engine this thread views.
+fn docker_cli() -> Command {
+    let mut c = Command::new("docker");
+    VIEWED.with(|v| {
+        if let Some(r) = &*v.borrow() {
+            c.env("DOCKER_HOST", &r.tls_host)
+                .env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", &r.certs);
+        }
+    });
+    c
+}
+
+/// `docker ARGS`, not panicking: the caller decides what a failure means.
+fn dk(args: &[&str]) -> Out {
+    let out = docker_cli()
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
+        .expect("the docker CLI");
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -232,9 +311,12 @@ fn run(program: &str, args: &[&str]) -> Out {
     }
 }
 
-/// `docker ARGS`, not panicking: the caller decides what a failure means.
-fn dk(args: &[&str]) -> Out {
-    run("docker", args)
+/// `docker ARGS` on this thread's engine; stdout, or a panic naming the failure. (It stands
+/// in for common's `docker`, which reads only the first engine.)
+fn docker(args: &[&str]) -> String {
+    let out = dk(args);
+    assert_eq!(out.code, 0, "docker {args:?} failed: {}", out.stderr);
+    out.stdout
 }
 
 /// A shell script in a container as `user`.
@@ -244,7 +326,7 @@ fn sh_in(container: &str, user: &str, script: &str) -> Out {
 
 /// Streams `docker ARGS` (save, export) through the scanner; returns the bytes scanned.
 fn scan_docker_stream(leaks: &mut Leaks, source: &str, args: &[&str]) -> usize {
-    let mut child = Command::new("docker")
+    let mut child = docker_cli()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -651,7 +733,7 @@ fn search_container_fs(container: &str, user: &str, needle: &str) -> (Vec<String
           case $m in /dev*|/proc*|/sys*) continue ;; esac; \
           grep -rlF --no-messages -e \"$n\" \"$m\" --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; \
         done | sort -u; true";
-    let mut child = Command::new("docker")
+    let mut child = docker_cli()
         .args(["exec", "-i", "-u", user, container, "sh", "-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -701,7 +783,7 @@ fn scan_all_images(leaks: &mut Leaks) -> usize {
         let children: Vec<_> = batch
             .iter()
             .map(|id| {
-                Command::new("docker")
+                docker_cli()
                     .args(["history", "--no-trunc", "--format", "{{.CreatedBy}}", id])
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
@@ -973,7 +1055,7 @@ fn every_scanner_finds_a_planted_canary() {
     let ctx = tar_of(&[("Dockerfile", &dockerfile)]);
     let ctx_path = folder.path.join("ctx.tar");
     std::fs::write(&ctx_path, ctx).unwrap();
-    let build = Command::new("docker")
+    let build = docker_cli()
         .args(["build", "-q", "-t", &tag, "-"])
         .env("DOCKER_BUILDKIT", "0")
         .stdin(std::fs::File::open(&ctx_path).unwrap())
@@ -1068,7 +1150,7 @@ fn every_scanner_finds_a_planted_canary() {
     // no container config, and not in the environment an exec inherits): the scanner must
     // find it in that process, and not in itself.
     let live = control("live");
-    let mut planter = Command::new("docker")
+    let mut planter = docker_cli()
         .args([
             "exec",
             "-i",
@@ -1146,15 +1228,25 @@ fn every_scanner_finds_a_planted_canary() {
 // ---------------------------------------------------------------------------------------------
 // The key from a command source, with the firewall on: held by the broker, never the agent
 
-/// A fake Anthropic API over TLS, with a throwaway CA, on a test network of the test `name`:
-/// the broker's upstream. Returns (network, fake API container, config TOML for the broker).
-fn fake_upstream(name: &str, keys: &Path) -> (String, String, String) {
+/// A fake Anthropic API over TLS, with a throwaway CA, on a test network of the test `name`,
+/// on the first engine or on `remote`: the broker's upstream. Returns (network, fake API
+/// container, config TOML for the broker).
+fn fake_upstream(name: &str, keys: &Path, remote: Option<&Remote>) -> (String, String, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let b = engine().await;
+        let b = match remote {
+            None => engine().await,
+            Some(r) => {
+                let b = DockerBackend::connect(Some(&r.sock), Duration::from_secs(60))
+                    .await
+                    .unwrap_or_else(|e| panic!("the second engine at {}: {e}", r.sock));
+                copy_server_image(&b, &r.sock).await;
+                b
+            }
+        };
         let net = test_network(&b, name).await;
         let (id, ca) = start_tls_server(
             &b,
@@ -1173,6 +1265,20 @@ fn fake_upstream(name: &str, keys: &Path) -> (String, String, String) {
         );
         (net, id, toml)
     })
+}
+
+/// The test servers' image, built on the first engine and loaded into the second (which
+/// `start_tls_server` then finds there by its tag), as tests/engines.sh copies images.
+async fn copy_server_image(second: &DockerBackend, sock: &str) {
+    let tag = server_image(&engine().await).await;
+    if second.inspect_image(&tag).await.unwrap().is_some() {
+        return;
+    }
+    let first = std::env::var("DOCKER_HOST").expect("DOCKER_HOST names the first engine");
+    let script =
+        format!("DOCKER_HOST={first} docker save {tag} | DOCKER_HOST={sock} docker load -q");
+    let ok = Command::new("sh").args(["-c", &script]).status().unwrap();
+    assert!(ok.success(), "copying {tag} to the second engine");
 }
 
 /// What the fake upstream saw of credentials, one line per request ("x-api-key=K
@@ -1274,10 +1380,28 @@ fn assert_only_the_broker_reads(holder: &str, needle: &str) {
 
 #[test]
 fn a_command_sourced_key_is_held_by_the_broker_and_never_by_the_agent() {
+    command_sourced_key_battery(None);
+}
+
+/// The same battery with the session on the second engine, which cctui reaches over tcp+TLS:
+/// the engine's own views (inspect, history, logs, exec, save, events) are read from there.
+#[test]
+fn on_a_remote_engine_the_key_is_held_by_the_broker_and_never_by_the_agent() {
+    command_sourced_key_battery(Some(&Remote::from_env()));
+}
+
+/// The key (then a new key, then a setup token) from a command source, firewall on, with the
+/// session on the first engine, or on `remote`.
+fn command_sourced_key_battery(remote: Option<&Remote>) {
     assert_env_has_no_keys();
+    let _viewed = remote.map(view_engine);
     let t0 = Instant::now();
     let started = SystemTime::now();
-    let name = unique("sec-fw");
+    let name = unique(if remote.is_some() {
+        "sec-rfw"
+    } else {
+        "sec-fw"
+    });
     let project = TempFolder::new(&name, UID);
     // Dropped after `_c`: the containers go first, then their volumes.
     let _vols = guard_volumes(&name, &project.path);
@@ -1292,24 +1416,41 @@ fn a_command_sourced_key_is_held_by_the_broker_and_never_by_the_agent() {
     let gh_path = keys.path.join("gh-token");
     write_secret(&key_path, &key1);
     write_secret(&gh_path, &gh);
-    let (net, api, broker_toml) = fake_upstream(&name, &keys.path);
+    let (net, api, broker_toml) = fake_upstream(&name, &keys.path, remote);
     let secrets_toml = format!(
         "[secrets]\nanthropic_api_key = {{ command = {:?} }}\n\
          [secrets.extra]\nGH_TOKEN = {{ file = {:?} }}\n",
         format!("sleep 0.3; cat '{}'", key_path.display()),
         gh_path.display().to_string()
     );
-    let cfg = config_folder(&name, &format!("{FIREWALL_ON}{broker_toml}{secrets_toml}"));
+    let engines_toml = remote.map(Remote::engines_toml).unwrap_or_default();
+    let cfg = config_folder(
+        &name,
+        &format!("{FIREWALL_ON}{broker_toml}{secrets_toml}{engines_toml}"),
+    );
     let needles = [key1.as_str(), gh.as_str()];
     let p = project.path.to_str().unwrap();
+    let engine_arg: &[&str] = if remote.is_some() {
+        &["--engine", ENGINE2]
+    } else {
+        &[]
+    };
+    let new_args = [engine_arg, &["new", p, "--name", &name]].concat();
 
     // `cctui new`, every host process sampled all along.
     let (out, procs) = run_sampled(
-        cctui_command(&cfg.path, &["new", p, "--name", &name, "--network", &net]),
+        cctui_command(&cfg.path, &[&new_args[..], &["--network", &net]].concat()),
         &needles,
         false,
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    if remote.is_some() {
+        // The session is on the second engine alone, so every view below is read there.
+        let filter = format!("label={}={name}", labels::SESSION);
+        let here = common::docker(&["ps", "-aq", "--filter", &filter]);
+        assert!(here.trim().is_empty(), "on the first engine: {here}");
+        assert_eq!(session_containers(&name).len(), 2, "on the second engine");
+    }
     procs.assert_clean(&needles);
     assert!(
         procs.children.iter().any(|c| c.contains("sleep 0.3")),
@@ -1437,7 +1578,7 @@ fn a_command_sourced_key_is_held_by_the_broker_and_never_by_the_agent() {
     leaks.check("cctui new stdout", &out.stdout);
     leaks.check("cctui new stderr", &out.stderr);
     // cctui logs little but errors, even at debug: make one, so that the log is not empty.
-    let taken = cli(&cfg.path, &["new", p, "--name", &name]);
+    let taken = cli(&cfg.path, &new_args);
     assert_eq!(taken.code, 2, "{}", taken.stderr);
     leaks.check(
         "cctui new (name taken) output",
