@@ -11,6 +11,11 @@
 //! any process's environment inside the containers, the containers' logs, cctui's own log, the
 //! project folder, or a stopped container's filesystem.
 //!
+//! The core battery (a command-sourced key, a new key, a setup token) runs twice: with the
+//! session on the first engine, and on the second engine of tests/engines.sh reached over
+//! tcp+TLS, where every view of the engine (inspect, history, logs, exec, save, events) is
+//! read from that engine (`view_engine`).
+//!
 //! Every scanner is first shown to find a planted canary (`every_scanner_finds_a_planted_canary`),
 //! so that no check here can pass because it looked at nothing.
 
