@@ -971,7 +971,24 @@ impl Drop for DockerOnDrop {
 
 #[test]
 fn every_scanner_finds_a_planted_canary() {
-    let name = unique("sec-ctl");
+    scanners_find_planted_canaries(None);
+}
+
+/// The scanners again with the docker CLI on the second engine over tcp+TLS, as the remote
+/// battery reads it.
+#[test]
+fn every_scanner_finds_a_planted_canary_on_a_remote_engine() {
+    scanners_find_planted_canaries(Some(&Remote::from_env()));
+}
+
+fn scanners_find_planted_canaries(remote: Option<&Remote>) {
+    // Dropped last: the guards below remove what they made on this engine.
+    let _viewed = remote.map(view_engine);
+    let name = unique(if remote.is_some() {
+        "sec-rctl"
+    } else {
+        "sec-ctl"
+    });
     let _c = Cleanup::new(&name);
     let started = SystemTime::now();
 
