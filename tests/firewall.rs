@@ -1359,8 +1359,11 @@ async fn the_proxy_and_the_broker_fail_closed() {
     // carries the broker's key once and nothing of the agent's (nginx may refuse a repeated
     // Authorization outright; a repeated x-api-key is forwarded).
     let before = upstream_auth(&api).len();
-    let body = "-H 'content-type: application/json' -d '{\"max_tokens\":5,\"messages\":[]}' \
-                http://127.0.0.1:15480/v1/messages";
+    let body = format!(
+        "-H 'content-type: application/json' -d '{{\"max_tokens\":5,\"messages\":[]}}' \
+         http://127.0.0.1:{}/v1/messages",
+        cctui::sandbox::broker::BROKER_PORT
+    );
     works(
         curl(
             ops,

@@ -98,8 +98,19 @@ async fn a_waiting_claude_is_queued_notified_in_the_terminal_and_tmux_and_cleare
         &b,
         &prefix,
         &net,
-        &["api.fake.test", "other.fake.test"],
-        &["api.fake.test", "other.fake.test"],
+        &["api.fake.test"],
+        &["api.fake.test"],
+        "python3 /usr/local/bin/fake_api.py 443 0.6 /tmp/tls",
+    )
+    .await;
+    // Another host for the refused-then-allowed name: an address the broker's upstream also
+    // had would stay closed to the agent while the broker holds a key.
+    start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["other.fake.test"],
+        &["other.fake.test"],
         "python3 /usr/local/bin/fake_api.py 443 0.6 /tmp/tls",
     )
     .await;
