@@ -180,6 +180,20 @@ impl Drop for OwnEngine {
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge])
             .status();
+        // dockerd bind-mounts its data root onto itself; a daemon killed in the test never
+        // undid that, so it is undone here: the run leaves no mount behind.
+        let data = Path::new(Self::ROOT).join("data");
+        while std::fs::read_to_string("/proc/self/mounts")
+            .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(1) == data.to_str()))
+        {
+            let unmounted = Command::new("umount")
+                .arg(&data)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !unmounted {
+                break;
+            }
+        }
     }
 }
 
