@@ -83,6 +83,7 @@ impl<B: Backend> Ops<B> {
     /// Stops the agent, then its holder. The containers and volumes stay.
     pub async fn stop(&self, name: &str) -> Result<Changed> {
         let session = self.find(name).await?;
+        crate::session::ports::end_all(name);
         let mut changed = Changed::Already;
         for c in [&session.agent, &session.holder].into_iter().flatten() {
             if c.state.is_running() || matches!(c.state, ContainerState::Paused) {
@@ -127,6 +128,7 @@ impl<B: Backend> Ops<B> {
 
     /// `remove`; with `force`, also a session with unmerged work (its volume goes too).
     pub async fn remove_with(&self, name: &str, volumes: bool, force: bool) -> Result<Removed> {
+        crate::session::ports::end_all(name);
         if !force {
             if let Some(agent) = self.find(name).await?.agent {
                 if let Some(why) = crate::workspace::unmerged_work(&self.backend, &agent).await? {
