@@ -5,7 +5,7 @@
 //! `state_dir()/ports/SESSION/PORT.json`. It ends when `cctui port NAME --rm PORT`, `stop` or
 //! `rm` signals it, or by itself within seconds of the session's agent no longer running.
 //!
-//! How bytes travel: each accepted host connection becomes one exec of `nc -N 127.0.0.1 PORT`
+//! How bytes travel: each accepted host connection becomes one exec of a bash relay to 127.0.0.1:PORT
 //! over the engine's API (as `kubectl port-forward` does), so it works on remote engines too.
 //! The exec runs in the holder (whose namespace the agent shares) as the agent's own uid, which
 //! the firewall treats as the agent, with no capabilities; with the firewall off, in the agent.
@@ -28,6 +28,14 @@ use crate::error::{Error, Result};
 const HOLDER_UIDS: std::ops::RangeInclusive<u32> = 64996..=64999;
 /// How often a daemon checks that its session still runs.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
+/// One connection's relay, in bash (both the holder and agent images have it): to
+/// 127.0.0.1:$1 only; it ends when the service closes its side (`nc` would wait for the host's
+/// side to close too, which HTTP clients do not do). The host's end of input is not passed on
+/// as a half-close (the socket stays open for the reply), which HTTP does not need.
+const RELAY: &str = r#"exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+cat <&0 >&3 2>/dev/null &
+cat <&3
+kill $! 2>/dev/null"#;
 /// The marker in a daemon's command line, checked before it is signalled.
 pub const SERVE_COMMAND: &str = "__port-serve";
 
@@ -146,8 +154,12 @@ pub fn end_all(name: &str) {
 }
 
 /// Where a relay runs and as whom: the holder as the agent's uid, or (firewall off) the
-/// agent itself.
-async fn relay_target<B: Backend>(ops: &Ops<B>, name: &str, port: u16) -> Result<(String, ExecSpec)> {
+/// agent itself. Public so that tests probe exactly what a relay runs as.
+pub async fn relay_target<B: Backend>(
+    ops: &Ops<B>,
+    name: &str,
+    port: u16,
+) -> Result<(String, ExecSpec)> {
     let session = ops.find(name).await?;
     let agent = ops.running_agent(name).await?;
     let user = agent_uid(&ops.backend.inspect_container(&agent).await?.user)?;
@@ -161,7 +173,7 @@ async fn relay_target<B: Backend>(ops: &Ops<B>, name: &str, port: u16) -> Result
         None => agent,
     };
     let spec = ExecSpec {
-        cmd: ["nc", "-N", "127.0.0.1", &port.to_string()]
+        cmd: ["bash", "-c", RELAY, "cctui-relay", &port.to_string()]
             .map(String::from)
             .to_vec(),
         user: Some(user),
@@ -264,13 +276,12 @@ async fn relay<B: Backend>(
             input.write_all(&buf[..n]).await?;
             input.flush().await?;
         }
-        // nc -N passes the end on as a half-close, so the server sees the request end.
         input.shutdown().await
     };
     let downward = async {
         while let Some(chunk) = output.next().await {
             let chunk = chunk.map_err(std::io::Error::other)?;
-            // nc's stderr (e.g. "Connection refused") is not the service's bytes.
+            // The relay's stderr (e.g. "Connection refused") is not the service's bytes.
             if chunk.stream != LogStream::Stderr {
                 to_host.write_all(&chunk.bytes).await?;
             }
@@ -290,7 +301,16 @@ mod tests {
     fn relay_users_are_the_agents_never_root_or_the_holders() {
         assert!(agent_uid("1000:1000").is_ok());
         assert!(agent_uid("501").is_ok());
-        for bad in ["0:0", "0", "64997:64997", "64996", "64999:0", "claude", "", "1000:x"] {
+        for bad in [
+            "0:0",
+            "0",
+            "64997:64997",
+            "64996",
+            "64999:0",
+            "claude",
+            "",
+            "1000:x",
+        ] {
             assert_eq!(agent_uid(bad).unwrap_err().exit_code(), 2, "{bad}");
         }
     }
