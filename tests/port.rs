@@ -199,3 +199,115 @@ fn bad_input_is_refused(cfg: &Path, name: &str, taken: u16) {
     let (_, listed, _) = cctui(cfg, &["port", name]);
     assert_eq!(listed.lines().count(), 1, "{listed}");
 }
+
+/// A firewall-off session (the relay runs in the agent itself); `rm` ends its forwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_firewall_the_relay_runs_in_the_agent_and_rm_ends_it() {
+    let name = unique("portoff");
+    let (_cleanup, cfg, _project, _volumes) = session(&name, FIREWALL_OFF);
+    let host = free_port();
+    let (code, out, err) = cctui(&cfg.path, &["port", &name, &format!("8080:{host}")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let ops = small_ops(&cfg.path).await;
+    let (target, _) = cctui::session::ports::relay_target(&ops, &name, 8080)
+        .await
+        .unwrap();
+    assert_eq!(target, ops.running_agent(&name).await.unwrap());
+    assert!(get_answer(host).starts_with("HTTP/1.0 200 OK"));
+    let (code, out, err) = cctui(&cfg.path, &["rm", &name, "--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(get(host).is_err(), "still answering after rm");
+    let files = std::fs::read_dir(cfg.path.join("state/ports").join(&name))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(files, 0, "a forward's state file outlived rm");
+}
+
+/// A session of the small recipe with the agent's HTTP server running on 8080.
+fn session(name: &str, config: &str) -> (Cleanup, TempFolder, TempFolder, Cleanup) {
+    let cleanup = Cleanup::new(name);
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    let project = TempFolder::new(name, UID);
+    let mut volumes = Cleanup::new(&format!("{name}-vols"));
+    volumes.volumes = project_volumes(&project.path);
+    write_cli_config(&cfg.path, config);
+    let p = project.path.to_str().unwrap();
+    let (code, out, err) = cctui(&cfg.path, &["new", p, "--name", name]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cctui(&cfg.path, &["exec", name, "--", "sh", "-c", SERVER]);
+    assert_eq!(code, 0, "{out}{err}");
+    (cleanup, cfg, project, volumes)
+}
+
+/// `n` sequential GETs; (requests per second, median and worst latency in ms).
+fn measure(n: usize, connect: impl Fn() -> Result<String, String>) -> (f64, f64, f64) {
+    let mut took = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let answer = connect().expect("an answer");
+        assert!(answer.contains("hello, agent"), "{answer}");
+        took.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    took.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (rate, took[n / 2], took[n - 1])
+}
+
+/// The same agent server, through `cctui port` and straight at its address on the engine's
+/// network, side by side in one run. Prints figures; run with `-- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn bench_port_vs_direct() {
+    let name = unique("portbench");
+    let (_cleanup, cfg, _project, _volumes) = session(&name, FIREWALL_OFF);
+    let host = free_port();
+    let (code, out, err) = cctui(&cfg.path, &["port", &name, &format!("8080:{host}")]);
+    assert_eq!(code, 0, "{out}{err}");
+    get_answer(host);
+    let ops = small_ops(&cfg.path).await;
+    let agent = ops.running_agent(&name).await.unwrap();
+    let ip = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &agent,
+    ]);
+    let ip = ip.trim().to_string();
+    let direct = |ip: String| move || get_at(&ip, 8080);
+    // The agent's server is one nc per request, so a GET can meet it between two: retry.
+    let retrying = |f: Box<dyn Fn() -> Result<String, String>>| {
+        move || {
+            (0..50)
+                .find_map(|_| {
+                    f().ok().filter(|a| a.contains("hello")).or_else(|| {
+                        std::thread::sleep(Duration::from_millis(2));
+                        None
+                    })
+                })
+                .ok_or_else(|| "no answer".to_string())
+        }
+    };
+    let n = 200;
+    let (d_rate, d_med, d_max) = measure(n, retrying(Box::new(direct(ip.clone()))));
+    let (p_rate, p_med, p_max) = measure(n, retrying(Box::new(move || get(host))));
+    println!("cctui port vs direct, {n} sequential HTTP/1.0 GETs to the agent's server (nc per request):");
+    println!(
+        "  direct {ip}:8080      {d_rate:7.1} req/s, median {d_med:6.2} ms, worst {d_max:7.2} ms"
+    );
+    println!(
+        "  port 127.0.0.1:{host}  {p_rate:7.1} req/s, median {p_med:6.2} ms, worst {p_max:7.2} ms"
+    );
+}
+
+fn get_at(ip: &str, port: u16) -> Result<String, String> {
+    let addr: std::net::SocketAddr = format!("{ip}:{port}").parse().map_err(|e| format!("{e}"))?;
+    let mut s =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
