@@ -21,18 +21,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ops::Ops;
 use super::SessionName;
-use crate::backend::{Backend, BackendError, ExecSpec, LogStream};
+use crate::backend::{Backend, BackendError, ExecSession, ExecSpec, LogStream};
 use crate::error::{Error, Result};
 
 /// The holder's own service uids (resolver, probe, proxy, broker): a relay never runs as one.
 const HOLDER_UIDS: std::ops::RangeInclusive<u32> = 64996..=64999;
 /// How often a daemon checks that its session still runs.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
-/// One connection's relay, in bash (both the holder and agent images have it): to
-/// 127.0.0.1:$1 only; it ends when the service closes its side (`nc` would wait for the host's
+/// One connection's relay, in bash (both the holder and agent images have it): started ahead,
+/// it waits for one line (bash reads it byte by byte, so nothing after it is taken), then
+/// connects to 127.0.0.1:$1 only; it ends when the service closes its side (`nc` would wait for the host's
 /// side to close too, which HTTP clients do not do). The host's end of input is not passed on
 /// as a half-close (the socket stays open for the reply), which HTTP does not need.
-const RELAY: &str = r#"exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+const RELAY: &str = r#"IFS= read -r _ || exit 0
+exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
 cat <&0 >&3 2>/dev/null &
 cat <&3
 kill $! 2>/dev/null"#;
@@ -218,16 +220,23 @@ impl Relay {
     }
 
     /// The daemon's work: relays every connection on `listener` until the session stops.
+    /// One relay is always started ahead, idle until told to connect, so that a connection
+    /// does not wait for an exec to be created and started.
     pub async fn serve<B: Backend>(&self, backend: &B, listener: tokio::net::TcpListener) {
         let mut watch = tokio::time::interval(WATCH_EVERY);
+        let mut ahead = self.start_ahead(backend);
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((socket, _)) = accepted else { continue };
-                    let (backend, target) = (backend.clone(), self.target.clone());
-                    let spec = self.spec.clone();
+                    let waiting = std::mem::replace(&mut ahead, self.start_ahead(backend));
                     tokio::spawn(async move {
-                        if let Err(e) = relay(&backend, &target, &spec, socket).await {
+                        let result = match waiting.await {
+                            Ok(Ok(exec)) => relay(exec, socket).await,
+                            Ok(Err(e)) => Err(e.into()),
+                            Err(e) => Err(Error::other(format!("relay: {e}"))),
+                        };
+                        if let Err(e) = result {
                             tracing::info!("port relay ended: {e}");
                         }
                     });
@@ -239,6 +248,14 @@ impl Relay {
                 }
             }
         }
+    }
+
+    fn start_ahead<B: Backend>(
+        &self,
+        backend: &B,
+    ) -> tokio::task::JoinHandle<Result<ExecSession, BackendError>> {
+        let (backend, target, spec) = (backend.clone(), self.target.clone(), self.spec.clone());
+        tokio::spawn(async move { backend.exec_session(&target, &spec, false).await })
     }
 }
 
@@ -256,16 +273,15 @@ async fn still_running<B: Backend>(backend: &B, ids: &[&str]) -> bool {
 }
 
 /// One host connection, over one exec's streams: host to its stdin, its stdout to the host.
-async fn relay<B: Backend>(
-    backend: &B,
-    target: &str,
-    spec: &ExecSpec,
-    socket: tokio::net::TcpStream,
-) -> Result<()> {
+async fn relay(exec: ExecSession, socket: tokio::net::TcpStream) -> Result<()> {
     let _ = socket.set_nodelay(true);
-    let exec = backend.exec_session(target, spec, false).await?;
     let (mut from_host, mut to_host) = socket.into_split();
     let (mut output, mut input) = (exec.output, exec.input);
+    // The line the relay waits for before it connects.
+    input
+        .write_all(b"\n")
+        .await
+        .map_err(|e| Error::other(format!("relay: {e}")))?;
     let upward = async {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
