@@ -119,6 +119,21 @@ pub fn list(name: &str) -> Result<Vec<Forward>> {
     Ok(out)
 }
 
+/// `8080 → 127.0.0.1:8080, 3000 → 127.0.0.1:13000`: the agent's port, then the host's.
+pub fn text(ports: &[Forward]) -> String {
+    ports
+        .iter()
+        .map(|f| {
+            format!(
+                "{} → {}",
+                f.port,
+                std::net::SocketAddr::new(f.bind, f.host_port)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Records this process as the daemon of a forward.
 pub fn record(name: &str, forward: &Forward) -> Result<()> {
     let path = state_file(name, forward.port)?;
@@ -338,5 +353,17 @@ mod tests {
             assert_eq!(agent_port(bad).unwrap_err().exit_code(), 2);
         }
         assert!(host_port(0).is_err() && host_port(80).is_ok());
+    }
+
+    #[test]
+    fn forwards_read_agent_port_first() {
+        let f = |port, host_port, bind: &str| Forward {
+            port,
+            host_port,
+            bind: bind.parse().unwrap(),
+            pid: 1,
+        };
+        let text = text(&[f(8080, 8080, "127.0.0.1"), f(3000, 13000, "::1")]);
+        assert_eq!(text, "8080 → 127.0.0.1:8080, 3000 → [::1]:13000");
     }
 }

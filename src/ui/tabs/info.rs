@@ -66,6 +66,13 @@ pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
         NetworkMode::Named(n) => n.clone(),
     };
     lines.push(field("network", network, theme));
+    if !row.view.ports.is_empty() {
+        lines.push(field(
+            "ports",
+            crate::session::ports::text(&row.view.ports),
+            theme,
+        ));
+    }
     let no_new_privileges = d.no_new_privileges;
     lines.push(field(
         "limits",
