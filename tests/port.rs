@@ -110,9 +110,12 @@ async fn an_agents_server_answers_on_loopback_until_rm_and_stop_and_egress_is_un
     egress_is_unchanged(&b, &cfg.path, &name, &blocked_ip).await;
     bad_input_is_refused(&cfg.path, &name, host);
 
+    // Finished connections leave no relay behind: only the one started ahead waits.
+    relays_settle_at(&b, &cfg.path, &name, 1).await;
     let (code, out, err) = cctui(&cfg.path, &["port", &name, "--rm", "8080"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(get(host).is_err(), "still answering after --rm");
+    relays_settle_at(&b, &cfg.path, &name, 0).await;
     assert_eq!(ls_entry(&cfg.path, &name)["ports"], serde_json::json!([]));
 
     // Again, then `stop` ends it.
@@ -167,6 +170,30 @@ async fn egress_is_unchanged(
         "done\nCapEff:\t0000000000000000",
         "the relay's user in the holder is not fenced like the agent"
     );
+}
+
+/// Waits up to 5 s for the holder to run exactly `count` relay processes.
+async fn relays_settle_at(b: &cctui::backend::DockerBackend, cfg: &Path, name: &str, count: usize) {
+    let ops = small_ops(cfg).await;
+    let holder = ops.find(name).await.unwrap().holder.expect("a holder").id;
+    let spec = ExecSpec {
+        cmd: vec!["ps".into(), "-eo".into(), "args=".into()],
+        user: Some("0:0".into()),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    loop {
+        let ps = b.exec(&holder, &spec).await.unwrap().stdout_text();
+        let relays = ps.lines().filter(|l| l.contains("cctui-relay")).count();
+        if relays == count {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{relays} relays, not {count}:\n{ps}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn bad_input_is_refused(cfg: &Path, name: &str, taken: u16) {
