@@ -128,7 +128,6 @@ impl<B: Backend> Ops<B> {
 
     /// `remove`; with `force`, also a session with unmerged work (its volume goes too).
     pub async fn remove_with(&self, name: &str, volumes: bool, force: bool) -> Result<Removed> {
-        crate::session::ports::end_all(name);
         if !force {
             if let Some(agent) = self.find(name).await?.agent {
                 if let Some(why) = crate::workspace::unmerged_work(&self.backend, &agent).await? {
@@ -146,6 +145,7 @@ impl<B: Backend> Ops<B> {
             )));
         }
         let parts = sandbox_parts(&session, volumes.then_some(vols.as_slice()));
+        crate::session::ports::end_all(name);
         let gone = self.backend.remove_sandbox(&parts).await?;
         crate::workspace::fingerprint::forget(name);
         let work = crate::workspace::work_volume(name);
