@@ -138,14 +138,17 @@ async fn egress_is_unchanged(
     name: &str,
     blocked_ip: &str,
 ) {
+    // The probe's own control first: the agent's server on loopback answers it.
     let probe = format!(
-        "getent hosts blocked.test && echo RESOLVED; timeout 5 bash -c 'exec 3<>/dev/tcp/{blocked_ip}/8443' 2>/dev/null && echo CONNECTED; echo done"
+        "for i in $(seq 25); do bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' 2>/dev/null && {{ echo LOCAL; break; }}; sleep 0.2; done; \
+         getent hosts blocked.test && echo RESOLVED; \
+         timeout 5 bash -c 'exec 3<>/dev/tcp/{blocked_ip}/8443' 2>/dev/null && echo CONNECTED; echo done"
     );
     let (code, out, err) = cctui(cfg, &["exec", name, "--", "bash", "-c", &probe]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out.trim(),
-        "done",
+        "LOCAL\ndone",
         "the agent got out with a forward active"
     );
 
@@ -167,7 +170,7 @@ async fn egress_is_unchanged(
     let out = b.exec(&target, &spec).await.unwrap().stdout_text();
     assert_eq!(
         out.trim(),
-        "done\nCapEff:\t0000000000000000",
+        "LOCAL\ndone\nCapEff:\t0000000000000000",
         "the relay's user in the holder is not fenced like the agent"
     );
 }
