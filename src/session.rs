@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod ops;
+pub mod ports;
 mod project_allow;
 mod usage;
 pub mod work;

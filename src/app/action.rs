@@ -55,6 +55,11 @@ pub enum Action {
         session: String,
         details: Box<ContainerDetails>,
     },
+    /// The session's `cctui port` forwards, read with its details.
+    Ports {
+        session: String,
+        ports: Vec<crate::session::ports::Forward>,
+    },
     Stats {
         session: String,
         stats: Stats,

@@ -23,6 +23,8 @@ pub struct SessionView {
     pub stats: Option<(Stats, i64)>,
     /// Tokens and cost from Claude Code's transcripts (loaded with the Info tab), or why not.
     pub usage: Option<Result<crate::usage::Usage, String>>,
+    /// Its `cctui port` forwards (loaded with the Info tab's details).
+    pub ports: Vec<crate::session::ports::Forward>,
 }
 
 /// Container logs of one session, bounded: the oldest lines go first.

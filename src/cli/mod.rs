@@ -6,6 +6,7 @@ pub mod engines;
 mod exec;
 mod fw;
 mod logs;
+mod port;
 mod print;
 mod project;
 mod run_rm;
@@ -99,6 +100,12 @@ pub enum Command {
     },
     /// A login shell in the session, as the agent user
     Shell { name: String },
+    /// Reach a port the agent listens on from this host, while the session runs:
+    /// `cctui port NAME 8080[:18080]`; `--rm 8080` stops it; with no port, lists them
+    Port(port::PortArgs),
+    /// The process behind one `cctui port` forward (started by it)
+    #[command(name = "__port-serve", hide = true)]
+    PortServe(port::ServeArgs),
     /// Run a command in the session, as the agent user
     Exec {
         name: String,
@@ -162,6 +169,8 @@ impl Command {
             | Command::Login { name }
             | Command::Logout { name, .. } => Some(name),
             Command::Run(args) if !args.rm => args.name.as_deref(),
+            Command::Port(args) => Some(&args.name),
+            Command::PortServe(args) => Some(&args.name),
             Command::Fw { command } => command.session_name(),
             Command::Git(command) => Some(command.session_name()),
             _ => None,
@@ -313,6 +322,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Command::New(args) = &command {
         return sessions::new_on(&on, &config, &engines, args).await;
     }
+    match &command {
+        Command::Port(args) => return port::run(&on.ops, &on.engine.name, flag, args).await,
+        Command::PortServe(args) => return port::serve(&on.ops, args).await,
+        _ => {}
+    }
     if let Command::Ls { json, usage: true } = command {
         return usage::ls(&on.ops, &on.engine.name, json).await;
     }
@@ -398,7 +412,7 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
         Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,
         Command::Fw { command } => fw::run(&ops, command).await,
         Command::Git(command) => work::run(&ops, command).await,
-        Command::New(_) | Command::Ls { .. } => {
+        Command::New(_) | Command::Ls { .. } | Command::Port(_) | Command::PortServe(_) => {
             unreachable!("dispatch runs these over the engines")
         }
         Command::Doctor

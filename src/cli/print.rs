@@ -45,10 +45,20 @@ pub fn ls_json(sessions: &[Session]) -> serde_json::Value {
                     "image": s.agent.as_ref().map(|a| a.image.clone()),
                     "created": s.agent.as_ref().map(|a| a.created),
                     "environment": s.agent.as_ref().and_then(|a| a.labels.get(crate::devcontainer::ENVIRONMENT_LABEL)),
+                    "ports": ports_json(&s.name),
                 })
             })
             .collect(),
     )
+}
+
+/// The session's live forwards (`cctui port`), as `[{port, host_port, bind}]`.
+fn ports_json(name: &str) -> serde_json::Value {
+    let forwards = crate::session::ports::list(name).unwrap_or_default();
+    forwards
+        .iter()
+        .map(|f| serde_json::json!({"port": f.port, "host_port": f.host_port, "bind": f.bind.to_string()}))
+        .collect()
 }
 
 /// Each entry of an `ls --json` list gets the `engine` it lives on.

@@ -227,6 +227,10 @@ fn footer(row: &Row, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     if state.several_engines() {
         first.push(Span::raw(format!(" · on {}", row.engine)));
     }
+    if !row.view.ports.is_empty() {
+        let ports = crate::session::ports::text(&row.view.ports);
+        first.push(Span::raw(format!(" · ports {ports}")));
+    }
     let mut lines = vec![Line::from(first)];
     let (fw, fwstyle) = theme.firewall(&row.firewall);
     let mut l2 = vec![Span::styled(fw.to_string(), fwstyle)];

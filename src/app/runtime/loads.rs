@@ -54,6 +54,11 @@ impl<B: Backend> Runtime<B> {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(wait).await;
+                    let ports = crate::session::ports::list(&session).unwrap_or_default();
+                    let _ = tx.send(Action::Ports {
+                        session: session.clone(),
+                        ports,
+                    });
                     if let Ok(details) = backend.inspect_container(&container).await {
                         let _ = tx.send(Action::Details {
                             session,

@@ -65,6 +65,11 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 fx.push(Effect::LoadDetails { session, container });
             }
         }
+        Action::Ports { session, ports } => {
+            if let Some(row) = state.row_mut(&session) {
+                row.view.ports = ports;
+            }
+        }
         Action::Stats { session, stats, at } => on_stats(state, session, stats, at, fx),
         _ => {}
     }

@@ -272,3 +272,29 @@ fn live_figures_pause_without_input_and_a_key_resumes_them() {
     assert!(asks(&stats(&mut state, "b1", 1000 + LIVE_IDLE_SECS + 30)));
     assert!(!state.live_paused);
 }
+
+#[test]
+fn a_sessions_forwards_land_on_its_row_only() {
+    let mut state = three_engines();
+    let forward = crate::session::ports::Forward {
+        port: 8080,
+        host_port: 18080,
+        bind: "127.0.0.1".parse().unwrap(),
+        pid: 1,
+    };
+    update(
+        &mut state,
+        Action::Ports {
+            session: "b2".into(),
+            ports: vec![forward.clone()],
+        },
+    );
+    for row in &state.rows {
+        let want = if row.name() == "b2" {
+            vec![forward.clone()]
+        } else {
+            vec![]
+        };
+        assert_eq!(row.view.ports, want, "{}", row.name());
+    }
+}

@@ -83,6 +83,7 @@ impl<B: Backend> Ops<B> {
     /// Stops the agent, then its holder. The containers and volumes stay.
     pub async fn stop(&self, name: &str) -> Result<Changed> {
         let session = self.find(name).await?;
+        crate::session::ports::end_all(name);
         let mut changed = Changed::Already;
         for c in [&session.agent, &session.holder].into_iter().flatten() {
             if c.state.is_running() || matches!(c.state, ContainerState::Paused) {
@@ -144,6 +145,7 @@ impl<B: Backend> Ops<B> {
             )));
         }
         let parts = sandbox_parts(&session, volumes.then_some(vols.as_slice()));
+        crate::session::ports::end_all(name);
         let gone = self.backend.remove_sandbox(&parts).await?;
         crate::workspace::fingerprint::forget(name);
         let work = crate::workspace::work_volume(name);

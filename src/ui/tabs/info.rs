@@ -38,6 +38,23 @@ fn field(name: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
+/// The network the agent is on, and its ports forwarded to the host (`cctui port`).
+fn network_lines(network: &NetworkMode, row: &Row, theme: &Theme) -> Vec<Line<'static>> {
+    let network = match network {
+        NetworkMode::Container(_) => "the session's firewall holder".to_string(),
+        NetworkMode::Bridge => "the default bridge".to_string(),
+        NetworkMode::None => "none (loopback only)".to_string(),
+        NetworkMode::Host => "the host's own network".to_string(),
+        NetworkMode::Named(n) => n.clone(),
+    };
+    let mut lines = vec![field("network", network, theme)];
+    if !row.view.ports.is_empty() {
+        let ports = crate::session::ports::text(&row.view.ports);
+        lines.push(field("ports", ports, theme));
+    }
+    lines
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
     let mut lines = vec![field("project", row.session.project.clone(), theme)];
     match &row.view.usage {
@@ -58,14 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
         return;
     };
     lines.push(field("user", d.user.clone(), theme));
-    let network = match &d.network {
-        NetworkMode::Container(_) => "the session's firewall holder".to_string(),
-        NetworkMode::Bridge => "the default bridge".to_string(),
-        NetworkMode::None => "none (loopback only)".to_string(),
-        NetworkMode::Host => "the host's own network".to_string(),
-        NetworkMode::Named(n) => n.clone(),
-    };
-    lines.push(field("network", network, theme));
+    lines.extend(network_lines(&d.network, row, theme));
     let no_new_privileges = d.no_new_privileges;
     lines.push(field(
         "limits",
