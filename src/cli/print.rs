@@ -45,10 +45,20 @@ pub fn ls_json(sessions: &[Session]) -> serde_json::Value {
                     "image": s.agent.as_ref().map(|a| a.image.clone()),
                     "created": s.agent.as_ref().map(|a| a.created),
                     "environment": s.agent.as_ref().and_then(|a| a.labels.get(crate::devcontainer::ENVIRONMENT_LABEL)),
+                    "carried": carried_json(s),
                 })
             })
             .collect(),
     )
+}
+
+/// What the session's last start carried of the user's Claude setup, and what it cut.
+fn carried_json(s: &Session) -> serde_json::Value {
+    let Some(agent) = &s.agent else {
+        return serde_json::Value::Null;
+    };
+    let (carried, cut) = crate::session::ops::carried_report(&agent.id);
+    serde_json::json!({ "entries": carried, "cut": cut })
 }
 
 /// Each entry of an `ls --json` list gets the `engine` it lives on.

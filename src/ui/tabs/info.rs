@@ -38,6 +38,32 @@ fn field(name: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
+/// What the last start carried of the user's Claude setup, and what it left out.
+fn carried_lines(agent_id: &str, theme: &Theme) -> Vec<Line<'static>> {
+    let (carried, cut) = crate::session::ops::carried_report(agent_id);
+    if carried.is_empty() && cut.is_empty() {
+        return Vec::new();
+    }
+    let shown = if carried.is_empty() {
+        "nothing".to_string()
+    } else {
+        carried.join(", ")
+    };
+    let mut lines = vec![field("carried", shown, theme)];
+    for c in cut.iter().take(5) {
+        lines.push(Line::styled(format!("{:<9}left out {c}", ""), theme.dim()));
+    }
+    if cut.len() > 5 {
+        let more = format!(
+            "{:<9}left out {} more (see `cctui ls --json`)",
+            "",
+            cut.len() - 5
+        );
+        lines.push(Line::styled(more, theme.dim()));
+    }
+    lines
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
     let mut lines = vec![field("project", row.session.project.clone(), theme)];
     match &row.view.usage {
@@ -51,6 +77,7 @@ pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
         if let Some(env) = a.labels.get(crate::devcontainer::ENVIRONMENT_LABEL) {
             lines.push(field("env", env.clone(), theme));
         }
+        lines.extend(carried_lines(&a.id, theme));
     }
     let Some(d) = &row.view.details else {
         lines.push(Line::styled("loading…", theme.dim()));
