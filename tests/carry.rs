@@ -133,7 +133,7 @@ fn carried_setup_is_visible_read_only_and_holds_no_secret() {
     let (_, found) = agent_sh(
         cfg,
         &name,
-        "grep -rl carry-never /home/claude /etc/claude-code /run/cctui 2>/dev/null; \
+        "grep -r carry-never /home/claude /etc/claude-code /run/cctui 2>/dev/null; \
          ls -A /home/claude/.claude/skills /home/claude/.claude/skills/demo",
     );
     assert!(!found.contains("carry-never"), "left home: {found}");
