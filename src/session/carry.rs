@@ -274,3 +274,89 @@ pub fn collect(root: &Path, names: &[String]) -> Carried {
     out.cut = walk.cut;
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cctui-carry-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("skills")).unwrap();
+        dir
+    }
+
+    fn carry_all(dir: &Path) -> Carried {
+        let names: Vec<String> = CARRIABLE.iter().map(|(n, _)| n.to_string()).collect();
+        collect(dir, &names)
+    }
+
+    #[test]
+    fn files_over_the_bounds_are_cut_and_said() {
+        let dir = folder("bounds");
+        std::fs::write(
+            dir.join("skills/big"),
+            vec![b'a'; MAX_FILE_BYTES as usize + 1],
+        )
+        .unwrap();
+        for i in 0..MAX_FILES + 3 {
+            std::fs::write(dir.join(format!("skills/f{i:04}")), "x").unwrap();
+        }
+        let c = carry_all(&dir);
+        assert_eq!(c.carried, [format!("skills ({MAX_FILES} files)")]);
+        assert!(
+            c.cut.iter().any(|c| c == "skills/big: over 1024 KiB"),
+            "{:?}",
+            c.cut
+        );
+        let over = c
+            .cut
+            .iter()
+            .filter(|c| c.contains("over the bound of"))
+            .count();
+        assert_eq!(over, 3, "{:?}", c.cut);
+        // The total, too: five files just under the per-file cap pass 4 MiB.
+        let dir = folder("total");
+        for i in 0..5 {
+            let bytes = vec![b'a'; MAX_FILE_BYTES as usize - 1];
+            std::fs::write(dir.join(format!("skills/g{i}")), bytes).unwrap();
+        }
+        let c = carry_all(&dir);
+        assert_eq!(c.carried, ["skills (4 files)"]);
+        assert_eq!(c.cut, ["skills/g4: over the bound of 500 files, 4 MiB"]);
+    }
+
+    #[test]
+    fn pipes_and_sockets_are_not_carried() {
+        let dir = folder("special");
+        let fifo = std::ffi::CString::new(dir.join("skills/pipe").to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let _sock = std::os::unix::net::UnixListener::bind(dir.join("skills/sock")).unwrap();
+        std::fs::write(dir.join("skills/ok.md"), "fine").unwrap();
+        let c = carry_all(&dir);
+        assert_eq!(c.carried, ["skills (1 files)"]);
+        assert_eq!(c.cut.len(), 2, "{:?}", c.cut);
+        assert!(
+            c.cut.iter().all(|c| c.contains("not a plain file")),
+            "{:?}",
+            c.cut
+        );
+    }
+
+    #[test]
+    fn only_the_listed_names_may_be_carried() {
+        for ok in ["CLAUDE.md", "skills", "commands", "agents", "output-styles"] {
+            assert!(check_entry(ok).is_ok());
+        }
+        for bad in [
+            "settings.json",
+            "settings.local.json",
+            ".credentials.json",
+            "..",
+            "/",
+            "",
+        ] {
+            assert!(check_entry(bad).is_err(), "{bad}");
+        }
+    }
+}
