@@ -106,8 +106,17 @@ fn holds_key(bytes: &[u8]) -> bool {
 /// The file whole, if it is at most `MAX_FILE_BYTES`.
 fn read_bounded(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let mut bytes = Vec::new();
-    let file = std::fs::File::open(path).ok()?;
+    // Non-blocking, and checked once open: a pipe put there meanwhile neither hangs nor passes.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
     (bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes)
 }
