@@ -179,7 +179,7 @@ impl ProjectSettings {
         }
         if let Some(narrow) = &s.carry {
             for name in narrow {
-                crate::session::carry::check_entry(name)
+                crate::config::carry::check_entry(name)
                     .map_err(|e| Error::usage(format!("project setting session.carry: {e}")))?;
             }
             c.session.carry.retain(|n| narrow.contains(n));

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub mod allow;
+pub mod carry;
 mod diagnostic;
 pub mod engines;
 mod upstream;
@@ -117,9 +118,7 @@ impl Default for SessionConfig {
             env: BTreeMap::new(),
             networks: Vec::new(),
             trust_workspace: true,
-            carry: ["CLAUDE.md", "skills", "commands", "agents", "output-styles"]
-                .map(String::from)
-                .to_vec(),
+            carry: carry::CARRIABLE.map(String::from).to_vec(),
             labels: BTreeMap::new(),
             log_max_size: "10m".into(),
             log_max_files: 3,
@@ -429,8 +428,7 @@ impl Config {
 
     fn check_carry(&self) -> Result<(), Problem> {
         for name in &self.session.carry {
-            crate::session::carry::check_entry(name)
-                .or_else(|m| Problem::in_list("session.carry", name, m))?;
+            carry::check_entry(name).or_else(|m| Problem::in_list("session.carry", name, m))?;
         }
         Ok(())
     }

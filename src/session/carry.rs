@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use crate::session::{CLAUDE_CONFIG_DIR, MANAGED_SETTINGS_DIR};
 
-/// Every entry name `[session] carry` may list, and where each lands in the container. The
-/// folders are root-owned tmpfs mounts of every session; CLAUDE.md goes to the managed-policy
-/// folder, which claude reads as memory and the agent cannot write.
+pub use crate::config::carry::check_entry;
+
+/// Where each name `[session] carry` may list (`config::carry::CARRIABLE`) lands in the
+/// container. The folders are root-owned tmpfs mounts of every session; CLAUDE.md goes to the
+/// managed-policy folder, which claude reads as memory and the agent cannot write.
 pub const CARRIABLE: [(&str, &str); 5] = [
     ("CLAUDE.md", MANAGED_SETTINGS_DIR),
     ("skills", "skills"),
@@ -39,25 +41,6 @@ pub fn folders() -> impl Iterator<Item = &'static str> {
         .iter()
         .filter(|(n, _)| *n != "CLAUDE.md")
         .map(|(n, _)| *n)
-}
-
-/// Why a `[session] carry` entry cannot be carried, naming what may be.
-pub fn check_entry(name: &str) -> Result<(), String> {
-    if CARRIABLE.iter().any(|(n, _)| *n == name) {
-        return Ok(());
-    }
-    let allowed: Vec<&str> = CARRIABLE.iter().map(|(n, _)| *n).collect();
-    let why = if name.starts_with("settings") || name == ".claude.json" {
-        " (settings run commands on start: apiKeyHelper, hooks)"
-    } else if name.contains("credentials") {
-        " (credentials never leave the host)"
-    } else {
-        ""
-    };
-    Err(format!(
-        "`{name}` cannot be carried{why}; carry only {}",
-        allowed.join(", ")
-    ))
 }
 
 /// The user's Claude config folder on the host: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
