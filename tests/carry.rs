@@ -118,6 +118,8 @@ fn carried_setup_is_visible_read_only_and_holds_no_secret() {
         format!("mkdir {CFG}/skills/mine"),
         format!("chmod 666 {CFG}/skills/demo/SKILL.md"),
         format!("rm -f {CFG}/commands/hello.md"),
+        format!("mv {CFG}/skills {CFG}/skills.old"),
+        format!("mv {CFG}/skills/demo {CFG}/skills/other"),
     ] {
         let (code, out) = agent_sh(cfg, &name, &write);
         assert_ne!(code, 0, "the agent could `{write}`: {out}");
