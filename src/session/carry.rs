@@ -25,6 +25,8 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// All carried files together stay under this, and under `MAX_FILES` files.
 pub const MAX_TOTAL_BYTES: u64 = 4 << 20;
 pub const MAX_FILES: usize = 500;
+/// What was left out is named up to this many times, then counted.
+const MAX_CUT_NOTES: usize = 50;
 /// Folders nested deeper than this are not walked.
 const MAX_DEPTH: usize = 8;
 /// Each carried folder's tmpfs in the container (a bound on what the agent sees, too).
@@ -111,12 +113,18 @@ struct Walk<'a> {
     files: usize,
     bytes: u64,
     cut: Vec<String>,
+    more_cut: usize,
 }
 
 impl Walk<'_> {
+    /// Notes what was left out: the first `MAX_CUT_NOTES` by name, the rest counted.
     fn cut(&mut self, rel: &Path, why: &str) {
-        self.cut
-            .push(format!("{}: {why}", self.entry.join(rel).display()));
+        if self.cut.len() < MAX_CUT_NOTES {
+            self.cut
+                .push(format!("{}: {why}", self.entry.join(rel).display()));
+        } else {
+            self.more_cut += 1;
+        }
     }
 
     /// A symlink is followed only to a regular file inside the user's Claude folder.
@@ -186,6 +194,9 @@ impl Walk<'_> {
 
     /// Walks the folder `dir` (as `rel` in the archive), in name order.
     fn dir(&mut self, tar: &mut tar::Builder<Vec<u8>>, dir: &Path, rel: &Path, depth: usize) {
+        if self.files >= MAX_FILES {
+            return self.cut(rel, &format!("not walked: {MAX_FILES} files already"));
+        }
         if depth > MAX_DEPTH {
             return self.cut(rel, &format!("nested deeper than {MAX_DEPTH}"));
         }
@@ -225,6 +236,7 @@ pub fn collect(root: &Path, names: &[String]) -> Carried {
         files: 0,
         bytes: 0,
         cut: Vec::new(),
+        more_cut: 0,
     };
     for (name, dest) in CARRIABLE {
         if !names.iter().any(|n| n == name) {
@@ -264,6 +276,9 @@ pub fn collect(root: &Path, names: &[String]) -> Carried {
         });
     }
     out.cut = walk.cut;
+    if walk.more_cut > 0 {
+        out.cut.push(format!("{} more left out", walk.more_cut));
+    }
     out
 }
 
@@ -316,6 +331,17 @@ mod tests {
         let c = carry_all(&dir);
         assert_eq!(c.carried, ["skills (4 files)"]);
         assert_eq!(c.cut, ["skills/g4: over the bound of 500 files, 4 MiB"]);
+    }
+
+    #[test]
+    fn what_is_left_out_is_named_then_counted() {
+        let dir = folder("many");
+        for i in 0..MAX_CUT_NOTES + 10 {
+            std::fs::write(dir.join(format!("skills/.h{i:03}")), "x").unwrap();
+        }
+        let c = carry_all(&dir);
+        assert_eq!(c.cut.len(), MAX_CUT_NOTES + 1, "{:?}", c.cut);
+        assert_eq!(c.cut.last().unwrap(), "10 more left out");
     }
 
     #[test]
