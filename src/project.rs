@@ -113,6 +113,8 @@ pub struct ProjectSession {
     pub env: BTreeMap<String, String>,
     pub networks: Option<Vec<String>>,
     pub trust_workspace: Option<bool>,
+    /// Narrows `[session] carry` (never widens it: names not carried globally are ignored).
+    pub carry: Option<Vec<String>>,
 }
 
 /// `allow` adds to the global rules; `presets` and `mode` replace the global ones.
@@ -174,6 +176,13 @@ impl ProjectSettings {
         }
         if let Some(v) = s.trust_workspace {
             c.session.trust_workspace = v;
+        }
+        if let Some(narrow) = &s.carry {
+            for name in narrow {
+                crate::config::carry::check_entry(name)
+                    .map_err(|e| Error::usage(format!("project setting session.carry: {e}")))?;
+            }
+            c.session.carry.retain(|n| narrow.contains(n));
         }
         if let Some(m) = self.firewall.mode {
             c.firewall.mode = m;

@@ -1,6 +1,7 @@
 //! Sessions: a project folder plus a name, made of labelled containers. This module decides
 //! names, volumes and container specs (pure), and `ops` carries them out on a backend.
 
+pub mod carry;
 pub mod commands;
 pub mod ops;
 pub mod ports;
@@ -155,7 +156,14 @@ impl SessionPlan {
     /// The agent's tmpfs mounts: cctui's run folder, the secrets, the managed settings and
     /// pasted images, each noexec.
     fn agent_tmpfs(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        // The carried folders of the user's Claude setup: root's, so read-only to the agent.
+        let carried = carry::folders().map(|name| {
+            (
+                carry::folder_mount(name),
+                format!("rw,nosuid,nodev,size={},mode=0755", carry::TMPFS_SIZE),
+            )
+        });
+        let mut tmpfs = BTreeMap::from([
             (
                 RUN_DIR.to_string(),
                 "rw,nosuid,nodev,noexec,size=1m,mode=0755".to_string(),
@@ -178,7 +186,9 @@ impl SessionPlan {
                     self.ids.uid, self.ids.gid
                 ),
             ),
-        ])
+        ]);
+        tmpfs.extend(carried);
+        tmpfs
     }
 
     /// The agent container: hardened, the project folder its only host path, claude its

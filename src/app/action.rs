@@ -60,6 +60,12 @@ pub enum Action {
         session: String,
         ports: Vec<crate::session::ports::Forward>,
     },
+    /// What the session's last start carried of the user's Claude setup, and what it cut.
+    Carried {
+        session: String,
+        carried: Vec<String>,
+        cut: Vec<String>,
+    },
     Stats {
         session: String,
         stats: Stats,

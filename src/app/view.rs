@@ -25,6 +25,9 @@ pub struct SessionView {
     pub usage: Option<Result<crate::usage::Usage, String>>,
     /// Its `cctui port` forwards (loaded with the Info tab's details).
     pub ports: Vec<crate::session::ports::Forward>,
+    /// What its last start carried of the user's Claude setup, and what it cut (loaded with
+    /// the details).
+    pub carried: (Vec<String>, Vec<String>),
 }
 
 /// Container logs of one session, bounded: the oldest lines go first.

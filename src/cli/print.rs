@@ -46,6 +46,7 @@ pub fn ls_json(sessions: &[Session]) -> serde_json::Value {
                     "created": s.agent.as_ref().map(|a| a.created),
                     "environment": s.agent.as_ref().and_then(|a| a.labels.get(crate::devcontainer::ENVIRONMENT_LABEL)),
                     "ports": ports_json(&s.name),
+                    "carried": carried_json(s),
                 })
             })
             .collect(),
@@ -59,6 +60,15 @@ fn ports_json(name: &str) -> serde_json::Value {
         .iter()
         .map(|f| serde_json::json!({"port": f.port, "host_port": f.host_port, "bind": f.bind.to_string()}))
         .collect()
+}
+
+/// What the session's last start carried of the user's Claude setup, and what it cut.
+fn carried_json(s: &Session) -> serde_json::Value {
+    let Some(agent) = &s.agent else {
+        return serde_json::Value::Null;
+    };
+    let (carried, cut) = crate::session::ops::carried_report(&agent.id);
+    serde_json::json!({ "entries": carried, "cut": cut })
 }
 
 /// Each entry of an `ls --json` list gets the `engine` it lives on.

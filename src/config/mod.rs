@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub mod allow;
+pub mod carry;
 mod diagnostic;
 pub mod engines;
 mod upstream;
@@ -95,6 +96,8 @@ pub struct SessionConfig {
     pub env: BTreeMap<String, String>,
     pub networks: Vec<String>,
     pub trust_workspace: bool,
+    /// Entries of the user's `~/.claude` copied, read-only, into every session at start.
+    pub carry: Vec<String>,
     /// Labels put on every container, network and volume cctui makes, beside its own
     /// (e.g. to find them for a sweep).
     pub labels: BTreeMap<String, String>,
@@ -115,6 +118,7 @@ impl Default for SessionConfig {
             env: BTreeMap::new(),
             networks: Vec::new(),
             trust_workspace: true,
+            carry: carry::CARRIABLE.map(String::from).to_vec(),
             labels: BTreeMap::new(),
             log_max_size: "10m".into(),
             log_max_files: 3,
@@ -328,6 +332,7 @@ impl Config {
             .and_then(|()| self.secrets.check())
             .and_then(|()| self.check_broker())
             .and_then(|()| self.check_keys())
+            .and_then(|()| self.check_carry())
             .and_then(|()| self.firewall.check())
             .and_then(|()| self.image.check())
             .and_then(|()| self.check_engines())
@@ -417,6 +422,13 @@ impl Config {
                 }
                 Ok(_) => {}
             }
+        }
+        Ok(())
+    }
+
+    fn check_carry(&self) -> Result<(), Problem> {
+        for name in &self.session.carry {
+            carry::check_entry(name).or_else(|m| Problem::in_list("session.carry", name, m))?;
         }
         Ok(())
     }

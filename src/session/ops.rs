@@ -4,6 +4,7 @@
 //! add `impl Ops` blocks of their own (the workspace's repository operations).
 
 mod agent_files;
+mod carry;
 mod create;
 mod firewall;
 mod lifecycle;
@@ -19,6 +20,7 @@ use crate::sandbox::firewall::{Allowlist, SessionAllow};
 use crate::sandbox::secrets::SessionSecrets;
 
 pub use agent_files::managed_settings;
+pub use carry::read_report as carried_report;
 pub use lifecycle::Removed;
 
 /// What a long operation reports as it goes.

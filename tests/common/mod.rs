@@ -308,7 +308,10 @@ pub fn cctui_cmd(config_dir: &Path, args: &[&str]) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cctui"));
     cmd.args(args)
         .env("CCTUI_CONFIG_DIR", config_dir)
-        .env("CCTUI_STATE_DIR", config_dir.join("state"));
+        .env("CCTUI_STATE_DIR", config_dir.join("state"))
+        // No test carries the developer's own ~/.claude into its sessions (tests/carry.rs
+        // sets its own).
+        .env("CLAUDE_CONFIG_DIR", config_dir.join("no-claude-setup"));
     cmd
 }
 

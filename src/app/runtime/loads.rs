@@ -59,6 +59,12 @@ impl<B: Backend> Runtime<B> {
                         session: session.clone(),
                         ports,
                     });
+                    let (carried, cut) = crate::session::ops::carried_report(&container);
+                    let _ = tx.send(Action::Carried {
+                        session: session.clone(),
+                        carried,
+                        cut,
+                    });
                     if let Ok(details) = backend.inspect_container(&container).await {
                         let _ = tx.send(Action::Details {
                             session,

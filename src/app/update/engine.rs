@@ -70,6 +70,15 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 row.view.ports = ports;
             }
         }
+        Action::Carried {
+            session,
+            carried,
+            cut,
+        } => {
+            if let Some(row) = state.row_mut(&session) {
+                row.view.carried = (carried, cut);
+            }
+        }
         Action::Stats { session, stats, at } => on_stats(state, session, stats, at, fx),
         _ => {}
     }

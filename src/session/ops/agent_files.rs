@@ -47,6 +47,7 @@ impl<B: Backend> Ops<B> {
         }
         self.seed_claude_json(agent, &agent_user, project, has_key)
             .await?;
+        self.carry_setup(agent, project).await?;
         self.exec_checked(
             agent,
             ExecSpec {

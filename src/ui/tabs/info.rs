@@ -55,6 +55,32 @@ fn network_lines(network: &NetworkMode, row: &Row, theme: &Theme) -> Vec<Line<'s
     lines
 }
 
+/// What the last start carried of the user's Claude setup, and what it left out.
+fn carried_lines(row: &Row, theme: &Theme) -> Vec<Line<'static>> {
+    let (carried, cut) = &row.view.carried;
+    if carried.is_empty() && cut.is_empty() {
+        return Vec::new();
+    }
+    let shown = if carried.is_empty() {
+        "nothing".to_string()
+    } else {
+        carried.join(", ")
+    };
+    let mut lines = vec![field("carried", shown, theme)];
+    for c in cut.iter().take(5) {
+        lines.push(Line::styled(format!("{:<9}left out {c}", ""), theme.dim()));
+    }
+    if cut.len() > 5 {
+        let more = format!(
+            "{:<9}left out {} more (see `cctui ls --json`)",
+            "",
+            cut.len() - 5
+        );
+        lines.push(Line::styled(more, theme.dim()));
+    }
+    lines
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
     let mut lines = vec![field("project", row.session.project.clone(), theme)];
     match &row.view.usage {
@@ -68,6 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, row: &Row, theme: &Theme) {
         if let Some(env) = a.labels.get(crate::devcontainer::ENVIRONMENT_LABEL) {
             lines.push(field("env", env.clone(), theme));
         }
+        lines.extend(carried_lines(row, theme));
     }
     let Some(d) = &row.view.details else {
         lines.push(Line::styled("loading…", theme.dim()));
