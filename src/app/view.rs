@@ -209,6 +209,9 @@ pub struct Terminal {
     pub held_input: Option<Vec<u8>>,
     /// The tty size this cctui last gave the container, if any.
     pub fitted: Option<(u16, u16)>,
+    /// The size the tty has now, as the latest client to set it (this cctui or another)
+    /// recorded; the screen is kept at it.
+    pub tty_size: Option<(u16, u16)>,
 }
 
 enum Slot {
@@ -234,6 +237,7 @@ impl Terminal {
             live_output: false,
             held_input: None,
             fitted: None,
+            tty_size: None,
         }
     }
 

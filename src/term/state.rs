@@ -299,8 +299,7 @@ impl StateTracker {
             (Some(false), ClaudeState::Working) => return,
             (Some(true), ClaudeState::Idle) => {
                 let since = *self.idle_shown.get_or_insert(now);
-                if !interrupted(text) && now.saturating_duration_since(since) < UNHOOKED_TURN_END
-                {
+                if !interrupted(text) && now.saturating_duration_since(since) < UNHOOKED_TURN_END {
                     return;
                 }
                 self.turn_open = Some(false);

@@ -20,6 +20,7 @@ mod loads;
 mod pace;
 mod terminals;
 mod tmux;
+mod tty_size;
 
 pub use links::Connector;
 

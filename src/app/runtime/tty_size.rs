@@ -1,0 +1,111 @@
+//! The size a session's tty has now, shared by every cctui that shows it (the dashboard,
+//! `cctui attach`, a `t`/`T` pane). A tty has one size at a time; whoever sets it writes it
+//! here first, and the others read it before they feed claude's output to their screens, so
+//! that each screen is drawn at the tty's size (cut or padded to its area, never re-wrapped).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// Only containers named by the engine's id (or a plain name) get a record: the name is a
+/// file name.
+fn record(container: &str) -> Option<PathBuf> {
+    let plain = !container.is_empty()
+        && container.len() <= 128
+        && !container.starts_with('.')
+        && container
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    plain.then(|| crate::paths::state_dir().join("tty").join(container))
+}
+
+/// Records the size this cctui is about to give the container's tty. Written whole (a
+/// rename), so that a reader never sees half of it. A failure only costs the others a
+/// faithful screen; nothing to report.
+pub(super) fn write(container: &str, rows: u16, cols: u16) {
+    let Some(path) = record(container) else {
+        return;
+    };
+    let Some(dir) = path.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = dir.join(format!(".{container}.{}", std::process::id()));
+    if std::fs::write(&tmp, format!("{rows} {cols}\n")).is_ok()
+        && std::fs::rename(&tmp, &path).is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// `rows cols`, each 1..=4096; anything else is no record.
+fn parse(text: &str) -> Option<(u16, u16)> {
+    let mut parts = text.split_ascii_whitespace();
+    let mut number = || {
+        parts
+            .next()?
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=4096).contains(n))
+    };
+    let size = (number()?, number()?);
+    parts.next().is_none().then_some(size)
+}
+
+/// Follows one container's record: [`changed`](Self::changed) reads it only when the file
+/// changed since the last look.
+pub(super) struct SizeWatch {
+    path: Option<PathBuf>,
+    seen: Option<(SystemTime, u64)>,
+}
+
+impl SizeWatch {
+    pub(super) fn new(container: &str) -> Self {
+        Self {
+            path: record(container),
+            seen: None,
+        }
+    }
+
+    /// The recorded size, when the record is new or changed since the last call.
+    pub(super) fn changed(&mut self) -> Option<(u16, u16)> {
+        let path = self.path.as_ref()?;
+        let meta = std::fs::metadata(path).ok()?;
+        let stamp = (meta.modified().ok()?, meta.len());
+        if self.seen == Some(stamp) {
+            return None;
+        }
+        self.seen = Some(stamp);
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(32)
+            .read_to_string(&mut text)
+            .ok()?;
+        parse(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_a_plain_size() {
+        assert_eq!(parse("40 120\n"), Some((40, 120)));
+        for bad in [
+            "", "40", "40 0", "0 40", "40 120 3", "40 99999", "-1 4", "a b",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_plain_names_have_a_record() {
+        assert!(record("0123abcdef").is_some());
+        assert!(record("cctui-s_1.x").is_some());
+        for bad in ["", "../x", "a/b", ".hidden", "a b", &"x".repeat(129)] {
+            assert!(record(bad).is_none(), "{bad:?}");
+        }
+    }
+}
