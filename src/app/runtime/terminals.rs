@@ -91,8 +91,17 @@ impl<B: Backend> Runtime<B> {
             }
             Effect::TermInput { session, bytes } => {
                 if let Some((writer, _)) = self.terminals.get(&session) {
-                    // Never block the UI on a slow container: a full queue drops the keys.
-                    let _ = writer.try_send(bytes);
+                    // After any size asked before them: the client that types takes the
+                    // size, and claude must have it when it reads the keys.
+                    match resizes {
+                        Some(resizes) => {
+                            let _ = resizes.send(TtyOp::Input(writer.clone(), bytes));
+                        }
+                        // Never block the UI on a slow container: a full queue drops the keys.
+                        None => {
+                            let _ = writer.try_send(bytes);
+                        }
+                    }
                 }
             }
             Effect::TermResize {
@@ -103,12 +112,12 @@ impl<B: Backend> Runtime<B> {
                 ..
             } => {
                 if let Some(resizes) = resizes {
-                    let _ = resizes.send(Resize {
+                    let _ = resizes.send(TtyOp::Resize(Resize {
                         container,
                         rows,
                         cols,
                         nudge,
-                    });
+                    }));
                 }
             }
             _ => {}
@@ -161,8 +170,15 @@ async fn forward_live(
     }
 }
 
-/// Where one engine's tty sizes go.
-pub(super) type Resizes = mpsc::UnboundedSender<Resize>;
+/// Where one engine's tty sizes (and the keys typed after them) go.
+pub(super) type Resizes = mpsc::UnboundedSender<TtyOp>;
+
+/// What the resizer does, in the order asked.
+pub(super) enum TtyOp {
+    Resize(Resize),
+    /// Keys for a session's writer, passed on once the sizes asked before them are set.
+    Input(mpsc::Sender<Vec<u8>>, Vec<u8>),
+}
 
 /// A tty size to set; `nudge` sets one column less first, so that claude redraws even when
 /// the size is the same.
@@ -176,12 +192,18 @@ pub(super) struct Resize {
 /// Sets tty sizes one after another, in the order asked: two fits in a row (shown, then
 /// attached) sent at once could reach the engine out of order and leave the tty at the
 /// nudge's narrower size.
-pub(super) fn spawn_resizer<B: Backend>(
-    backend: B,
-) -> (mpsc::UnboundedSender<Resize>, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Resize>();
+pub(super) fn spawn_resizer<B: Backend>(backend: B) -> (Resizes, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<TtyOp>();
     let task = tokio::spawn(async move {
-        while let Some(r) = rx.recv().await {
+        while let Some(op) = rx.recv().await {
+            let r = match op {
+                TtyOp::Resize(r) => r,
+                // Never block on a slow container: a full queue drops the keys.
+                TtyOp::Input(writer, bytes) => {
+                    let _ = writer.try_send(bytes);
+                    continue;
+                }
+            };
             // Recorded first: the redraw that follows is read at this size by every cctui.
             tty_size::write(&r.container, r.rows, r.cols);
             if r.nudge {
