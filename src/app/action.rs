@@ -78,6 +78,8 @@ pub enum Action {
         session: String,
         rows: u16,
         cols: u16,
+        /// Set by this cctui: it is still the latest client.
+        here: bool,
     },
     /// The attachment replayed the session's earlier output: what follows is live.
     TermLive {

@@ -212,6 +212,9 @@ pub struct Terminal {
     /// The size the tty has now, as the latest client to set it (this cctui or another)
     /// recorded; the screen is kept at it.
     pub tty_size: Option<(u16, u16)>,
+    /// This cctui set the tty's size last: it is the session's latest client, where the
+    /// user looks. False while another holds it.
+    pub latest_here: bool,
 }
 
 enum Slot {
@@ -238,6 +241,7 @@ impl Terminal {
             held_input: None,
             fitted: None,
             tty_size: None,
+            latest_here: true,
         }
     }
 

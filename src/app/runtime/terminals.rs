@@ -128,11 +128,12 @@ impl<B: Backend> Runtime<B> {
 /// Sends the tty's size when its record changed; false once the app is gone.
 fn send_size(tx: &Tx, session: &str, sized: &mut tty_size::SizeWatch) -> bool {
     match sized.changed() {
-        Some((rows, cols)) => tx
+        Some(r) => tx
             .send(Action::TermSized {
                 session: session.to_string(),
-                rows,
-                cols,
+                rows: r.rows,
+                cols: r.cols,
+                here: r.by_us,
             })
             .is_ok(),
         None => true,

@@ -31,25 +31,37 @@ pub(super) fn write(container: &str, rows: u16, cols: u16) {
         return;
     }
     let tmp = dir.join(format!(".{container}.{}", std::process::id()));
-    if std::fs::write(&tmp, format!("{rows} {cols}\n")).is_ok()
-        && std::fs::rename(&tmp, &path).is_err()
-    {
+    let line = format!("{rows} {cols} {}\n", std::process::id());
+    if std::fs::write(&tmp, line).is_ok() && std::fs::rename(&tmp, &path).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
 }
 
-/// `rows cols`, each 1..=4096; anything else is no record.
-fn parse(text: &str) -> Option<(u16, u16)> {
+/// The size a cctui set and whether it was this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Recorded {
+    pub rows: u16,
+    pub cols: u16,
+    pub by_us: bool,
+}
+
+/// `rows cols pid`, sizes 1..=4096; anything else is no record.
+fn parse(text: &str) -> Option<Recorded> {
     let mut parts = text.split_ascii_whitespace();
-    let mut number = || {
+    let mut size = || {
         parts
             .next()?
             .parse::<u16>()
             .ok()
             .filter(|n| (1..=4096).contains(n))
     };
-    let size = (number()?, number()?);
-    parts.next().is_none().then_some(size)
+    let (rows, cols) = (size()?, size()?);
+    let pid: u32 = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some(Recorded {
+        rows,
+        cols,
+        by_us: pid == std::process::id(),
+    })
 }
 
 /// Follows one container's record: [`changed`](Self::changed) reads it only when the file
@@ -68,7 +80,7 @@ impl SizeWatch {
     }
 
     /// The recorded size, when the record is new or changed since the last call.
-    pub(super) fn changed(&mut self) -> Option<(u16, u16)> {
+    pub(super) fn changed(&mut self) -> Option<Recorded> {
         let path = self.path.as_ref()?;
         let meta = std::fs::metadata(path).ok()?;
         let stamp = (meta.modified().ok()?, meta.len());
@@ -92,9 +104,19 @@ mod tests {
 
     #[test]
     fn parses_only_a_plain_size() {
-        assert_eq!(parse("40 120\n"), Some((40, 120)));
+        let me = std::process::id();
+        let rec = |rows, cols, by_us| Some(Recorded { rows, cols, by_us });
+        assert_eq!(parse(&format!("40 120 {me}\n")), rec(40, 120, true));
+        assert_eq!(parse(&format!("40 120 {}", me + 1)), rec(40, 120, false));
         for bad in [
-            "", "40", "40 0", "0 40", "40 120 3", "40 99999", "-1 4", "a b",
+            "",
+            "40",
+            "40 120",
+            "40 0 1",
+            "0 40 1",
+            "40 120 3 4",
+            "40 99999 1",
+            "a b 1",
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }

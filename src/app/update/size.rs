@@ -27,6 +27,7 @@ pub(super) fn fit_visible(state: &mut State, fx: &mut Vec<Effect>) {
         t.resize(size.0, size.1);
         t.fitted = Some(size);
         t.tty_size = Some(size);
+        t.latest_here = true;
         fx.push(Effect::TermResize {
             session: name,
             container,
@@ -56,6 +57,7 @@ pub(super) fn take_size(state: &mut State, session: &str, fx: &mut Vec<Effect>) 
     t.resize(size.0, size.1);
     t.fitted = Some(size);
     t.tty_size = Some(size);
+    t.latest_here = true;
     fx.push(Effect::TermResize {
         session: session.to_string(),
         container,

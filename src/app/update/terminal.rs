@@ -50,8 +50,10 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             session,
             rows,
             cols,
+            here,
         } => {
             if let Some(t) = state.terminal_mut(&session) {
+                t.latest_here = here;
                 t.tty_size = Some((rows, cols));
                 t.resize(rows, cols);
             }
@@ -107,6 +109,7 @@ fn on_attached(state: &mut State, session: String, fx: &mut Vec<Effect>) {
             t.resize(pane.0, pane.1);
             t.fitted = Some(pane);
             t.tty_size = Some(pane);
+            t.latest_here = true;
             fx.push(Effect::TermResize {
                 session: session.clone(),
                 container,
@@ -139,7 +142,7 @@ fn note_for_queue(
     if !turn_ended {
         return;
     }
-    if now == ClaudeState::Idle && state.visible_terminal().as_deref() != Some(session) {
+    if now == ClaudeState::Idle && state.looked_at().as_deref() != Some(session) {
         state.queue.note_finished(session);
     }
     // The turn's replies are in its transcript now.

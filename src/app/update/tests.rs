@@ -525,6 +525,7 @@ fn a_tty_sized_by_another_client_is_shown_at_its_size_until_the_user_types_here(
             session: "web".into(),
             rows: other.0,
             cols: other.1,
+            here: false,
         },
     );
     assert!(
@@ -532,6 +533,25 @@ fn a_tty_sized_by_another_client_is_shown_at_its_size_until_the_user_types_here(
         "{fx:?}"
     );
     assert_eq!(state.terminal("web").map(|t| t.size()), Some(other));
+    // A turn driven from there ends: news here, though the pane shows the session.
+    for marker in ["prompt", "stop"] {
+        update(
+            &mut state,
+            Action::TermOutput {
+                session: "web".into(),
+                bytes: crate::term::hook_marker(marker).into_bytes(),
+                at: std::time::Instant::now(),
+            },
+        );
+    }
+    assert!(
+        state
+            .queue
+            .shown()
+            .any(|e| e.session == "web" && e.reason == crate::app::queue::Reason::Finished),
+        "no finished turn in the queue: {:?}",
+        state.queue.shown().collect::<Vec<_>>()
+    );
     // Typing into the pane takes the size back, before the keys go.
     update(&mut state, press(KeyCode::Enter));
     assert_eq!(state.mode, Mode::Focus);
