@@ -139,3 +139,88 @@ fn an_attach_of_another_size_leaves_the_dashboards_pane_intact_and_typing_takes_
     dash.send(b"\x1c");
     attach.send(b"\x1c");
 }
+
+fn row<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(&format!(" {name} ")))
+        .unwrap_or("")
+}
+
+/// The real claude (full recipe) answering through the broker from a fake Messages API (see
+/// tests/claude.rs). A turn typed into `cctui attach` in a terminal of another size is seen
+/// by the dashboard: working, then idle, and a "finished its turn" entry in its queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_driven_from_an_attach_of_another_size_is_seen_by_the_dashboard() {
+    use cctui::config::SecretSource;
+    const LONG: Duration = Duration::from_secs(90);
+    let prefix = unique("clientsc");
+    let _c = Cleanup::new(&prefix);
+    let b = engine().await;
+    let net = test_network(&b, &prefix).await;
+    let (_api, ca) = start_tls_server(
+        &b,
+        &prefix,
+        &net,
+        &["api.fake.test"],
+        &["api.fake.test"],
+        "python3 /usr/local/bin/fake_api.py 443 0.6 /tmp/tls",
+    )
+    .await;
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    let project = TempFolder::new(&prefix, 1000);
+    let key_file = cfg.path.join("key");
+    std::fs::write(&key_file, format!("sk-ant-api03-testonly-{}", run_id())).unwrap();
+    let ca_file = cfg.path.join("upstream-ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let mut config = test_config();
+    config.firewall.presets = vec![];
+    config.firewall.allow = vec![];
+    config.broker.upstream = "https://api.fake.test".into();
+    config.broker.extra_ca_certs = vec![ca_file];
+    config.secrets.anthropic_api_key = Some(SecretSource {
+        file: Some(key_file),
+        ..Default::default()
+    });
+    std::fs::write(
+        cfg.path.join("config.toml"),
+        toml::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    let name = format!("{prefix}-s");
+    let p = cctui::session::Project::at(&project.path).unwrap();
+    let mut vols = Cleanup::new(&format!("{prefix}-vols"));
+    vols.volumes = vec![p.config_volume(), p.history_volume()];
+    let path = project.path.to_str().unwrap();
+    let args = ["new", path, "--name", &name, "--network", &net];
+    let (code, out, err) = cctui(&cfg.path, &args);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let mut dash = PtyApp::cctui(&cfg.path, &[], 40, 140);
+    dash.wait_until("the session listed", LONG, |s| {
+        row(s, &name).contains("running")
+    });
+    select(&mut dash, &name);
+    dash.wait_until("claude idle at its prompt", LONG, |s| {
+        row(s, &name).contains("idle")
+    });
+
+    // The user works in `cctui attach`, in a bigger terminal: it takes the tty's size.
+    let mut attach = PtyApp::cctui(&cfg.path, &["attach", &name], 50, 220);
+    std::thread::sleep(Duration::from_secs(2));
+    attach.send(b"say hello");
+    std::thread::sleep(Duration::from_millis(300));
+    attach.send(b"\r");
+    dash.wait_until("claude working", LONG, |s| {
+        row(s, &name).contains("working")
+    });
+    dash.wait_until("claude idle after the reply", LONG, |s| {
+        row(s, &name).contains("idle")
+    });
+    eprintln!("the dashboard after the turn:\n{}", dash.screen());
+    eprintln!("the attach after the turn:\n{}", attach.screen());
+    dash.wait_for("in the queue", WAIT);
+    dash.send(b"w");
+    dash.wait_for("finished its turn", WAIT);
+    attach.send(b"\x1c");
+}
