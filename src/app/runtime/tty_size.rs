@@ -45,7 +45,19 @@ pub(super) struct Recorded {
     pub by_us: bool,
 }
 
-/// `rows cols pid`, sizes 1..=4096; anything else is no record.
+/// Whether process `pid` runs: a record whose writer is gone may be older than the container's
+/// last start (a restarted tty is 0x0 until a client sizes it), and is not followed.
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+/// `rows cols pid`, sizes 1..=4096, by a running writer; anything else is no record.
 fn parse(text: &str) -> Option<Recorded> {
     let mut parts = text.split_ascii_whitespace();
     let mut size = || {
@@ -57,7 +69,7 @@ fn parse(text: &str) -> Option<Recorded> {
     };
     let (rows, cols) = (size()?, size()?);
     let pid: u32 = parts.next()?.parse().ok()?;
-    parts.next().is_none().then_some(Recorded {
+    (parts.next().is_none() && alive(pid)).then_some(Recorded {
         rows,
         cols,
         by_us: pid == std::process::id(),
@@ -107,7 +119,22 @@ mod tests {
         let me = std::process::id();
         let rec = |rows, cols, by_us| Some(Recorded { rows, cols, by_us });
         assert_eq!(parse(&format!("40 120 {me}\n")), rec(40, 120, true));
-        assert_eq!(parse(&format!("40 120 {}", me + 1)), rec(40, 120, false));
+        let other = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert_eq!(
+            parse(&format!("40 120 {}", other.id())),
+            rec(40, 120, false)
+        );
+        let mut other = other;
+        other.kill().unwrap();
+        other.wait().unwrap();
+        assert_eq!(
+            parse(&format!("40 120 {}", other.id())),
+            None,
+            "its writer is gone"
+        );
         for bad in [
             "",
             "40",
