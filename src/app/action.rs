@@ -84,6 +84,14 @@ pub enum Action {
     TermClosed {
         session: String,
     },
+    /// Another cctui (or this one) gave the session's tty this size: its screen follows.
+    TermSized {
+        session: String,
+        rows: u16,
+        cols: u16,
+        /// Set by this cctui: it is still the latest client.
+        here: bool,
+    },
     /// The attachment replayed the session's earlier output: what follows is live.
     TermLive {
         session: String,

@@ -371,6 +371,13 @@ impl State {
         }
     }
 
+    /// The session the user looks at here: its terminal on screen, and this cctui its latest
+    /// client (not while `cctui attach` elsewhere holds it; the user works there).
+    pub fn looked_at(&self) -> Option<String> {
+        self.visible_terminal()
+            .filter(|n| self.terminal(n).is_none_or(|t| t.latest_here))
+    }
+
     /// Keeps the visible terminal live and parks the others whose claude is not working.
     pub fn settle_terminals(&mut self) {
         let visible = self.visible_terminal();

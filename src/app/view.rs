@@ -214,6 +214,12 @@ pub struct Terminal {
     pub held_input: Option<Vec<u8>>,
     /// The tty size this cctui last gave the container, if any.
     pub fitted: Option<(u16, u16)>,
+    /// The size the tty has now, as the latest client to set it (this cctui or another)
+    /// recorded; the screen is kept at it.
+    pub tty_size: Option<(u16, u16)>,
+    /// This cctui set the tty's size last: it is the session's latest client, where the
+    /// user looks. False while another holds it.
+    pub latest_here: bool,
 }
 
 enum Slot {
@@ -239,6 +245,8 @@ impl Terminal {
             live_output: false,
             held_input: None,
             fitted: None,
+            tty_size: None,
+            latest_here: true,
         }
     }
 

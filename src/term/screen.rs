@@ -202,6 +202,25 @@ impl TermScreen {
         self.bytes_fed
     }
 
+    /// How many top rows a view `height` rows high leaves out: none when the screen fits;
+    /// else enough that the cursor and the last row with text are shown.
+    pub fn rows_cut_for(&self, height: u16) -> u16 {
+        let (rows, cols) = self.size();
+        if rows <= height {
+            return 0;
+        }
+        let screen = self.parser.screen();
+        let last_text = screen
+            .rows(0, cols)
+            .enumerate()
+            .filter(|(_, r)| !r.trim().is_empty())
+            .map(|(i, _)| i as u16)
+            .last()
+            .unwrap_or(0);
+        let bottom = last_text.max(screen.cursor_position().0);
+        (bottom + 1).saturating_sub(height).min(rows - height)
+    }
+
     /// Where the cursor should be drawn: `(row, col)` on the view, or `None` when the program
     /// hid it or the view is scrolled back.
     pub fn cursor(&self) -> Option<(u16, u16)> {
@@ -269,8 +288,10 @@ fn copy_cell(out: &mut Cell, cell: &vt100::Cell, symbol: &str) {
     out.modifier = modifiers(cell);
 }
 
-/// Draws a [`TermScreen`] (its current view, scrollback included) into the area: top-left
-/// aligned, cut to the area, and blank where the screen is smaller than the area.
+/// Draws a [`TermScreen`] (its current view, scrollback included) into the area at the
+/// screen's own size: cut to the area (a taller screen loses its top rows, so that the cursor
+/// and the last text, claude's prompt, stay in view), blank where the screen is smaller.
+/// Never re-wrapped: the tty's size is another client's while that client is the latest.
 pub struct TermView<'a> {
     screen: &'a TermScreen,
     show_cursor: bool,
@@ -301,15 +322,17 @@ impl Widget for TermView<'_> {
         }
         let screen = self.screen.parser.screen();
         let (rows, cols) = self.screen.size();
+        let top = self.screen.rows_cut_for(area.height);
         let width = usize::from(area.width);
         let drawn_cols = usize::from(cols).min(width);
         for y in 0..area.height {
             let start = buf.index_of(area.x, area.y + y);
             let line = &mut buf.content[start..start + width];
-            if y >= rows {
+            if y + top >= rows {
                 line.iter_mut().for_each(Cell::reset);
                 continue;
             }
+            let y = y + top;
             let mut x = 0;
             while x < drawn_cols {
                 let Some(cell) = screen.cell(y, x as u16) else {
@@ -345,6 +368,7 @@ impl Widget for TermView<'_> {
         }
         if self.show_cursor {
             if let Some((row, col)) = self.screen.cursor() {
+                let row = row.wrapping_sub(top);
                 if row < area.height && col < area.width.min(cols) {
                     let cell = &mut buf[(area.x + col, area.y + row)];
                     cell.modifier.toggle(Modifier::REVERSED);
@@ -543,6 +567,22 @@ mod tests {
         let buf = render(&s, 2, 2, false);
         assert_eq!(buf[(0, 0)].symbol(), "a");
         assert_eq!(buf[(1, 0)].symbol(), " ");
+    }
+
+    #[test]
+    fn a_screen_larger_than_the_area_is_cut_never_rewrapped() {
+        // Drawn for another client's 6x12 tty; shown in a 3x8 area.
+        let mut s = TermScreen::new(6, 12);
+        s.feed("one\r\ntwo\r\n────────────\r\n> typed text".as_bytes());
+        let buf = render(&s, 8, 3, false);
+        let rows: Vec<String> = (0..3)
+            .map(|y| (0..8).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect();
+        // The prompt line stays in view; the rule is cut, not wrapped onto the next row.
+        assert_eq!(rows, vec!["two     ", "────────", "> typed "]);
+        // Fits: nothing cut.
+        assert_eq!(s.rows_cut_for(6), 0);
+        assert_eq!(s.rows_cut_for(3), 1);
     }
 
     #[test]

@@ -194,9 +194,22 @@ pub fn detect(screen_text: &str) -> Option<ClaudeState> {
     None
 }
 
+/// The screen says the user interrupted the turn (claude then runs no `stop` hook).
+fn interrupted(screen_text: &str) -> bool {
+    let lines: Vec<&str> = screen_text.lines().collect();
+    lines[lines.len().saturating_sub(WINDOW)..].iter().any(|l| {
+        l.contains("Interrupted · What should Claude do instead?")
+            || l.contains("Interrupted by user")
+    })
+}
+
 /// How long a hook event overrides what the screen shows: the screen lags behind hooks (the
 /// spinner is still drawn just after `stop`, the input box just after `prompt`).
 pub const DEFAULT_HOOK_HOLD: Duration = Duration::from_secs(2);
+
+/// In a turn the hooks opened, the screen's idle prompt ends the turn only after showing this
+/// long (claude sends no `stop` when the user interrupts it), or at once when it says so.
+pub const UNHOOKED_TURN_END: Duration = Duration::from_secs(15);
 
 /// Re-entering `WaitingForYou` sooner than this after leaving it is a flicker, not news.
 const BELL_REARM: Duration = Duration::from_secs(1);
@@ -209,6 +222,11 @@ pub struct StateTracker {
     hook_until: Option<Instant>,
     left_waiting: Option<Instant>,
     waiting_edge: bool,
+    /// Whether claude's turn is open, as the last `prompt`/`stop` hook said; `None` before
+    /// any. Hooks do not depend on the screen's size; the screen is read as a fallback.
+    turn_open: Option<bool>,
+    /// Since when the screen has shown the idle prompt during an open turn.
+    idle_shown: Option<Instant>,
 }
 
 impl Default for StateTracker {
@@ -230,6 +248,8 @@ impl StateTracker {
             hook_until: None,
             left_waiting: None,
             waiting_edge: false,
+            turn_open: None,
+            idle_shown: None,
         }
     }
 
@@ -239,8 +259,14 @@ impl StateTracker {
     /// Claude Code's "still waiting for your input" reminder and changes nothing.
     pub fn on_hook(&mut self, ev: HookEvent, now: Instant) {
         let state = match ev {
-            HookEvent::PromptSubmit => ClaudeState::Working,
-            HookEvent::Stop => ClaudeState::Idle,
+            HookEvent::PromptSubmit => {
+                (self.turn_open, self.idle_shown) = (Some(true), None);
+                ClaudeState::Working
+            }
+            HookEvent::Stop => {
+                self.turn_open = Some(false);
+                ClaudeState::Idle
+            }
             HookEvent::Notification if self.state == ClaudeState::Idle => return,
             HookEvent::Notification => ClaudeState::WaitingForYou,
             HookEvent::Start => {
@@ -261,9 +287,26 @@ impl StateTracker {
         if self.state == ClaudeState::Exited || self.hook_until.is_some_and(|t| now < t) {
             return;
         }
-        if let Some(state) = detect(text) {
-            self.set(state, now);
+        let Some(state) = detect(text) else {
+            return;
+        };
+        if state != ClaudeState::Idle {
+            self.idle_shown = None;
         }
+        match (self.turn_open, state) {
+            // The hooks closed the turn: a spinner on screen is stale (or drawn for another
+            // size). A new turn starts with a `prompt` hook.
+            (Some(false), ClaudeState::Working) => return,
+            (Some(true), ClaudeState::Idle) => {
+                let since = *self.idle_shown.get_or_insert(now);
+                if !interrupted(text) && now.saturating_duration_since(since) < UNHOOKED_TURN_END {
+                    return;
+                }
+                self.turn_open = Some(false);
+            }
+            _ => {}
+        }
+        self.set(state, now);
     }
 
     /// The process ended. Only a `start` hook (or [`reset`](Self::reset)) leaves `Exited`.
@@ -475,8 +518,13 @@ mod tests {
         // The screen still shows the idle box for a moment: ignored.
         t.on_screen(IDLE, t0 + Duration::from_millis(500));
         assert_eq!(t.state(), ClaudeState::Working);
-        // Later the screen wins again.
+        // In a turn the hooks opened, the idle prompt on screen (stale, or drawn for another
+        // size) does not end it; shown long enough, it does (no `stop` came).
         t.on_screen(IDLE, t0 + DEFAULT_HOOK_HOLD + Duration::from_millis(1));
+        assert_eq!(t.state(), ClaudeState::Working);
+        t.on_screen(IDLE, t0 + Duration::from_secs(5));
+        assert_eq!(t.state(), ClaudeState::Working);
+        t.on_screen(IDLE, t0 + Duration::from_secs(3) + UNHOOKED_TURN_END);
         assert_eq!(t.state(), ClaudeState::Idle);
 
         t.on_hook(HookEvent::PromptSubmit, t0 + Duration::from_secs(10));
@@ -493,6 +541,36 @@ mod tests {
             ClaudeState::Idle,
             "spinner not yet erased after stop"
         );
+    }
+
+    #[test]
+    fn a_turn_the_hooks_report_does_not_follow_a_misread_screen() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut t = StateTracker::new();
+        t.on_screen(IDLE, t0);
+        t.on_hook(HookEvent::PromptSubmit, at(1));
+        // A screen drawn for another client's size reads as the idle prompt: still working.
+        for s in 2..12 {
+            t.on_screen(IDLE, at(s));
+            assert_eq!(t.state(), ClaudeState::Working, "at {s}s");
+        }
+        // A dialog in the turn is news; the turn goes on after it.
+        t.on_screen(PERMISSION, at(12));
+        assert_eq!(t.state(), ClaudeState::WaitingForYou);
+        t.on_screen(WORKING, at(13));
+        assert_eq!(t.state(), ClaudeState::Working);
+        t.on_hook(HookEvent::Stop, at(14));
+        assert_eq!(t.state(), ClaudeState::Idle);
+        // A spinner left on screen after `stop` never brings the turn back.
+        for s in 15..40 {
+            t.on_screen(WORKING, at(s));
+            assert_eq!(t.state(), ClaudeState::Idle, "at {s}s");
+        }
+        // An interrupt ends the turn at once, without a `stop`.
+        t.on_hook(HookEvent::PromptSubmit, at(50));
+        t.on_screen(IDLE_INTERRUPTED, at(53));
+        assert_eq!(t.state(), ClaudeState::Idle);
     }
 
     #[test]

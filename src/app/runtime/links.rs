@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
-use super::terminals::{spawn_resizer, Resize};
+use super::terminals::{spawn_resizer, Resizes};
 use super::Tx;
 use crate::app::action::Action;
 use crate::backend::{labels, Backend, LabelFilter};
@@ -32,7 +32,7 @@ pub(super) struct Link<B: Backend> {
     /// Set once the engine first answered.
     pub ops: Option<Ops<B>>,
     pub refresh: Arc<Notify>,
-    pub resizes: Option<mpsc::UnboundedSender<Resize>>,
+    pub resizes: Option<Resizes>,
     pub tasks: Vec<JoinHandle<()>>,
 }
 

@@ -20,6 +20,7 @@ mod loads;
 mod pace;
 mod terminals;
 mod tmux;
+mod tty_size;
 
 pub use links::Connector;
 
@@ -159,12 +160,13 @@ impl<B: Backend> Runtime<B> {
                 }
             }
             Effect::Copy { .. } | Effect::PasteImage { .. } => self.clipboard(effect, state),
-            Effect::TermResize { ref session, .. } => {
+            // Keys go the sizes' way, after any size asked before them.
+            Effect::TermResize { ref session, .. } | Effect::TermInput { ref session, .. } => {
                 let engine = state.row(session).map(|r| r.engine.as_str());
                 let resizes = engine.and_then(|e| self.link(e)?.resizes.clone());
                 self.terminal(effect, resizes.as_ref())
             }
-            Effect::Detach(_) | Effect::TermInput { .. } => self.terminal(effect, None),
+            Effect::Detach(_) => self.terminal(effect, None),
             Effect::OpenTmux {
                 job,
                 session,

@@ -6,10 +6,12 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, Semaphore};
 
+use super::{tty_size, Tx};
 use super::{Runtime, ATTACH_HISTORY_LINES, TERM_BUDGET};
 use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::backend::Backend;
+use futures_util::stream::BoxStream;
 
 impl<B: Backend> Runtime<B> {
     pub(super) fn attach(&mut self, backend: B, session: String, container: String) {
@@ -31,6 +33,10 @@ impl<B: Backend> Runtime<B> {
                     return;
                 }
             };
+            // The size the tty has now, should another cctui have set it: the screen is
+            // drawn at it (see `tty_size`).
+            let mut sized = tty_size::SizeWatch::new(&container);
+            send_size(&tx, &name, &mut sized);
             let _ = tx.send(Action::TermAttached {
                 session: name.clone(),
             });
@@ -67,24 +73,7 @@ impl<B: Backend> Runtime<B> {
             {
                 return;
             }
-            let mut output = attachment.output;
-            while let Some(Ok(bytes)) = output.next().await {
-                let cost = bytes.len().clamp(1, TERM_BUDGET) as u32;
-                match budget.acquire_many(cost).await {
-                    Ok(permit) => permit.forget(),
-                    Err(_) => break,
-                }
-                if tx
-                    .send(Action::TermOutput {
-                        session: name.clone(),
-                        bytes,
-                        at: std::time::Instant::now(),
-                    })
-                    .is_err()
-                {
-                    break;
-                }
-            }
+            forward_live(attachment.output, &budget, &tx, &name, &mut sized).await;
             writer.abort();
             let _ = tx.send(Action::TermClosed { session: name });
         });
@@ -102,8 +91,17 @@ impl<B: Backend> Runtime<B> {
             }
             Effect::TermInput { session, bytes } => {
                 if let Some((writer, _)) = self.terminals.get(&session) {
-                    // Never block the UI on a slow container: a full queue drops the keys.
-                    let _ = writer.try_send(bytes);
+                    // After any size asked before them: the client that types takes the
+                    // size, and claude must have it when it reads the keys.
+                    match resizes {
+                        Some(resizes) => {
+                            let _ = resizes.send(TtyOp::Input(writer.clone(), bytes));
+                        }
+                        // Never block the UI on a slow container: a full queue drops the keys.
+                        None => {
+                            let _ = writer.try_send(bytes);
+                        }
+                    }
                 }
             }
             Effect::TermResize {
@@ -114,12 +112,12 @@ impl<B: Backend> Runtime<B> {
                 ..
             } => {
                 if let Some(resizes) = resizes {
-                    let _ = resizes.send(Resize {
+                    let _ = resizes.send(TtyOp::Resize(Resize {
                         container,
                         rows,
                         cols,
                         nudge,
-                    });
+                    }));
                 }
             }
             _ => {}
@@ -127,8 +125,61 @@ impl<B: Backend> Runtime<B> {
     }
 }
 
-/// Where one engine's tty sizes go.
-pub(super) type Resizes = mpsc::UnboundedSender<Resize>;
+/// Sends the tty's size when its record changed; false once the app is gone.
+fn send_size(tx: &Tx, session: &str, sized: &mut tty_size::SizeWatch) -> bool {
+    match sized.changed() {
+        Some(r) => tx
+            .send(Action::TermSized {
+                session: session.to_string(),
+                rows: r.rows,
+                cols: r.cols,
+                here: r.by_us,
+            })
+            .is_ok(),
+        None => true,
+    }
+}
+
+/// The attachment's live output to the app, within the session's budget, until either ends.
+async fn forward_live(
+    mut output: BoxStream<'static, crate::backend::Result<Vec<u8>>>,
+    budget: &Semaphore,
+    tx: &Tx,
+    session: &str,
+    sized: &mut tty_size::SizeWatch,
+) {
+    while let Some(Ok(bytes)) = output.next().await {
+        let cost = bytes.len().clamp(1, TERM_BUDGET) as u32;
+        match budget.acquire_many(cost).await {
+            Ok(permit) => permit.forget(),
+            Err(_) => break,
+        }
+        // Before this output: it may be claude's redraw for a size just set.
+        if !send_size(tx, session, sized) {
+            break;
+        }
+        if tx
+            .send(Action::TermOutput {
+                session: session.to_string(),
+                bytes,
+                at: std::time::Instant::now(),
+            })
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Where one engine's tty sizes (and the keys typed after them) go.
+pub(super) type Resizes = mpsc::UnboundedSender<TtyOp>;
+
+/// What the resizer does, in the order asked.
+pub(super) enum TtyOp {
+    Resize(Resize),
+    /// Keys for a session's writer, passed on once the sizes asked before them are set.
+    Input(mpsc::Sender<Vec<u8>>, Vec<u8>),
+}
 
 /// A tty size to set; `nudge` sets one column less first, so that claude redraws even when
 /// the size is the same.
@@ -142,12 +193,20 @@ pub(super) struct Resize {
 /// Sets tty sizes one after another, in the order asked: two fits in a row (shown, then
 /// attached) sent at once could reach the engine out of order and leave the tty at the
 /// nudge's narrower size.
-pub(super) fn spawn_resizer<B: Backend>(
-    backend: B,
-) -> (mpsc::UnboundedSender<Resize>, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Resize>();
+pub(super) fn spawn_resizer<B: Backend>(backend: B) -> (Resizes, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<TtyOp>();
     let task = tokio::spawn(async move {
-        while let Some(r) = rx.recv().await {
+        while let Some(op) = rx.recv().await {
+            let r = match op {
+                TtyOp::Resize(r) => r,
+                // Never block on a slow container: a full queue drops the keys.
+                TtyOp::Input(writer, bytes) => {
+                    let _ = writer.try_send(bytes);
+                    continue;
+                }
+            };
+            // Recorded first: the redraw that follows is read at this size by every cctui.
+            tty_size::write(&r.container, r.rows, r.cols);
             if r.nudge {
                 let narrower = r.cols.saturating_sub(1).max(1);
                 let _ = backend.resize_tty(&r.container, r.rows, narrower).await;

@@ -72,6 +72,7 @@ pub(super) fn type_into(state: &mut State, session: String, bytes: Vec<u8>, fx: 
         }
         return;
     }
+    super::size::take_size(state, &session, fx);
     fx.push(Effect::TermInput { session, bytes });
 }
 

@@ -10,6 +10,7 @@ mod engine_tests;
 mod jobs;
 mod keys;
 mod queue;
+mod size;
 mod terminal;
 #[cfg(test)]
 mod tests;
@@ -61,6 +62,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         | Action::TermOutput { .. }
         | Action::TermClosed { .. }
         | Action::TermLive { .. }
+        | Action::TermSized { .. }
         | Action::ImagePasted { .. } => terminal::on_action(state, action, &mut fx),
         Action::JobProgress { job, progress } => jobs::on_progress(state, job, progress),
         Action::JobDone { job, result } => {
@@ -71,7 +73,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         other => engine::on_action(state, other, &mut fx),
     }
     state.settle_terminals();
-    terminal::fit_visible(state, &mut fx);
+    size::fit_visible(state, &mut fx);
     queue::sync(state, touched, &mut fx);
     if let Some(s) = &state.status {
         if status_before != Some(s.serial) {

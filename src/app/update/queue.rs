@@ -53,7 +53,7 @@ pub(super) fn sync(state: &mut State, touched: Touched, fx: &mut Vec<Effect>) {
         Touched::All => state.rows.iter().map(|r| r.name().to_string()).collect(),
     };
     let before = state.queue.len();
-    if let Some(shown) = state.visible_terminal() {
+    if let Some(shown) = state.looked_at() {
         if !matches!(state.mode, Mode::Queue) {
             state.queue.looked(&shown);
         }

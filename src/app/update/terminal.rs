@@ -46,6 +46,18 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 fx.push(Effect::LoadChanges(session));
             }
         }
+        Action::TermSized {
+            session,
+            rows,
+            cols,
+            here,
+        } => {
+            if let Some(t) = state.terminal_mut(&session) {
+                t.latest_here = here;
+                t.tty_size = Some((rows, cols));
+                t.resize(rows, cols);
+            }
+        }
         Action::TermLive { session } => {
             if let Some(t) = state.terminal_mut(&session) {
                 t.live_output = true;
@@ -91,10 +103,13 @@ fn on_attached(state: &mut State, session: String, fx: &mut Vec<Effect>) {
     t.live_output = false;
     // A tty nobody has sized is 0x0, and claude draws nothing into it: give every
     // session a size once, in view or not. Later fits are the visible one's.
-    if t.fitted.is_none() && visible.as_deref() != Some(session.as_str()) {
+    // A tty another cctui has sized keeps its size.
+    if t.fitted.is_none() && t.tty_size.is_none() && visible.as_deref() != Some(session.as_str()) {
         if let Some(container) = container {
             t.resize(pane.0, pane.1);
             t.fitted = Some(pane);
+            t.tty_size = Some(pane);
+            t.latest_here = true;
             fx.push(Effect::TermResize {
                 session: session.clone(),
                 container,
@@ -127,7 +142,7 @@ fn note_for_queue(
     if !turn_ended {
         return;
     }
-    if now == ClaudeState::Idle && state.visible_terminal().as_deref() != Some(session) {
+    if now == ClaudeState::Idle && state.looked_at().as_deref() != Some(session) {
         state.queue.note_finished(session);
     }
     // The turn's replies are in its transcript now.
@@ -197,37 +212,5 @@ pub(super) fn leave(state: &mut State, fx: &mut Vec<Effect>) {
     if was_full && state.exit_on_detach {
         state.quit = true;
         fx.push(Effect::Quit);
-    }
-}
-
-/// The session on screen owns its tty's size: it is fitted to the pane (or the whole screen)
-/// when it comes into view and when the window changes. Sessions out of view keep the size
-/// they have, so that another cctui showing them (say `cctui attach` in a tmux pane) keeps it.
-pub(super) fn fit_visible(state: &mut State, fx: &mut Vec<Effect>) {
-    let visible = state.visible_terminal();
-    let newly_shown = visible != state.fitted_visible;
-    state.fitted_visible = visible.clone();
-    let Some(name) = visible else { return };
-    let size = state.term_size_for(&name);
-    let Some(container) = state
-        .row(&name)
-        .and_then(|r| r.running_agent())
-        .map(String::from)
-    else {
-        return;
-    };
-    let Some(t) = state.terminal_mut(&name) else {
-        return;
-    };
-    if newly_shown || t.fitted != Some(size) {
-        t.resize(size.0, size.1);
-        t.fitted = Some(size);
-        fx.push(Effect::TermResize {
-            session: name,
-            container,
-            rows: size.0,
-            cols: size.1,
-            nudge: newly_shown,
-        });
     }
 }

@@ -505,3 +505,72 @@ fn usage_loads_once_per_project_at_start_and_again_when_a_turn_ends_or_an_agent_
     assert!(loads(&update(&mut state, die("usage"))).is_empty());
     assert_eq!(loads(&update(&mut state, die("agent"))), ["b1"]);
 }
+
+#[test]
+fn a_tty_sized_by_another_client_is_shown_at_its_size_until_the_user_types_here() {
+    let mut state = state_with("web");
+    update(
+        &mut state,
+        Action::TermAttached {
+            session: "web".into(),
+        },
+    );
+    let pane = state.pane_size();
+    let other = (pane.0 + 7, pane.1 + 30);
+    // `cctui attach` in a bigger window took the tty: the screen follows, the pane does
+    // not take it back by being on view.
+    let fx = update(
+        &mut state,
+        Action::TermSized {
+            session: "web".into(),
+            rows: other.0,
+            cols: other.1,
+            here: false,
+        },
+    );
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::TermResize { .. })),
+        "{fx:?}"
+    );
+    assert_eq!(state.terminal("web").map(|t| t.size()), Some(other));
+    // A turn driven from there ends: news here, though the pane shows the session.
+    for marker in ["prompt", "stop"] {
+        update(
+            &mut state,
+            Action::TermOutput {
+                session: "web".into(),
+                bytes: crate::term::hook_marker(marker).into_bytes(),
+                at: std::time::Instant::now(),
+            },
+        );
+    }
+    assert!(
+        state
+            .queue
+            .shown()
+            .any(|e| e.session == "web" && e.reason == crate::app::queue::Reason::Finished),
+        "no finished turn in the queue: {:?}",
+        state.queue.shown().collect::<Vec<_>>()
+    );
+    // Typing into the pane takes the size back, before the keys go.
+    update(&mut state, press(KeyCode::Enter));
+    assert_eq!(state.mode, Mode::Focus);
+    let fx = update(&mut state, key('x'));
+    let resize = fx
+        .iter()
+        .position(|e| matches!(e, Effect::TermResize { rows, cols, .. } if (*rows, *cols) == pane));
+    let input = fx
+        .iter()
+        .position(|e| matches!(e, Effect::TermInput { .. }));
+    assert!(
+        resize.is_some() && resize < input,
+        "the typing client takes the size: {fx:?}"
+    );
+    assert_eq!(state.terminal("web").map(|t| t.size()), Some(pane));
+    // Once it has it, keys go alone.
+    let fx = update(&mut state, key('y'));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::TermResize { .. })),
+        "{fx:?}"
+    );
+}
