@@ -251,7 +251,11 @@ pub fn validate(proposal: &Proposal, global: &Config) -> Result<()> {
 }
 
 /// Writes exactly the text `proposal` was made from (validated with [`validate`]).
-pub fn accept_proposal(config_dir: &Path, project: &Project, proposal: &Proposal) -> Result<PathBuf> {
+pub fn accept_proposal(
+    config_dir: &Path,
+    project: &Project,
+    proposal: &Proposal,
+) -> Result<PathBuf> {
     let target = settings_file(config_dir, project);
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir)

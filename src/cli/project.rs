@@ -182,7 +182,10 @@ fn show_file(label: &str, data: &[u8]) {
         );
         return;
     };
-    println!("+++ {}: new or changed, goes into the build:", for_stdout(label));
+    println!(
+        "+++ {}: new or changed, goes into the build:",
+        for_stdout(label)
+    );
     let mut end = text.len().min(SHOWN_FILE);
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -192,7 +195,10 @@ fn show_file(label: &str, data: &[u8]) {
     }
     if end < text.len() {
         let see = format!("the file {label} in the project");
-        println!("{}", for_stdout(&crate::bounded::cut_marker((text.len() - end) as u64, &see)));
+        println!(
+            "{}",
+            for_stdout(&crate::bounded::cut_marker((text.len() - end) as u64, &see))
+        );
     }
 }
 

@@ -155,7 +155,10 @@ fn printable_name(rel: &Path) -> Result<String> {
     name.map(str::to_string).ok_or_else(|| {
         Error::usage(format!(
             "{}: a file name in a build with characters that do not print; rename it",
-            crate::term::sanitize::text(rel.as_os_str().as_encoded_bytes(), crate::term::sanitize::Mark::Plain)
+            crate::term::sanitize::text(
+                rel.as_os_str().as_encoded_bytes(),
+                crate::term::sanitize::Mark::Plain
+            )
         ))
     })
 }

@@ -173,7 +173,11 @@ pub fn pending(config_dir: &Path, project: &Project) -> Result<Option<Proposal>>
 }
 
 /// Writes exactly the snapshot `proposal` was made from (see [`pending`]): never a re-read.
-pub fn accept_proposal(config_dir: &Path, project: &Project, proposal: &Proposal) -> Result<PathBuf> {
+pub fn accept_proposal(
+    config_dir: &Path,
+    project: &Project,
+    proposal: &Proposal,
+) -> Result<PathBuf> {
     let target = accepted_file(config_dir, project);
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir)
