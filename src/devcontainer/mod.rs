@@ -3,6 +3,7 @@
 //! what shapes the image and the agent's environment, and ignores, by name, everything that
 //! would widen the sandbox: its own hardening and firewall always apply.
 
+pub mod dockerfile;
 pub mod files;
 pub mod proposal;
 

@@ -53,7 +53,8 @@ impl Accepted {
         }
         let source = match (&dc.build, &self.dockerfile, &dc.image) {
             (Some(b), Some(dockerfile), _) => ImageSource::Build {
-                dockerfile: dockerfile.clone(),
+                // Checked when accepted; again for a copy accepted before the check.
+                dockerfile: checked(dockerfile)?,
                 context: files.under("context"),
                 args: b.args.clone(),
             },
@@ -81,6 +82,11 @@ impl Accepted {
             features,
         })
     }
+}
+
+fn checked(dockerfile: &str) -> Result<String> {
+    super::dockerfile::check(dockerfile, "the accepted Dockerfile")?;
+    Ok(dockerfile.to_string())
 }
 
 /// Every file that goes into the build, read once, from inside the project only.
@@ -141,6 +147,7 @@ fn current(project: &Project) -> Result<Option<(DevContainer, String, BuildFiles
     if let Some(b) = &dc.build {
         let dockerfile = files::read_text(root, &b.dockerfile, "build.dockerfile")?;
         let rel = b.dockerfile.strip_prefix(root).unwrap_or(&b.dockerfile);
+        super::dockerfile::check(&dockerfile, &rel.display().to_string())?;
         snapshot.push_str(&format!("{DOCKERFILE_MARK}{} ----\n", rel.display()));
         snapshot.push_str(&dockerfile);
     }
