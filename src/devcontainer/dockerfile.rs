@@ -33,6 +33,7 @@ pub fn check(text: &str, file: &str) -> Result<()> {
         let refuse = |why: &str| {
             let shown =
                 crate::term::sanitize::text_str(&instruction, crate::term::sanitize::Mark::Plain);
+            let file = crate::term::sanitize::text_str(file, crate::term::sanitize::Mark::Plain);
             Error::usage(format!(
                 "{file}:{line}: `{shown}`: {why}; the image build fetches it outside the \
                  firewall, so a repository's Dockerfile may not"

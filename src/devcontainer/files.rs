@@ -19,8 +19,8 @@ pub fn confined(root: &Path, path: &Path, key: &str) -> Result<PathBuf> {
     let outside = || {
         Error::usage(format!(
             "{key} {} is outside the project folder {}; cctui builds only from the project",
-            path.display(),
-            root.display()
+            shown(path),
+            shown(root)
         ))
     };
     let rel = path.strip_prefix(root).map_err(|_| outside())?;
@@ -30,13 +30,13 @@ pub fn confined(root: &Path, path: &Path, key: &str) -> Result<PathBuf> {
             Component::Normal(name) => {
                 now.push(name);
                 let meta = std::fs::symlink_metadata(&now)
-                    .map_err(|e| Error::usage(format!("{key} {}: {e}", now.display())))?;
+                    .map_err(|e| Error::usage(format!("{key} {}: {e}", shown(&now))))?;
                 if meta.file_type().is_symlink() {
                     return Err(Error::usage(format!(
                         "{key} {} passes through the symlink {}; cctui follows no symlink \
                          into a build",
-                        path.display(),
-                        now.display()
+                        shown(path),
+                        shown(&now)
                     )));
                 }
             }
@@ -54,9 +54,9 @@ pub fn confined(root: &Path, path: &Path, key: &str) -> Result<PathBuf> {
 pub fn read_text(root: &Path, path: &Path, key: &str) -> Result<String> {
     let path = confined(root, path, key)?;
     let bytes = read_small_bytes(&path, PROPOSAL_FILE)
-        .map_err(|e| Error::usage(format!("{key} {}: {e}", path.display())))?;
+        .map_err(|e| Error::usage(format!("{key} {}: {e}", shown(&path))))?;
     String::from_utf8(bytes)
-        .map_err(|_| Error::usage(format!("{key} {}: not UTF-8 text", path.display())))
+        .map_err(|_| Error::usage(format!("{key} {}: not UTF-8 text", shown(&path))))
 }
 
 /// The files of one build, by label (`context/<path>`, `feature/<n>/<path>`): read once.
@@ -73,13 +73,13 @@ impl BuildFiles {
         let mut stack = vec![top.clone()];
         while let Some(dir) = stack.pop() {
             let entries = std::fs::read_dir(&dir)
-                .map_err(|e| Error::usage(format!("{key} {}: {e}", dir.display())))?;
+                .map_err(|e| Error::usage(format!("{key} {}: {e}", shown(&dir))))?;
             for e in entries {
-                let e = e.map_err(|e| Error::usage(format!("{key} {}: {e}", dir.display())))?;
+                let e = e.map_err(|e| Error::usage(format!("{key} {}: {e}", shown(&dir))))?;
                 let path = e.path();
                 let kind = e
                     .file_type()
-                    .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+                    .map_err(|e| Error::usage(format!("{}: {e}", shown(&path))))?;
                 let rel = path.strip_prefix(&top).unwrap_or(&path);
                 let rel = printable_name(rel)?;
                 if kind.is_dir() {
@@ -93,8 +93,8 @@ impl BuildFiles {
                         "{} is a symlink or special file in {key} {}; cctui copies only \
                          regular files into a build (remove it, or build from a folder \
                          without it)",
-                        path.display(),
-                        top.display()
+                        shown(&path),
+                        shown(&top)
                     )));
                 }
             }
@@ -107,7 +107,7 @@ impl BuildFiles {
             return Err(Error::usage(format!(
                 "the build has more than {BUILD_FILES} files (at {}); give it a smaller \
                  context folder",
-                path.display()
+                shown(path)
             )));
         }
         let total: u64 = self.files.values().map(|b| b.len() as u64).sum();
@@ -115,7 +115,7 @@ impl BuildFiles {
         let data = read_small_bytes(path, room).map_err(|e| {
             Error::usage(format!(
                 "{}: {e} (a build takes at most {} MiB of files)",
-                path.display(),
+                shown(path),
                 BUILD_BYTES >> 20
             ))
         })?;
@@ -161,4 +161,12 @@ fn printable_name(rel: &Path) -> Result<String> {
             )
         ))
     })
+}
+
+/// A path the repository chose, safe to quote in an error: what does not print is shown.
+fn shown(path: &Path) -> String {
+    crate::term::sanitize::text(
+        path.as_os_str().as_encoded_bytes(),
+        crate::term::sanitize::Mark::Plain,
+    )
 }

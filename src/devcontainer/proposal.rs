@@ -98,7 +98,8 @@ fn build_files(root: &Path, dc: &DevContainer) -> Result<BuildFiles> {
         files.files.remove("context/Dockerfile");
     }
     for (i, f) in dc.features.iter().enumerate() {
-        let key = format!("feature `{}`", f.id);
+        let id = crate::term::sanitize::text_str(&f.id, crate::term::sanitize::Mark::Plain);
+        let key = format!("feature `{id}`");
         files.add_folder(root, &f.dir, &format!("feature/{i}"), &key)?;
     }
     Ok(files)
