@@ -27,21 +27,45 @@ pub const EXEC_STDOUT: usize = 8 << 20;
 
 /// A file the agent may have written that cctui parses whole (a devcontainer proposal).
 pub const PROPOSAL_FILE: u64 = 1 << 20;
+/// A repository's image build: the files of its context and local features, in number and
+/// in bytes all together.
+pub const BUILD_FILES: usize = 4096;
+pub const BUILD_BYTES: u64 = 64 << 20;
 
 /// Reads a text file whole only if it is at most `cap` bytes; a bigger one is an error that
 /// says so (parsing half a file would be worse than not reading it).
 pub fn read_small_file(path: &std::path::Path, cap: u64) -> std::io::Result<String> {
+    let bytes = read_small_bytes(path, cap)?;
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// The bytes of a regular file of at most `cap` bytes. Never follows a symlink in the last
+/// component and never blocks on a FIFO or device: anything but a regular file is an error.
+pub fn read_small_bytes(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut text = String::new();
-    file.take(cap + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > cap {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {} KiB; cctui does not read it", cap >> 10),
-        ));
+    use std::os::unix::fs::OpenOptionsExt;
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => invalid("a symlink; cctui does not follow it".into()),
+            _ => e,
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(invalid("not a regular file; cctui does not read it".into()));
     }
-    Ok(text)
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(invalid(format!(
+            "larger than {} KiB; cctui does not read it",
+            cap >> 10
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The one form of "this was cut": how much, and where to see all of it.

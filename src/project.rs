@@ -132,8 +132,9 @@ pub fn settings_file(config_dir: &Path, project: &Project) -> PathBuf {
         .join(format!("{}.toml", project.slug))
 }
 
+/// A settings file, bounded, regular files only (the repository's may be anything).
 fn read(path: &Path) -> Result<Option<(String, ProjectSettings)>> {
-    match std::fs::read_to_string(path) {
+    match crate::bounded::read_small_file(path, crate::bounded::PROPOSAL_FILE) {
         Ok(text) => {
             let parsed: ProjectSettings = parse_toml(&text, path)?;
             Ok(Some((text, parsed)))
@@ -207,6 +208,8 @@ pub struct Proposal {
     pub text: String,
     /// Lines prefixed "+ " (proposed), "- " (accepted now) or "  " (same).
     pub diff: Vec<String>,
+    /// Files that go into a build, new or changed, by label, shown whole in a review.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// The project's proposal, if it has one that is not yet accepted.
@@ -225,6 +228,7 @@ pub fn pending_proposal(config_dir: &Path, project: &Project) -> Result<Option<P
         file,
         diff: line_diff(&accepted, &text),
         text,
+        files: Vec::new(),
     }))
 }
 
@@ -236,6 +240,12 @@ pub fn accept(config_dir: &Path, project: &Project, global: &Config) -> Result<P
             project.path.display()
         ))
     })?;
+    validate(&proposal, global)?;
+    accept_proposal(config_dir, project, &proposal)
+}
+
+/// The checks a settings proposal passes before it is accepted.
+pub fn validate(proposal: &Proposal, global: &Config) -> Result<()> {
     let parsed: ProjectSettings = parse_toml(&proposal.text, &proposal.file)?;
     parsed.apply(global)?;
     for (k, v) in &parsed.session.env {
@@ -246,6 +256,15 @@ pub fn accept(config_dir: &Path, project: &Project, global: &Config) -> Result<P
             )));
         }
     }
+    Ok(())
+}
+
+/// Writes exactly the text `proposal` was made from (validated with [`validate`]).
+pub fn accept_proposal(
+    config_dir: &Path,
+    project: &Project,
+    proposal: &Proposal,
+) -> Result<PathBuf> {
     let target = settings_file(config_dir, project);
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir)
@@ -256,10 +275,18 @@ pub fn accept(config_dir: &Path, project: &Project, global: &Config) -> Result<P
     Ok(target)
 }
 
+/// Above this many cells (old lines x new lines) the diff is not aligned: every old line is
+/// shown removed and every new one added, in time and memory linear in the lines.
+const DIFF_CELLS: usize = 4_000_000;
+
 /// A minimal line diff (longest common subsequence), enough for short settings files.
 pub fn line_diff(old: &str, new: &str) -> Vec<String> {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
+    if a.len().saturating_mul(b.len()) > DIFF_CELLS {
+        let removed = a.iter().map(|l| format!("- {l}"));
+        return removed.chain(b.iter().map(|l| format!("+ {l}"))).collect();
+    }
     let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {

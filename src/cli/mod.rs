@@ -203,6 +203,10 @@ pub enum ProjectCommand {
         /// type `yes` on, this flag is the only way
         #[arg(long)]
         accept_non_printing: bool,
+        /// Accept only the proposal with this digest (printed by `cctui project diff`):
+        /// what was reviewed, not what the folder holds by then
+        #[arg(long)]
+        digest: Option<String>,
     },
 }
 

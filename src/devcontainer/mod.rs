@@ -3,6 +3,8 @@
 //! what shapes the image and the agent's environment, and ignores, by name, everything that
 //! would widen the sandbox: its own hardening and firewall always apply.
 
+pub mod dockerfile;
+pub mod files;
 pub mod proposal;
 
 use std::collections::BTreeMap;
@@ -55,9 +57,13 @@ pub struct Feature {
     pub options: BTreeMap<String, String>,
 }
 
-/// The devcontainer.json of the project at `root`, if it has one.
+/// The devcontainer.json of the project at `root`, if it has one: anything by that name,
+/// symlink or FIFO too, so that reading it refuses it by name rather than passing over it.
 pub fn find(root: &Path) -> Option<PathBuf> {
-    FILES.iter().map(|f| root.join(f)).find(|p| p.is_file())
+    FILES
+        .iter()
+        .map(|f| root.join(f))
+        .find(|p| p.symlink_metadata().is_ok())
 }
 
 impl DevContainer {

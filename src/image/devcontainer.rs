@@ -4,7 +4,6 @@
 //! whatever the image, and the container is made with cctui's hardening like any session's.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use super::{AgentIds, ImagePlan, Recipe};
 use crate::error::{Error, Result};
@@ -160,37 +159,6 @@ fn options_file(options: &BTreeMap<String, String>) -> Result<Vec<u8>> {
     Ok(out.into_bytes())
 }
 
-/// A folder's files by relative path, for a build context: regular files only, no `.git`,
-/// and never a file named like the root Dockerfile (the accepted text is used instead).
-pub fn folder_files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| Error::other(format!("{}: {e}", dir.display())))?;
-        for e in entries.flatten() {
-            let path = e.path();
-            let Ok(kind) = e.file_type() else { continue };
-            if kind.is_dir() && e.file_name() != ".git" {
-                stack.push(path);
-            } else if kind.is_file() {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .into_owned();
-                if rel == "Dockerfile" {
-                    continue;
-                }
-                let data = std::fs::read(&path)
-                    .map_err(|e| Error::other(format!("{}: {e}", path.display())))?;
-                out.insert(rel, data);
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +175,8 @@ mod tests {
 
     #[test]
     fn the_agent_layer_sits_on_the_project_image_and_takes_claude_from_the_base() {
-        let recipe = Recipe::load(&Config::default(), Path::new("/nonexistent")).unwrap();
+        let recipe =
+            Recipe::load(&Config::default(), std::path::Path::new("/nonexistent")).unwrap();
         let ids = AgentIds {
             uid: 1000,
             gid: 1000,
