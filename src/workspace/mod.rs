@@ -29,4 +29,4 @@ pub use plan::{
     helper_container, label, labels_for, repo_session, work_volume, workspace_mount, BranchPlan,
     Imported, RepoSession, WorkspacePlan,
 };
-pub use seed::{prepare_seed, prepare_work_volume, seed_checkout, Seed};
+pub use seed::{init_empty_folder, prepare_seed, prepare_work_volume, seed_checkout, Seed};

@@ -38,9 +38,10 @@ pub enum WorkspacePlan {
 }
 
 impl WorkspacePlan {
-    /// The default for a folder: a repository of its own when it is a repository's top.
+    /// The default for a folder: a repository of its own when it is a repository's top, or
+    /// an empty folder (a new project, made a repository when the session starts).
     pub fn for_folder(path: &Path) -> WorkspacePlan {
-        if path.join(".git").exists() {
+        if path.join(".git").exists() || is_empty_folder(path) {
             WorkspacePlan::Repo {
                 root: path.to_path_buf(),
                 with_changes: false,
@@ -56,6 +57,10 @@ impl WorkspacePlan {
             git_exposed: path.join(".git").exists(),
         }
     }
+}
+
+fn is_empty_folder(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
 }
 
 /// Why `folder` may not be mounted into a sandbox, if it may not: a folder that is `/`, the

@@ -1,0 +1,208 @@
+//! Git flow as people expect it, through the real binary on the real engine: a new project
+//! (a fresh `git init`, an empty folder) starts a session and merges back; git's refusals are
+//! shown as git's reason; a re-created session names its branch; after a merge, `diff` says
+//! the work is merged and the merge is told in cctui's words.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+
+const UID: u32 = 1234;
+
+/// A global git config for every git this test starts (see tests/git.rs: the test runs as
+/// root in folders owned by UID).
+fn global() -> &'static Path {
+    static GLOBAL: OnceLock<PathBuf> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let file = std::env::temp_dir().join(format!("cctui-{}-gitflow-config", run_id()));
+        std::fs::write(
+            &file,
+            "[safe]\n\tdirectory = *\n[user]\n\tname = Host User\n\temail = user@host.test\n\
+             [init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        // SAFETY: set once, before any session or git process is started.
+        unsafe { std::env::set_var("GIT_CONFIG_GLOBAL", &file) };
+        file
+    })
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", global())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn chown(dir: &Path) {
+    let ok = Command::new("chown")
+        .args(["-R", &format!("{UID}:{UID}")])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// A config folder with the small recipe plus git, firewall off.
+fn config(name: &str) -> TempFolder {
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    write_cli_config(&cfg.path, FIREWALL_OFF);
+    let recipe = cfg.path.join("recipe");
+    copy_dir(&small_recipe_dir().join("recipe"), &recipe);
+    let file = recipe.join("base.Dockerfile");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace(" procps", " procps git")).unwrap();
+    cfg
+}
+
+/// The binary, with `git_config` as the user's global git config. Returns (code, out+err).
+fn cli_with(cfg: &Path, git_config: &Path, args: &[&str]) -> (i32, String) {
+    label_config(cfg);
+    let out = Command::new(env!("CARGO_BIN_EXE_cctui"))
+        .args(args)
+        .env("CCTUI_CONFIG_DIR", cfg)
+        .env("CCTUI_STATE_DIR", cfg.join("state"))
+        .env("GIT_CONFIG_GLOBAL", git_config)
+        .env("PAGER", "cat")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn cli_ok(cfg: &Path, args: &[&str]) -> String {
+    let (code, text) = cli_with(cfg, global(), args);
+    assert_eq!(code, 0, "cctui {args:?}:\n{text}");
+    text
+}
+
+fn guards(names: &[&str], projects: &[&Path]) -> Vec<Cleanup> {
+    let mut out: Vec<Cleanup> = names.iter().map(|n| Cleanup::new(n)).collect();
+    let mut vols = Cleanup::new(&format!("{}-vols", names[0]));
+    for p in projects {
+        vols.volumes.extend(project_volumes(p));
+    }
+    vols.volumes
+        .extend(names.iter().map(|n| cctui::workspace::work_volume(n)));
+    out.push(vols);
+    out
+}
+
+/// The agent commits `file` in its checkout at `folder`.
+fn agent_commits(cfg: &Path, name: &str, folder: &str, file: &str) {
+    let script = format!(
+        "cd {folder} && echo 'made by claude' > {file} && git add {file} && git commit -q -m 'add {file}'"
+    );
+    cli_ok(cfg, &["exec", name, "--", "sh", "-c", &script]);
+}
+
+#[test]
+fn a_fresh_repository_and_an_empty_folder_start_and_merge_back() {
+    global();
+    let name = unique("gfnew");
+    let (fresh_name, empty_name) = (format!("{name}a"), format!("{name}b"));
+    let cfg = config(&name);
+    let fresh = TempFolder::new(&format!("{name}-fresh"), UID);
+    git(&fresh.path, &["init", "-q", "-b", "main"]);
+    chown(&fresh.path);
+    let empty = TempFolder::new(&format!("{name}-empty"), UID);
+    let _g = guards(&[&fresh_name, &empty_name], &[&fresh.path, &empty.path]);
+    for (session, folder) in [(&fresh_name, &fresh.path), (&empty_name, &empty.path)] {
+        let p = folder.canonicalize().unwrap().display().to_string();
+        let out = cli_ok(&cfg.path, &["new", &p, "--name", session]);
+        assert!(
+            out.contains(&format!("works on the branch cctui/{session}")),
+            "{out}"
+        );
+        assert!(folder.join(".git").is_dir(), "{p} is a repository now");
+        agent_commits(&cfg.path, session, &p, "hello.txt");
+        let merged = cli_ok(&cfg.path, &["merge", session]);
+        assert!(
+            merged.contains("are the first of main") && !merged.contains("option"),
+            "{merged}"
+        );
+        let log = git(folder, &["log", "--format=%s", "main"]);
+        assert!(log.starts_with("add hello.txt\n"), "{log}");
+        assert_eq!(
+            std::fs::read_to_string(folder.join("hello.txt")).unwrap(),
+            "made by claude\n"
+        );
+        let diff = cli_ok(&cfg.path, &["diff", session]);
+        assert!(
+            diff.contains("merged into main: nothing of it is pending"),
+            "{diff}"
+        );
+        // A second change merges like in any project: by fast-forward, in cctui's words.
+        agent_commits(&cfg.path, session, &p, "more.txt");
+        let merged = cli_ok(&cfg.path, &["merge", session]);
+        assert!(merged.contains("by fast-forward: 1 commit(s)"), "{merged}");
+        cli_ok(&cfg.path, &["rm", session]);
+    }
+}
+
+#[test]
+fn gits_refusal_is_shown_as_gits_reason() {
+    global();
+    let name = unique("gfown");
+    let cfg = config(&name);
+    let repo = TempFolder::new(&format!("{name}-repo"), UID);
+    git(&repo.path, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.path.join("README"), "hi\n").unwrap();
+    git(&repo.path, &["add", "-A"]);
+    git(&repo.path, &["commit", "-q", "-m", "base"]);
+    chown(&repo.path);
+    let _g = guards(&[&name], &[&repo.path]);
+    // A global config without safe.directory: git refuses a folder another user owns.
+    let strict = cfg.path.join("strict-gitconfig");
+    std::fs::write(&strict, "[user]\n\tname = U\n\temail = u@host.test\n").unwrap();
+    let p = repo.path.canonicalize().unwrap().display().to_string();
+    let (code, text) = cli_with(&cfg.path, &strict, &["new", &p, "--name", &name]);
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains("dubious ownership") && text.contains("safe.directory"),
+        "{text}"
+    );
+    assert!(!text.contains("no commit"), "{text}");
+}
+
+#[test]
+fn a_recreated_session_names_its_branch() {
+    global();
+    let name = unique("gfre");
+    let cfg = config(&name);
+    let repo = TempFolder::new(&format!("{name}-repo"), UID);
+    git(&repo.path, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.path.join("README"), "hi\n").unwrap();
+    git(&repo.path, &["add", "-A"]);
+    git(&repo.path, &["commit", "-q", "-m", "base"]);
+    chown(&repo.path);
+    let _g = guards(&[&name], &[&repo.path]);
+    let p = repo.path.canonicalize().unwrap().display().to_string();
+    cli_ok(&cfg.path, &["new", &p, "--name", &name]);
+    cli_ok(&cfg.path, &["rm", &name]);
+    let out = cli_ok(&cfg.path, &["new", &p, "--name", &name]);
+    assert!(
+        out.contains(&format!(
+            "the branch cctui/{name} is kept from an earlier session"
+        )) && out.contains(&format!("works on the branch cctui/{name}-20")),
+        "{out}"
+    );
+    cli_ok(&cfg.path, &["rm", &name]);
+}
