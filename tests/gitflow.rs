@@ -182,8 +182,21 @@ fn gits_refusal_is_shown_as_gits_reason() {
     assert!(!text.contains("no commit"), "{text}");
 }
 
+/// cctui's refs in `dir`: branches `cctui/*` and refs under `refs/cctui/`.
+fn cctui_refs(dir: &Path) -> String {
+    git(
+        dir,
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/heads/cctui/",
+            "refs/cctui/",
+        ],
+    )
+}
+
 #[test]
-fn a_recreated_session_names_its_branch() {
+fn a_recreated_session_names_its_branch_and_prune_cleans_only_what_is_merged() {
     global();
     let name = unique("gfre");
     let cfg = config(&name);
@@ -196,7 +209,10 @@ fn a_recreated_session_names_its_branch() {
     let _g = guards(&[&name], &[&repo.path]);
     let p = repo.path.canonicalize().unwrap().display().to_string();
     cli_ok(&cfg.path, &["new", &p, "--name", &name]);
-    cli_ok(&cfg.path, &["rm", &name]);
+    agent_commits(&cfg.path, &name, &p, "one.txt");
+    cli_ok(&cfg.path, &["merge", &name]);
+    let out = cli_ok(&cfg.path, &["rm", &name]);
+    assert!(out.contains("`cctui prune`"), "{out}");
     let out = cli_ok(&cfg.path, &["new", &p, "--name", &name]);
     assert!(
         out.contains(&format!(
@@ -204,5 +220,38 @@ fn a_recreated_session_names_its_branch() {
         )) && out.contains(&format!("works on the branch cctui/{name}-20")),
         "{out}"
     );
-    cli_ok(&cfg.path, &["rm", &name]);
+    // The second session's work is imported, never merged, and removed with --force.
+    agent_commits(&cfg.path, &name, &p, "two.txt");
+    cli_ok(&cfg.path, &["import", &name]);
+    cli_ok(&cfg.path, &["rm", &name, "--force"]);
+    let before = cctui_refs(&repo.path);
+    assert!(
+        before.contains(&format!("refs/heads/cctui/{name}\n")),
+        "{before}"
+    );
+    assert!(
+        before.contains(&format!("refs/cctui/{name}/base")),
+        "{before}"
+    );
+    // Without --yes and no terminal: it lists, asks, and deletes nothing.
+    let (code, text) = cli_with(&cfg.path, global(), &["prune", &p]);
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("cctui/{name} (merged)"))
+            && text.contains(&format!("kept cctui/{name}-20")),
+        "{text}"
+    );
+    assert_eq!(cctui_refs(&repo.path), before);
+    cli_ok(&cfg.path, &["prune", &p, "--yes"]);
+    let after = cctui_refs(&repo.path);
+    assert!(
+        !after.contains(&format!("refs/heads/cctui/{name}\n"))
+            && !after.contains(&format!("refs/cctui/{name}/")),
+        "{after}"
+    );
+    assert!(
+        after.contains(&format!("refs/heads/cctui/{name}-20"))
+            && after.contains(&format!("refs/cctui/{name}-20")),
+        "unmerged work stays: {after}"
+    );
 }

@@ -236,7 +236,16 @@ pub async fn remove<B: Backend>(
             return Err(Error::usage("not removed"));
         }
     }
+    let repo_session = ops.repo_session(name).await.ok();
     let removed = ops.remove_with(name, volumes, force).await?;
+    if let Some(rs) = repo_session {
+        eprintln!(
+            "its branch {} stays in {}; `cctui prune` there deletes the branches of ended \
+             sessions once merged or discarded",
+            rs.branch,
+            rs.repo.root.display()
+        );
+    }
     println!(
         "removed {}{}",
         removed.containers.join(", "),

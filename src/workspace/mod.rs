@@ -20,6 +20,7 @@ pub mod fingerprint;
 pub mod git;
 pub mod handover;
 pub mod plan;
+pub mod prune;
 pub mod review;
 pub mod sandbox;
 pub mod seed;
