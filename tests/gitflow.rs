@@ -255,3 +255,87 @@ fn a_recreated_session_names_its_branch_and_prune_cleans_only_what_is_merged() {
         "unmerged work stays: {after}"
     );
 }
+
+/// The line of `screen` that holds `text`, or "".
+fn line_with<'a>(screen: &'a str, text: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(text)).unwrap_or("")
+}
+
+#[test]
+fn the_dashboard_asks_before_merging_moves_the_file_cursor_and_says_merged() {
+    use common::pty::PtyApp;
+    use std::time::Duration;
+    const WAIT: Duration = Duration::from_secs(60);
+    global();
+    let name = unique("gfdash");
+    let cfg = config(&name);
+    let repo = TempFolder::new(&format!("{name}-repo"), UID);
+    git(&repo.path, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.path.join("alpha.txt"), "a\n").unwrap();
+    std::fs::write(repo.path.join("beta.txt"), "b\n").unwrap();
+    git(&repo.path, &["add", "-A"]);
+    git(&repo.path, &["commit", "-q", "-m", "base"]);
+    chown(&repo.path);
+    let _g = guards(&[&name], &[&repo.path]);
+    let p = repo.path.canonicalize().unwrap().display().to_string();
+    cli_ok(&cfg.path, &["new", &p, "--name", &name]);
+    let script = format!(
+        "cd {p} && echo A >> alpha.txt && echo B >> beta.txt && git commit -qam 'both files'"
+    );
+    cli_ok(&cfg.path, &["exec", &name, "--", "sh", "-c", &script]);
+    let base_log = git(&repo.path, &["log", "--format=%s", "main"]);
+
+    let mut app = PtyApp::cctui(&cfg.path, &[], 40, 160);
+    app.wait_for(&name, WAIT);
+    // Terminal, Logs, Firewall, Changes.
+    app.send(b"\t\t\t");
+    app.wait_for("files (2)", WAIT);
+    assert!(
+        line_with(&app.screen(), "alpha.txt").contains('▸'),
+        "{}",
+        app.screen()
+    );
+    app.send(b"]");
+    app.wait_until("the cursor on beta.txt, its diff below", WAIT, |s| {
+        line_with(s, "beta.txt").contains('▸') && s.contains("+++ b/beta.txt")
+    });
+    app.send(b"[");
+    app.wait_until("the cursor back on alpha.txt", WAIT, |s| {
+        line_with(s, "alpha.txt").contains('▸')
+    });
+    // m asks; n leaves the project as it was.
+    app.send(b"m");
+    app.wait_for("Merge session", WAIT);
+    app.send(b"n");
+    app.wait_until("the question closed", WAIT, |s| {
+        !s.contains("Merge session")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(git(&repo.path, &["log", "--format=%s", "main"]), base_log);
+    // A asks too.
+    app.send(b"A");
+    app.wait_for("Apply session", WAIT);
+    app.send(b"\x1b");
+    app.wait_until("the question closed", WAIT, |s| {
+        !s.contains("Apply session")
+    });
+    // y merges, and the Changes tab says so.
+    app.send(b"m");
+    app.wait_for("Merge session", WAIT);
+    app.send(b"y");
+    app.wait_for("merged into main", WAIT);
+    let log = git(&repo.path, &["log", "--format=%s", "main"]);
+    assert!(log.starts_with("both files\n"), "{log}");
+    // The remove dialog names the checkout and the unmerged-work guard.
+    app.send(b"d");
+    app.wait_for("own checkout", WAIT);
+    app.send(b"n");
+    app.wait_until("the question closed", WAIT, |s| !s.contains("own checkout"));
+    // The file keys are in the help.
+    app.send(b"?");
+    app.wait_for("Changes tab: the file below", WAIT);
+    app.send(b" ");
+    app.send(b"q");
+    assert!(app.wait_exit(WAIT));
+    cli_ok(&cfg.path, &["rm", &name]);
+}

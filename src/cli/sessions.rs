@@ -249,7 +249,13 @@ pub async fn remove<B: Backend>(
     println!(
         "removed {}{}",
         removed.containers.join(", "),
-        if removed.volumes.is_empty() {
+        if !removed.volumes_shared_with.is_empty() {
+            format!(
+                " (the project's volumes are kept: {} still use them; removing the last of \
+                 them with --volumes deletes them)",
+                removed.volumes_shared_with.join(", ")
+            )
+        } else if removed.volumes.is_empty() {
             " (volumes kept)".to_string()
         } else {
             format!(" and volumes {}", removed.volumes.join(", "))
