@@ -320,11 +320,11 @@ impl KeyAction {
             KeyAction::Help => "this help",
             KeyAction::Quit => "quit (sessions keep running)",
             KeyAction::Import => "import the session's work (cctui/NAME)",
-            KeyAction::Merge => "merge the session's branch into yours",
-            KeyAction::ApplyChanges => "apply its changes, uncommitted",
+            KeyAction::Merge => "merge its branch into yours (asks)",
+            KeyAction::ApplyChanges => "apply its changes, uncommitted (asks)",
             KeyAction::Push => "push its branch to your remote",
-            KeyAction::PrevFile => "Changes tab: the file above",
-            KeyAction::NextFile => "Changes tab: the file below",
+            KeyAction::PrevFile => "previous file (Changes tab)",
+            KeyAction::NextFile => "next file (Changes tab)",
             KeyAction::Queue => "the queue: what needs you",
         }
     }

@@ -124,9 +124,24 @@ fn a_fresh_repository_and_an_empty_folder_start_and_merge_back() {
     chown(&fresh.path);
     let empty = TempFolder::new(&format!("{name}-empty"), UID);
     let _g = guards(&[&fresh_name, &empty_name], &[&fresh.path, &empty.path]);
+    // --git makes only an empty folder a repository; a folder with files is left as it is.
+    let full = TempFolder::new(&format!("{name}-full"), UID);
+    std::fs::write(full.path.join("notes"), "x\n").unwrap();
+    let fp = full.path.display().to_string();
+    let (code, text) = cli_with(&cfg.path, global(), &["new", &fp, "--name", &name, "--git"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("has files and is not a git repository"),
+        "{text}"
+    );
+    assert!(!full.path.join(".git").exists());
     for (session, folder) in [(&fresh_name, &fresh.path), (&empty_name, &empty.path)] {
         let p = folder.canonicalize().unwrap().display().to_string();
-        let out = cli_ok(&cfg.path, &["new", &p, "--name", session]);
+        let mut args = vec!["new", &p, "--name", session];
+        if folder == &empty.path {
+            args.push("--git");
+        }
+        let out = cli_ok(&cfg.path, &args);
         assert!(
             out.contains(&format!("works on the branch cctui/{session}")),
             "{out}"
@@ -333,7 +348,7 @@ fn the_dashboard_asks_before_merging_moves_the_file_cursor_and_says_merged() {
     app.wait_until("the question closed", WAIT, |s| !s.contains("own checkout"));
     // The file keys are in the help.
     app.send(b"?");
-    app.wait_for("Changes tab: the file below", WAIT);
+    app.wait_for("next file (Changes tab)", WAIT);
     app.send(b" ");
     app.send(b"q");
     assert!(app.wait_exit(WAIT));

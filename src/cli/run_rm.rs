@@ -55,7 +55,7 @@ impl RunArgs {
             profiles: self.profiles.clone(),
             networks: self.networks.clone(),
             firewall: None,
-            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place),
+            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place, false),
             one_shot: true,
         }
     }

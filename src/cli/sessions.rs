@@ -38,6 +38,10 @@ pub struct NewArgs {
     /// Mount a git repository's folder itself (the agent can then write its .git)
     #[arg(long)]
     pub in_place: bool,
+    /// Start a new project: an empty folder becomes a git repository (git init) and the
+    /// session works in a repository of its own, merged back like any other
+    #[arg(long, conflicts_with_all = ["in_place", "with_changes"])]
+    pub git: bool,
 }
 
 impl NewArgs {
@@ -50,7 +54,7 @@ impl NewArgs {
             profiles: self.profiles.clone(),
             networks: self.networks.clone(),
             firewall: None,
-            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place),
+            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place, self.git),
             one_shot: false,
         }
     }

@@ -88,27 +88,37 @@ impl<B: Backend> Ops<B> {
     }
 }
 
-/// `cctui new --with-changes` / `--in-place` on a plan.
+/// `cctui new --with-changes` / `--in-place` / `--git` on a plan.
 pub fn choose(
     plan: &mut crate::session::SessionPlan,
-    with_changes: bool,
-    in_place: bool,
+    choice: &crate::session::commands::WorkspaceChoice,
 ) -> Result<()> {
+    use crate::session::commands::WorkspaceChoice;
     use crate::workspace::WorkspacePlan;
-    if in_place {
-        plan.workspace = WorkspacePlan::in_place(&plan.project.path);
-    } else if with_changes {
-        match &mut plan.workspace {
+    let folder = &plan.project.path;
+    match choice {
+        WorkspaceChoice::Default => {}
+        WorkspaceChoice::InPlace => plan.workspace = WorkspacePlan::in_place(folder),
+        WorkspaceChoice::NewRepo => {
+            plan.workspace = WorkspacePlan::new_project(folder).ok_or_else(|| {
+                Error::usage(format!(
+                    "--git starts a new project in an empty folder; {} has files and is not \
+                     a git repository (run `git init` there yourself, or leave out --git)",
+                    folder.display()
+                ))
+            })?
+        }
+        WorkspaceChoice::WithChanges => match &mut plan.workspace {
             WorkspacePlan::Repo {
                 with_changes: w, ..
             } => *w = true,
             WorkspacePlan::InPlace { .. } => {
                 return Err(Error::usage(format!(
                     "--with-changes is for git repositories; {} is not the top of one",
-                    plan.project.path.display()
+                    folder.display()
                 )))
             }
-        }
+        },
     }
     Ok(())
 }

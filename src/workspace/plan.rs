@@ -38,10 +38,9 @@ pub enum WorkspacePlan {
 }
 
 impl WorkspacePlan {
-    /// The default for a folder: a repository of its own when it is a repository's top, or
-    /// an empty folder (a new project, made a repository when the session starts).
+    /// The default for a folder: a repository of its own when it is a repository's top.
     pub fn for_folder(path: &Path) -> WorkspacePlan {
-        if path.join(".git").exists() || is_empty_folder(path) {
+        if path.join(".git").exists() {
             WorkspacePlan::Repo {
                 root: path.to_path_buf(),
                 with_changes: false,
@@ -49,6 +48,15 @@ impl WorkspacePlan {
         } else {
             WorkspacePlan::InPlace { git_exposed: false }
         }
+    }
+
+    /// `--git`: a repository of its own, also for an empty folder (a new project, made a
+    /// repository when the session starts); None for a folder with files and no `.git`.
+    pub fn new_project(path: &Path) -> Option<WorkspacePlan> {
+        (path.join(".git").exists() || is_empty_folder(path)).then(|| WorkspacePlan::Repo {
+            root: path.to_path_buf(),
+            with_changes: false,
+        })
     }
 
     /// `--in-place`: the folder itself, with the risk named when it is a repository.
@@ -219,6 +227,13 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("cctui-ws-{}", std::process::id()));
         std::fs::create_dir_all(tmp.join("repo/.git")).unwrap();
         std::fs::create_dir_all(tmp.join("plain")).unwrap();
+        std::fs::write(tmp.join("plain/notes"), "x").unwrap();
+        std::fs::create_dir_all(tmp.join("empty")).unwrap();
+        assert!(matches!(
+            WorkspacePlan::new_project(&tmp.join("empty")),
+            Some(WorkspacePlan::Repo { .. })
+        ));
+        assert_eq!(WorkspacePlan::new_project(&tmp.join("plain")), None);
         assert!(matches!(
             WorkspacePlan::for_folder(&tmp.join("repo")),
             WorkspacePlan::Repo { .. }
