@@ -354,3 +354,35 @@ fn the_dashboard_asks_before_merging_moves_the_file_cursor_and_says_merged() {
     assert!(app.wait_exit(WAIT));
     cli_ok(&cfg.path, &["rm", &name]);
 }
+
+#[test]
+fn removing_two_slots_of_one_project_with_volumes_removes_both_and_then_the_volumes() {
+    global();
+    let name = unique("gfvol");
+    let (a, b) = (format!("{name}a"), format!("{name}b"));
+    let cfg = config(&name);
+    let project = TempFolder::new(&format!("{name}-proj"), UID);
+    std::fs::write(project.path.join("notes"), "x\n").unwrap();
+    let _g = guards(&[&a, &b], &[&project.path]);
+    let p = project.path.canonicalize().unwrap().display().to_string();
+    cli_ok(&cfg.path, &["new", &p, "--name", &a]);
+    cli_ok(&cfg.path, &["new", &p, "--name", &b]);
+    let volumes = project_volumes(&project.path);
+    let exists = |v: &str| {
+        Command::new("docker")
+            .args(["volume", "inspect", v])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let out = cli_ok(&cfg.path, &["rm", &a, "--volumes", "--yes"]);
+    assert!(out.contains(&format!("{b} still use them")), "{out}");
+    assert!(volumes.iter().all(|v| exists(v)), "shared volumes stay");
+    let out = cli_ok(&cfg.path, &["rm", &b, "--volumes", "--yes"]);
+    assert!(out.contains("and volumes"), "{out}");
+    assert!(
+        volumes.iter().all(|v| !exists(v)),
+        "the last one takes them"
+    );
+}
