@@ -574,7 +574,10 @@ async fn with_changes_arrive_intact_and_a_failed_import_changes_nothing() {
     let mut plan = plan_session(&ops.config, &path, Some(&name), &[], &[]).unwrap();
     cctui::session::work::choose(
         &mut plan,
-        &cctui::session::commands::WorkspaceChoice::WithChanges,
+        cctui::session::work::Layout {
+            with_changes: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     ops.create(&plan, |_| {}).await.unwrap();

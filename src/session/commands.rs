@@ -131,7 +131,12 @@ impl<B: Backend> Ops<B> {
             &profiles,
             &request.networks,
         )?;
-        super::work::choose(&mut plan, &request.workspace)?;
+        let layout = super::work::Layout {
+            with_changes: request.workspace == WorkspaceChoice::WithChanges,
+            in_place: request.workspace == WorkspaceChoice::InPlace,
+            new_repo: request.workspace == WorkspaceChoice::NewRepo,
+        };
+        super::work::choose(&mut plan, layout)?;
         plan.one_shot = request.one_shot;
         if let Some(accepted) = crate::devcontainer::proposal::accepted(&self.config_dir, &project)?
         {

@@ -88,27 +88,23 @@ impl<B: Backend> Ops<B> {
     }
 }
 
+/// How `cctui new` was asked to lay out a session's files (its flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub with_changes: bool,
+    pub in_place: bool,
+    /// `--git`: an empty folder becomes a new project.
+    pub new_repo: bool,
+}
+
 /// `cctui new --with-changes` / `--in-place` / `--git` on a plan.
-pub fn choose(
-    plan: &mut crate::session::SessionPlan,
-    choice: &crate::session::commands::WorkspaceChoice,
-) -> Result<()> {
-    use crate::session::commands::WorkspaceChoice;
+pub fn choose(plan: &mut crate::session::SessionPlan, layout: Layout) -> Result<()> {
     use crate::workspace::WorkspacePlan;
     let folder = &plan.project.path;
-    match choice {
-        WorkspaceChoice::Default => {}
-        WorkspaceChoice::InPlace => plan.workspace = WorkspacePlan::in_place(folder),
-        WorkspaceChoice::NewRepo => {
-            plan.workspace = WorkspacePlan::new_project(folder).ok_or_else(|| {
-                Error::usage(format!(
-                    "--git starts a new project in an empty folder; {} has files and is not \
-                     a git repository (run `git init` there yourself, or leave out --git)",
-                    folder.display()
-                ))
-            })?
-        }
-        WorkspaceChoice::WithChanges => match &mut plan.workspace {
+    if layout.in_place {
+        plan.workspace = WorkspacePlan::in_place(folder);
+    } else if layout.with_changes {
+        match &mut plan.workspace {
             WorkspacePlan::Repo {
                 with_changes: w, ..
             } => *w = true,
@@ -118,7 +114,15 @@ pub fn choose(
                     folder.display()
                 )))
             }
-        },
+        }
+    } else if layout.new_repo {
+        plan.workspace = WorkspacePlan::new_project(folder).ok_or_else(|| {
+            Error::usage(format!(
+                "--git starts a new project in an empty folder; {} has files and is not a \
+                 git repository (run `git init` there yourself, or leave out --git)",
+                folder.display()
+            ))
+        })?;
     }
     Ok(())
 }
