@@ -229,11 +229,13 @@ pub enum KeyAction {
     Merge,
     ApplyChanges,
     Push,
+    PrevFile,
+    NextFile,
     Queue,
 }
 
 impl KeyAction {
-    pub const ALL: [KeyAction; 25] = [
+    pub const ALL: [KeyAction; 27] = [
         KeyAction::Up,
         KeyAction::Down,
         KeyAction::Top,
@@ -256,6 +258,8 @@ impl KeyAction {
         KeyAction::Merge,
         KeyAction::ApplyChanges,
         KeyAction::Push,
+        KeyAction::PrevFile,
+        KeyAction::NextFile,
         KeyAction::Queue,
         KeyAction::Help,
         KeyAction::Quit,
@@ -287,6 +291,8 @@ impl KeyAction {
             KeyAction::Merge => "merge",
             KeyAction::ApplyChanges => "apply_changes",
             KeyAction::Push => "push",
+            KeyAction::PrevFile => "prev_file",
+            KeyAction::NextFile => "next_file",
             KeyAction::Queue => "queue",
         }
     }
@@ -314,9 +320,11 @@ impl KeyAction {
             KeyAction::Help => "this help",
             KeyAction::Quit => "quit (sessions keep running)",
             KeyAction::Import => "import the session's work (cctui/NAME)",
-            KeyAction::Merge => "merge the session's branch into yours",
-            KeyAction::ApplyChanges => "apply its changes, uncommitted",
+            KeyAction::Merge => "merge its branch into yours (asks)",
+            KeyAction::ApplyChanges => "apply its changes, uncommitted (asks)",
             KeyAction::Push => "push its branch to your remote",
+            KeyAction::PrevFile => "previous file (Changes tab)",
+            KeyAction::NextFile => "next file (Changes tab)",
             KeyAction::Queue => "the queue: what needs you",
         }
     }
@@ -347,6 +355,8 @@ impl KeyAction {
             KeyAction::Merge => &["m"],
             KeyAction::ApplyChanges => &["A"],
             KeyAction::Push => &["P"],
+            KeyAction::PrevFile => &["["],
+            KeyAction::NextFile => &["]"],
             KeyAction::Queue => &["w"],
         }
     }

@@ -572,7 +572,14 @@ async fn with_changes_arrive_intact_and_a_failed_import_changes_nothing() {
 
     let ops = ops_in(&cfg.path).await;
     let mut plan = plan_session(&ops.config, &path, Some(&name), &[], &[]).unwrap();
-    cctui::session::work::choose(&mut plan, true, false).unwrap();
+    cctui::session::work::choose(
+        &mut plan,
+        cctui::session::work::Layout {
+            with_changes: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     ops.create(&plan, |_| {}).await.unwrap();
     assert_eq!(
         std::fs::read(path.join(".git/index")).unwrap(),
@@ -682,6 +689,7 @@ fn sample_view() -> cctui::workspace::review::ChangesView {
         ),
         uncommitted: 2,
         tip: "8d6c93533c51c9ab8ef1d37c7ca0145f9cf2c7e8".into(),
+        merged_into: None,
     }
 }
 

@@ -71,7 +71,12 @@ pub async fn run<B: Backend>(
             .await
             .map(|_| format!("{session} restarted")),
         Op::Remove { volumes } => ops.remove(session, volumes).await.map(|r| {
-            if r.volumes.is_empty() {
+            if !r.volumes_shared_with.is_empty() {
+                format!(
+                    "{session} removed; the project's volumes stay for {}",
+                    r.volumes_shared_with.join(", ")
+                )
+            } else if r.volumes.is_empty() {
                 format!("{session} removed; volumes kept")
             } else {
                 format!("{session} removed with its volumes")

@@ -24,6 +24,8 @@ pub enum Mode {
     /// Keys go to this session's claude, drawn on the whole screen.
     FullScreen(String),
     ConfirmRemove(String),
+    /// Merge or apply a session's work into the project: asked first, like `cctui discard`.
+    ConfirmGit(String, crate::app::effect::Op),
     New(NewForm),
     Allow(AllowForm),
     Search(SearchForm),

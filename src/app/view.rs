@@ -19,6 +19,8 @@ pub struct SessionView {
     pub details: Option<ContainerDetails>,
     /// The Changes tab's data (computed by the host's git), or why not.
     pub changes: Option<Result<ChangesView, String>>,
+    /// The file open in the Changes tab (moved by the prev/next file keys).
+    pub changes_file: usize,
     /// The latest sample, with the Unix time it was taken.
     pub stats: Option<(Stats, i64)>,
     /// Tokens and cost from Claude Code's transcripts (loaded with the Info tab), or why not.

@@ -9,6 +9,7 @@ mod logs;
 mod port;
 mod print;
 mod project;
+mod prune;
 mod run_rm;
 pub mod sessions;
 mod usage;
@@ -80,6 +81,15 @@ pub enum Command {
         /// Remove even with work not merged, applied or discarded (it is lost)
         #[arg(long)]
         force: bool,
+    },
+    /// Delete the branches and refs ended sessions left in a project's repository, when
+    /// their work is merged, applied or discarded (asks first; unmerged work is kept)
+    Prune {
+        /// A folder of the project (default: the current folder)
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Attach the terminal to the session's claude (detach: Ctrl-\)
     Attach { name: String },
@@ -416,6 +426,7 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
         Command::Logout { name, yes } => sessions::logout(&ops, &name, yes).await,
         Command::Fw { command } => fw::run(&ops, command).await,
         Command::Git(command) => work::run(&ops, command).await,
+        Command::Prune { path, yes } => prune::run(&ops, &path, yes).await,
         Command::New(_) | Command::Ls { .. } | Command::Port(_) | Command::PortServe(_) => {
             unreachable!("dispatch runs these over the engines")
         }

@@ -55,7 +55,7 @@ impl RunArgs {
             profiles: self.profiles.clone(),
             networks: self.networks.clone(),
             firewall: None,
-            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place),
+            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place, false),
             one_shot: true,
         }
     }
@@ -167,6 +167,7 @@ async fn remove<B: Backend>(ops: &Ops<B>, name: &str, volumes: bool) {
         remove_network(ops, name).await;
         return;
     }
+    let repo_session = ops.repo_session(name).await.ok();
     let result = match ops.remove_with(name, volumes, true).await {
         Err(Error::Usage(why)) if volumes => {
             eprintln!(
@@ -182,6 +183,16 @@ async fn remove<B: Backend>(ops: &Ops<B>, name: &str, volumes: bool) {
             "cctui: {}",
             for_stderr(&format!("could not remove the sandbox {name}: {e}"))
         );
+        return;
+    }
+    // The run's refs in the project's repository go with it, unless they hold work.
+    if let Some(rs) = repo_session {
+        if let Err(e) = crate::workspace::prune::prune_key(&rs.repo, rs.key()).await {
+            eprintln!(
+                "cctui: {}",
+                for_stderr(&format!("could not delete the refs of {}: {e}", rs.branch))
+            );
+        }
     }
 }
 

@@ -38,6 +38,10 @@ pub struct NewArgs {
     /// Mount a git repository's folder itself (the agent can then write its .git)
     #[arg(long)]
     pub in_place: bool,
+    /// Start a new project: an empty folder becomes a git repository (git init) and the
+    /// session works in a repository of its own, merged back like any other
+    #[arg(long, conflicts_with_all = ["in_place", "with_changes"])]
+    pub git: bool,
 }
 
 impl NewArgs {
@@ -50,7 +54,7 @@ impl NewArgs {
             profiles: self.profiles.clone(),
             networks: self.networks.clone(),
             firewall: None,
-            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place),
+            workspace: WorkspaceChoice::from_flags(self.with_changes, self.in_place, self.git),
             one_shot: false,
         }
     }
@@ -236,11 +240,26 @@ pub async fn remove<B: Backend>(
             return Err(Error::usage("not removed"));
         }
     }
+    let repo_session = ops.repo_session(name).await.ok();
     let removed = ops.remove_with(name, volumes, force).await?;
+    if let Some(rs) = repo_session {
+        eprintln!(
+            "its branch {} stays in {}; `cctui prune` there deletes the branches of ended \
+             sessions once merged or discarded",
+            rs.branch,
+            rs.repo.root.display()
+        );
+    }
     println!(
         "removed {}{}",
         removed.containers.join(", "),
-        if removed.volumes.is_empty() {
+        if !removed.volumes_shared_with.is_empty() {
+            format!(
+                " (the project's volumes are kept: {} still use them; removing the last of \
+                 them with --volumes deletes them)",
+                removed.volumes_shared_with.join(", ")
+            )
+        } else if removed.volumes.is_empty() {
             " (volumes kept)".to_string()
         } else {
             format!(" and volumes {}", removed.volumes.join(", "))

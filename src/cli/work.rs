@@ -83,11 +83,6 @@ pub async fn run<B: Backend>(ops: &Ops<B>, command: GitCommand) -> Result<ExitCo
         GitCommand::Merge { name, squash } => {
             let m = ops.merge(&name, squash).await?;
             println!("{}", for_stdout(m.output.trim()));
-            println!(
-                "merged session {name} into {}{}",
-                m.into,
-                if squash { " as one commit" } else { "" }
-            );
             if m.left_uncommitted {
                 eprintln!(
                     "note: the session also has uncommitted changes, which a merge leaves \
@@ -166,6 +161,16 @@ async fn diff<B: Backend>(ops: &Ops<B>, name: &str, stat: bool, committed: bool)
             ", nothing uncommitted"
         }
     );
+    if let Some(into) = review::merged_into(&rs, &i.head).await? {
+        text.push_str(&format!(
+            "{}\n",
+            if i.wip.is_some() && !committed {
+                format!("its commits are merged into {into}; its uncommitted changes are not")
+            } else {
+                format!("merged into {into}: nothing of it is pending")
+            }
+        ));
+    }
     for c in &commits {
         text.push_str(&format!("  {} {} ({})\n", c.short, c.subject, c.author));
     }

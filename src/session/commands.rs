@@ -25,15 +25,18 @@ pub enum WorkspaceChoice {
     WithChanges,
     /// The folder itself, `.git` included.
     InPlace,
+    /// A new project: an empty folder becomes a git repository, worked on like any other.
+    NewRepo,
 }
 
 impl WorkspaceChoice {
-    /// The choice `--with-changes` and `--in-place` make; in place wins.
-    pub fn from_flags(with_changes: bool, in_place: bool) -> WorkspaceChoice {
-        match (with_changes, in_place) {
-            (_, true) => WorkspaceChoice::InPlace,
-            (true, false) => WorkspaceChoice::WithChanges,
-            (false, false) => WorkspaceChoice::Default,
+    /// The choice `--with-changes`, `--in-place` and `--git` make; in place wins.
+    pub fn from_flags(with_changes: bool, in_place: bool, git: bool) -> WorkspaceChoice {
+        match (with_changes, in_place, git) {
+            (_, true, _) => WorkspaceChoice::InPlace,
+            (true, false, _) => WorkspaceChoice::WithChanges,
+            (false, false, true) => WorkspaceChoice::NewRepo,
+            (false, false, false) => WorkspaceChoice::Default,
         }
     }
 }
@@ -128,11 +131,12 @@ impl<B: Backend> Ops<B> {
             &profiles,
             &request.networks,
         )?;
-        super::work::choose(
-            &mut plan,
-            request.workspace == WorkspaceChoice::WithChanges,
-            request.workspace == WorkspaceChoice::InPlace,
-        )?;
+        let layout = super::work::Layout {
+            with_changes: request.workspace == WorkspaceChoice::WithChanges,
+            in_place: request.workspace == WorkspaceChoice::InPlace,
+            new_repo: request.workspace == WorkspaceChoice::NewRepo,
+        };
+        super::work::choose(&mut plan, layout)?;
         plan.one_shot = request.one_shot;
         if let Some(accepted) = crate::devcontainer::proposal::accepted(&self.config_dir, &project)?
         {

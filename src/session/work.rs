@@ -88,16 +88,22 @@ impl<B: Backend> Ops<B> {
     }
 }
 
-/// `cctui new --with-changes` / `--in-place` on a plan.
-pub fn choose(
-    plan: &mut crate::session::SessionPlan,
-    with_changes: bool,
-    in_place: bool,
-) -> Result<()> {
+/// How `cctui new` was asked to lay out a session's files (its flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub with_changes: bool,
+    pub in_place: bool,
+    /// `--git`: an empty folder becomes a new project.
+    pub new_repo: bool,
+}
+
+/// `cctui new --with-changes` / `--in-place` / `--git` on a plan.
+pub fn choose(plan: &mut crate::session::SessionPlan, layout: Layout) -> Result<()> {
     use crate::workspace::WorkspacePlan;
-    if in_place {
-        plan.workspace = WorkspacePlan::in_place(&plan.project.path);
-    } else if with_changes {
+    let folder = &plan.project.path;
+    if layout.in_place {
+        plan.workspace = WorkspacePlan::in_place(folder);
+    } else if layout.with_changes {
         match &mut plan.workspace {
             WorkspacePlan::Repo {
                 with_changes: w, ..
@@ -105,10 +111,18 @@ pub fn choose(
             WorkspacePlan::InPlace { .. } => {
                 return Err(Error::usage(format!(
                     "--with-changes is for git repositories; {} is not the top of one",
-                    plan.project.path.display()
+                    folder.display()
                 )))
             }
         }
+    } else if layout.new_repo {
+        plan.workspace = WorkspacePlan::new_project(folder).ok_or_else(|| {
+            Error::usage(format!(
+                "--git starts a new project in an empty folder; {} has files and is not a \
+                 git repository (run `git init` there yourself, or leave out --git)",
+                folder.display()
+            ))
+        })?;
     }
     Ok(())
 }

@@ -165,6 +165,23 @@ fn engines_summary(state: &State) -> String {
     format!("  {up} of {} engines connected", state.engines.len())
 }
 
+/// An error longer than the status line (a refusal saying what to do), wrapped upwards over
+/// the panel above it, so none of it is cut off.
+fn long_error(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let lines = vec![Line::styled(format!(" {text}"), theme.error())];
+    // Word wrapping can take a row more than the characters need.
+    let need = lines[0].width().div_ceil(area.width.max(1) as usize) + 1;
+    let rows = (need as u16).clamp(1, 8).min(area.y + 1);
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let rect = Rect {
+        y: area.y + 1 - rows,
+        height: rows,
+        ..area
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(para, rect);
+}
+
 fn status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = if let Some(job) = state.jobs.values().next() {
         let spin = SPINNER[state.spinner % SPINNER.len()];
@@ -184,6 +201,10 @@ fn status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         Line::styled(text, theme.accent())
     } else if let (Some(s), false) = (&state.status, state.mode == Mode::Focus) {
+        if s.error && s.text.chars().count() + 1 > area.width as usize {
+            long_error(frame, area, &s.text, theme);
+            return;
+        }
         Line::styled(
             format!(" {}", s.text),
             if s.error { theme.error() } else { theme.ok() },

@@ -242,14 +242,47 @@ impl HostRepo {
     pub async fn run_with(&self, args: &[&str], call: Call<'_>) -> Result<GitOutput> {
         let out = self.call(args, call).await?;
         if !out.ok() {
-            return Err(Error::other(format!(
-                "git {} failed in {}: {}",
-                args.first().copied().unwrap_or(""),
-                self.root.display(),
-                out.stderr.trim()
-            )));
+            return Err(self.failure(args.first().copied().unwrap_or(""), &out.stderr));
         }
         Ok(out)
+    }
+
+    /// A failed git call as an error: git's own reason, with what to do when cctui knows.
+    pub fn failure(&self, what: &str, stderr: &str) -> Error {
+        let root = self.root.display();
+        let reason = stderr.trim();
+        match advice(reason, &self.root) {
+            Some(todo) => Error::usage(format!("git {what} refused {root}: {reason}\n{todo}")),
+            None => Error::other(format!("git {what} failed in {root}: {reason}")),
+        }
+    }
+
+    /// The commit `HEAD` names, or None on a branch with no commit yet (a fresh `git init`).
+    /// Any other refusal by git (a repository owned by another user, a broken `.git`) is an
+    /// error with git's reason, never taken for "no commit".
+    pub async fn head(&self) -> Result<Option<String>> {
+        let out = self
+            .call(
+                &[
+                    "rev-parse",
+                    "-q",
+                    "--verify",
+                    "--end-of-options",
+                    "HEAD^{commit}",
+                ],
+                Call::default(),
+            )
+            .await?;
+        if out.ok() {
+            return Ok(Some(out.text().trim().to_string()));
+        }
+        // Unborn: HEAD is a symbolic ref to a branch that does not exist yet.
+        let branch = self.run(&["symbolic-ref", "-q", "HEAD"]).await;
+        match branch {
+            Ok(_) if out.code == 1 => Ok(None),
+            Ok(_) => Err(self.failure("rev-parse", &out.stderr)),
+            Err(e) => Err(e),
+        }
     }
 
     /// The trimmed output of a successful call.
@@ -320,6 +353,25 @@ impl HostRepo {
         self.text(&["for-each-ref", "--format=%(objectname) %(refname)"])
             .await
     }
+}
+
+/// What to do about a refusal of git's that cctui recognises.
+fn advice(reason: &str, root: &Path) -> Option<String> {
+    if reason.contains("dubious ownership") {
+        return Some(format!(
+            "git does not trust this folder because another user owns it; if you trust it, run \
+             `git config --global --add safe.directory {}`",
+            root.display()
+        ));
+    }
+    if reason.contains("not a git repository") {
+        return Some(format!(
+            "{}/.git is not a repository git can read; check it with `git -C {} status`",
+            root.display(),
+            root.display()
+        ));
+    }
+    None
 }
 
 /// 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.

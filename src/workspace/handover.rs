@@ -45,6 +45,13 @@ pub async fn merge(rs: &RepoSession, imported: &Imported, squash: bool) -> Resul
         args.extend(["-m", &msg]);
     }
     args.extend(["--end-of-options", &branch_ref]);
+    let before = repo.head().await?;
+    if squash && before.is_none() {
+        return Err(Error::usage(format!(
+            "{into} has no commit yet, and git cannot squash into it; merge without --squash \
+             (the session's commits become the start of {into})"
+        )));
+    }
     let out = repo.call(&args, Call::default()).await?;
     if !out.ok() {
         return Err(Error::other(format!(
@@ -54,18 +61,49 @@ pub async fn merge(rs: &RepoSession, imported: &Imported, squash: bool) -> Resul
             repo.root.display()
         )));
     }
-    let mut output = out.text();
     if squash {
         commit_squash(repo).await?;
     }
     mark_done(rs, &imported.head).await?;
-    if output.trim().is_empty() {
-        output = format!("merged {} into {into}", rs.branch);
-    }
+    let output = merge_said(rs, &into, before.as_deref(), &imported.head, squash).await?;
     Ok(Merged {
         into,
         output,
         left_uncommitted: imported.wip.is_some(),
+    })
+}
+
+/// What a merge did, in cctui's words (git's own text speaks of options the user never
+/// passed): how `into` moved from `before` and how many of the session's commits it took.
+async fn merge_said(
+    rs: &RepoSession,
+    into: &str,
+    before: Option<&str>,
+    tip: &str,
+    squash: bool,
+) -> Result<String> {
+    let repo = &rs.repo;
+    let after = repo.head().await?.unwrap_or_default();
+    let short = &after[..after.len().min(12)];
+    let range = match before {
+        Some(b) => format!("{b}..{tip}"),
+        None => tip.to_string(),
+    };
+    let taken = repo.text(&["rev-list", "--count", &range]).await?;
+    let what = format!("merged session {} ({}) into {into}", rs.session, rs.branch);
+    Ok(if before == Some(after.as_str()) {
+        format!(
+            "{into} already has every commit of session {}; nothing to merge",
+            rs.session
+        )
+    } else if squash {
+        format!("{what} as one commit {short} ({taken} commit(s) squashed)")
+    } else if before.is_none() {
+        format!("{what}: its {taken} commit(s) are the first of {into}, now at {short}")
+    } else if after == tip {
+        format!("{what} by fast-forward: {taken} commit(s), {into} now at {short}")
+    } else {
+        format!("{what} with the merge commit {short}: {taken} commit(s)")
     })
 }
 

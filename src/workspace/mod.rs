@@ -20,6 +20,7 @@ pub mod fingerprint;
 pub mod git;
 pub mod handover;
 pub mod plan;
+pub mod prune;
 pub mod review;
 pub mod sandbox;
 pub mod seed;
@@ -29,4 +30,4 @@ pub use plan::{
     helper_container, label, labels_for, repo_session, work_volume, workspace_mount, BranchPlan,
     Imported, RepoSession, WorkspacePlan,
 };
-pub use seed::{prepare_seed, prepare_work_volume, seed_checkout, Seed};
+pub use seed::{init_empty_folder, prepare_seed, prepare_work_volume, seed_checkout, Seed};

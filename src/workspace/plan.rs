@@ -50,12 +50,25 @@ impl WorkspacePlan {
         }
     }
 
+    /// `--git`: a repository of its own, also for an empty folder (a new project, made a
+    /// repository when the session starts); None for a folder with files and no `.git`.
+    pub fn new_project(path: &Path) -> Option<WorkspacePlan> {
+        (path.join(".git").exists() || is_empty_folder(path)).then(|| WorkspacePlan::Repo {
+            root: path.to_path_buf(),
+            with_changes: false,
+        })
+    }
+
     /// `--in-place`: the folder itself, with the risk named when it is a repository.
     pub fn in_place(path: &Path) -> WorkspacePlan {
         WorkspacePlan::InPlace {
             git_exposed: path.join(".git").exists(),
         }
     }
+}
+
+fn is_empty_folder(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
 }
 
 /// Why `folder` may not be mounted into a sandbox, if it may not: a folder that is `/`, the
@@ -214,6 +227,13 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("cctui-ws-{}", std::process::id()));
         std::fs::create_dir_all(tmp.join("repo/.git")).unwrap();
         std::fs::create_dir_all(tmp.join("plain")).unwrap();
+        std::fs::write(tmp.join("plain/notes"), "x").unwrap();
+        std::fs::create_dir_all(tmp.join("empty")).unwrap();
+        assert!(matches!(
+            WorkspacePlan::new_project(&tmp.join("empty")),
+            Some(WorkspacePlan::Repo { .. })
+        ));
+        assert_eq!(WorkspacePlan::new_project(&tmp.join("plain")), None);
         assert!(matches!(
             WorkspacePlan::for_folder(&tmp.join("repo")),
             WorkspacePlan::Repo { .. }

@@ -64,6 +64,24 @@ pub struct ChangesView {
     pub uncommitted: usize,
     /// The tip the view was computed for (the refresh key).
     pub tip: String,
+    /// Where the session's commits were merged (or squashed, or applied), if they were.
+    pub merged_into: Option<String>,
+}
+
+/// Where the session's commits (up to `head`) are already handed over, if they are: the
+/// project's current branch when it holds them, or "your project" when `merge --squash` or
+/// `apply` took them (recorded in the session's `done` ref). None for a session with no commit.
+pub async fn merged_into(rs: &RepoSession, head: &str) -> Result<Option<String>> {
+    let repo = &rs.repo;
+    if head == rs.base {
+        return Ok(None);
+    }
+    if repo.head().await?.is_some() && repo.is_ancestor(head, "HEAD").await? {
+        let branch = repo.current_branch().await?;
+        return Ok(Some(branch.unwrap_or_else(|| "HEAD".into())));
+    }
+    let done = repo.resolve(&rs.cctui_ref("done")).await?;
+    Ok((done.as_deref() == Some(head)).then(|| "your project".to_string()))
 }
 
 /// Whether the host's git takes `--attr-source` (2.40 and later).
@@ -432,6 +450,7 @@ pub async fn changes_view(
         diff,
         uncommitted,
         tip,
+        merged_into: merged_into(rs, &imported.head).await?,
     })
 }
 

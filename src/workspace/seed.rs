@@ -99,12 +99,10 @@ pub async fn prepare_seed<B: Backend>(
 ) -> Result<Seed> {
     refuse_if_exposed(backend, root).await?;
     let repo = HostRepo::at(root)?;
-    let base = repo.resolve("HEAD").await?.ok_or_else(|| {
-        Error::usage(format!(
-            "{} has no commit yet; commit once (or use --in-place)",
-            root.display()
-        ))
-    })?;
+    let base = match repo.head().await? {
+        Some(head) => head,
+        None => first_base(&repo).await?,
+    };
     let key = choose_key(&repo, session).await?;
     let branch = format!("cctui/{key}");
     let start = if with_changes {
@@ -131,6 +129,49 @@ pub async fn prepare_seed<B: Backend>(
         repo,
         key,
     })
+}
+
+/// The base of a session in a repository with no commit yet (a new project): an empty
+/// commit, made only in cctui's refs, so the session has something to branch from. The
+/// first merge makes it the start of the project's branch.
+async fn first_base(repo: &HostRepo) -> Result<String> {
+    repo.text(&[
+        "-c",
+        "user.name=cctui",
+        "-c",
+        "user.email=cctui@cctui.invalid",
+        "-c",
+        "commit.gpgSign=false",
+        "commit-tree",
+        "-m",
+        "cctui: start of a new project",
+        super::git::EMPTY_TREE,
+    ])
+    .await
+}
+
+/// Makes an empty folder a git repository (`git init`), so a new project's session works in
+/// a repository of its own like any other. Only a folder with nothing in it.
+pub async fn init_empty_folder(root: &Path) -> Result<()> {
+    if root.join(".git").exists() {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(root)
+        .map_err(|e| Error::other(format!("{}: {e}", root.display())))?
+        .next()
+        .is_none();
+    if !empty {
+        return Err(Error::usage(format!(
+            "{} is not empty and not a git repository",
+            root.display()
+        )));
+    }
+    HostRepo {
+        root: root.to_path_buf(),
+    }
+    .run(&["init", "-q"])
+    .await
+    .map(|_| ())
 }
 
 /// A bundle of `reference`, made by the host's git in a private folder.

@@ -40,8 +40,9 @@ impl<B: Backend> Runtime<B> {
             }
             Effect::LoadChanges(session) => {
                 let tx = self.tx.clone();
+                let file = state.row(&session).map_or(0, |r| r.view.changes_file);
                 tokio::spawn(async move {
-                    let view = ops.changes(&session, 0).await.map_err(|e| e.to_string());
+                    let view = ops.changes(&session, file).await.map_err(|e| e.to_string());
                     let _ = tx.send(Action::Changes { session, view });
                 });
             }

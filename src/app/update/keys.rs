@@ -41,6 +41,19 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             jobs::start(state, &name, "removing", Op::Remove { volumes }, fx);
             Mode::Normal
         }
+        Mode::ConfirmGit(name, op) => match key.code {
+            KeyCode::Char('y') => {
+                let what = if op == Op::Merge {
+                    "merging"
+                } else {
+                    "applying"
+                };
+                jobs::start(state, &name, what, op, fx);
+                Mode::Normal
+            }
+            KeyCode::Char('n') | KeyCode::Esc => Mode::Normal,
+            _ => Mode::ConfirmGit(name, op),
+        },
         Mode::Allow(mut form) => match form.on_key(&key) {
             FormKey::Submitted(rule) => {
                 jobs::start(state, &form.session, "allowing", Op::Allow(rule), fx);
@@ -122,6 +135,9 @@ fn on_normal_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         KeyAction::Help => state.mode = Mode::Help,
         KeyAction::Queue => super::queue::open(state, fx),
+        KeyAction::PrevFile | KeyAction::NextFile => {
+            move_file(state, action == KeyAction::NextFile, fx)
+        }
         KeyAction::Search => {
             if state.tab != Tab::Logs {
                 state.tab = Tab::Logs;
@@ -160,8 +176,6 @@ fn on_session_key(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::Restart => op("restarting", Op::Restart),
         KeyAction::Rebuild => op("building", Op::Rebuild),
         KeyAction::Import => op("importing", Op::Import),
-        KeyAction::Merge => op("merging", Op::Merge),
-        KeyAction::ApplyChanges => op("applying", Op::ApplyChanges),
         KeyAction::Push => op("pushing", Op::Push),
         _ => None,
     };
@@ -171,6 +185,8 @@ fn on_session_key(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
     }
     match action {
         KeyAction::Remove => state.mode = Mode::ConfirmRemove(name),
+        KeyAction::Merge => state.mode = Mode::ConfirmGit(name, Op::Merge),
+        KeyAction::ApplyChanges => state.mode = Mode::ConfirmGit(name, Op::ApplyChanges),
         KeyAction::Allow => state.mode = Mode::Allow(AllowForm::new(&name)),
         KeyAction::Attach | KeyAction::Fullscreen if !running => {
             let start = state.keymap.key_for(KeyAction::Start);
@@ -207,6 +223,37 @@ fn on_session_key(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         }
         _ => {}
     }
+}
+
+/// Moves the Changes tab's file cursor; the host's git computes that file's diff.
+fn move_file(state: &mut State, down: bool, fx: &mut Vec<Effect>) {
+    if state.tab != Tab::Changes {
+        let next = state.keymap.key_for(KeyAction::NextTab);
+        state.set_status(
+            format!("files are chosen in the Changes tab ({next})"),
+            true,
+        );
+        return;
+    }
+    let Some(row) = state.selected_row_mut() else {
+        return;
+    };
+    let Some(Ok(view)) = &mut row.view.changes else {
+        return;
+    };
+    let last = view.files.len().saturating_sub(1);
+    let file = if down {
+        (view.selected + 1).min(last)
+    } else {
+        view.selected.saturating_sub(1)
+    };
+    if file == view.selected {
+        return;
+    }
+    view.selected = file;
+    row.view.changes_file = file;
+    let session = row.name().to_string();
+    fx.push(Effect::LoadChanges(session));
 }
 
 fn scroll_visible(state: &mut State, up: bool, lines: usize) {

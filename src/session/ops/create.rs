@@ -27,6 +27,12 @@ impl<B: Backend> Ops<B> {
         check_credential(plan.firewall, &secrets)?;
         let mut plan = plan.clone();
         let seed = self.seed(&mut plan).await?;
+        if let Some(seed) = &seed {
+            progress(Progress::Note(branch_note(
+                plan.name.as_str(),
+                &seed.branch.branch,
+            )));
+        }
         let plan = &plan;
         let images = self
             .ensure_images(plan, BuildOptions::default(), &mut progress)
@@ -114,11 +120,25 @@ impl<B: Backend> Ops<B> {
                 plan.name
             )));
         }
+        crate::workspace::init_empty_folder(root).await?;
         let seed =
             crate::workspace::prepare_seed(&self.backend, plan.name.as_str(), root, *with_changes)
                 .await?;
         plan.branch = Some(seed.branch.clone());
         Ok(Some(seed))
+    }
+}
+
+/// Which branch the session works on, and why when it is not `cctui/<name>` (an earlier
+/// session of that name left its branch).
+fn branch_note(session: &str, branch: &str) -> String {
+    if branch == format!("cctui/{session}") {
+        format!("the session works on the branch {branch}")
+    } else {
+        format!(
+            "the branch cctui/{session} is kept from an earlier session (see `cctui prune`); \
+             this session works on the branch {branch}"
+        )
     }
 }
 

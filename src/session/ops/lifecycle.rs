@@ -17,6 +17,8 @@ pub struct Removed {
     pub volumes: Vec<String>,
     /// The session's own checkout volume (git projects).
     pub work_volume: Option<String>,
+    /// With volumes asked for: the sessions that still share them, so they were kept.
+    pub volumes_shared_with: Vec<String>,
 }
 
 impl<B: Backend> Ops<B> {
@@ -137,14 +139,10 @@ impl<B: Backend> Ops<B> {
         }
         let session = self.find(name).await?;
         let (vols, others) = self.volumes_of(name).await?;
-        if volumes && !others.is_empty() {
-            return Err(Error::usage(format!(
-                "the project's volumes are shared with {}; remove those sessions first, or \
-                 keep the volumes",
-                others.join(", ")
-            )));
-        }
-        let parts = sandbox_parts(&session, volumes.then_some(vols.as_slice()));
+        // Shared volumes stay for the sessions that share them; the last one's removal
+        // with volumes deletes them.
+        let delete_volumes = volumes && others.is_empty();
+        let parts = sandbox_parts(&session, delete_volumes.then_some(vols.as_slice()));
         crate::session::ports::end_all(name);
         let gone = self.backend.remove_sandbox(&parts).await?;
         crate::workspace::fingerprint::forget(name);
@@ -160,6 +158,7 @@ impl<B: Backend> Ops<B> {
             network: gone.network,
             volumes: project_gone,
             work_volume: work_gone.into_iter().next(),
+            volumes_shared_with: if volumes { others } else { Vec::new() },
         };
         let allow = firewall::session_allow_file(&self.config_dir, name);
         let _ = std::fs::remove_file(allow);

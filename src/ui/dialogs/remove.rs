@@ -25,19 +25,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, name: &str, theme: &Th
         ])
     } else {
         Line::from(vec![
-            Span::styled("v ", theme.dim()),
-            Span::styled(
-                format!(
-                    "refused: the project's volumes are shared with {}",
-                    others.join(", ")
-                ),
-                theme.dim(),
-            ),
+            Span::styled("v ", theme.accent()),
+            Span::raw(format!(
+                "remove; the project's volumes stay while {} use them",
+                others.join(", ")
+            )),
         ])
+    };
+    let own_checkout = state
+        .row(name)
+        .and_then(|r| r.session.agent.as_ref())
+        .is_some_and(|a| !crate::workspace::plan::mounted_in_place(a));
+    let folder = if own_checkout {
+        "Its containers, network and its own checkout (a volume) are deleted; work not yet \
+         merged, applied or discarded makes the removal refuse (see the Changes tab). The \
+         project folder is untouched."
+    } else {
+        "Its containers and network are deleted; the project folder is untouched."
     };
     let lines = vec![
         Line::raw(format!("Remove session {name}?")),
-        Line::raw("Its containers and network are deleted; the project folder is untouched."),
+        Line::raw(folder),
         Line::raw(""),
         Line::from(vec![
             Span::styled("y ", theme.accent()),

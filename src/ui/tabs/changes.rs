@@ -61,6 +61,9 @@ fn header(view: &ChangesView, theme: &Theme) -> Vec<Span<'static>> {
             if view.commits.len() == 1 { "" } else { "s" }
         )),
     ];
+    if let Some(into) = &view.merged_into {
+        header.push(Span::styled(format!(" · merged into {into}"), theme.ok()));
+    }
     if view.uncommitted > 0 {
         header.push(Span::styled(
             format!(" · {} uncommitted (*)", view.uncommitted),
