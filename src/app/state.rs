@@ -199,6 +199,9 @@ pub struct State {
     /// The dashboard's clock (`now`) at the last key or paste; set by the first stats when
     /// none came yet.
     pub input_at: Option<i64>,
+    /// When the key or paste being handled arrived: set by the runtime before `update`, as
+    /// time is data here.
+    pub input_instant: Option<std::time::Instant>,
     /// Set when the live figures stopped for want of input (see LIVE_IDLE_SECS).
     pub live_paused: bool,
     /// The session names that more than one engine holds, as of the last list.
@@ -233,6 +236,7 @@ impl State {
             queue: Default::default(),
             banner: None,
             input_at: None,
+            input_instant: None,
             live_paused: false,
             conflicted: Default::default(),
         }

@@ -209,6 +209,9 @@ pub struct Terminal {
     pub held_input: Option<Vec<u8>>,
     /// The tty size this cctui last gave the container, if any.
     pub fitted: Option<(u16, u16)>,
+    /// When the user last typed or pasted into it (the runtime's clock, see
+    /// `State::input_instant`): only a copy soon after reaches the clipboard.
+    pub typed_at: Option<std::time::Instant>,
 }
 
 enum Slot {
@@ -234,6 +237,7 @@ impl Terminal {
             live_output: false,
             held_input: None,
             fitted: None,
+            typed_at: None,
         }
     }
 
