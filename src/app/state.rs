@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::backend::ContainerState;
 use crate::sandbox::firewall::FirewallStatus;
 use crate::session::Session;
+use crate::term::sanitize::Mark;
 use crate::term::state::ClaudeState;
 
 use super::forms::{AllowForm, NewForm, SearchForm};
@@ -408,8 +409,10 @@ impl State {
     pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
         self.status_serial += 1;
         let serial = self.status_serial;
+        // Job messages quote git and the agent's names: shown visibly, never as controls.
+        let text = crate::term::sanitize::text_str(&text.into(), Mark::Plain);
         self.status = Some(StatusLine {
-            text: text.into(),
+            text,
             error,
             serial,
         });
