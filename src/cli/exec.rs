@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::SignalKind;
 
 use crate::backend::{Backend, ExecSpec, LogStream};
 use crate::error::{Error, Result};
@@ -60,8 +61,10 @@ pub(super) async fn run_here<B: Backend>(
     }
     // To a terminal, the sandbox's output passes `StreamFilter`; piped, it stays byte-exact.
     let mut outward = Outward::for_this_terminal();
-    let mut resized = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
-        .map_err(|e| Error::other(format!("cannot watch the terminal size: {e}")))?;
+    let mut resized = watch(SignalKind::window_change())?;
+    // Ended from outside: the loop ends, so the terminal's modes are still reset (on drop).
+    let mut terminate = watch(SignalKind::terminate())?;
+    let mut hangup = watch(SignalKind::hangup())?;
     loop {
         tokio::select! {
             chunk = session.output.next() => match chunk {
@@ -79,6 +82,8 @@ pub(super) async fn run_here<B: Backend>(
                     let _ = session.input.shutdown().await;
                 }
             },
+            _ = terminate.recv() => return Ok(128 + 15),
+            _ = hangup.recv() => return Ok(128 + 1),
             _ = resized.recv(), if tty => {
                 if let Ok((cols, rows)) = crossterm::terminal::size() {
                     let _ = ops.backend.resize_exec(&session.id, rows, cols).await;
@@ -87,6 +92,11 @@ pub(super) async fn run_here<B: Backend>(
         }
     }
     exit_code(ops, &session.id).await
+}
+
+fn watch(kind: SignalKind) -> Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind)
+        .map_err(|e| Error::other(format!("cannot watch signal {kind:?}: {e}")))
 }
 
 /// The exec for `cmd` as the container's user, in the project folder the agent works in.
@@ -129,6 +139,19 @@ impl Outward {
         match filter {
             Some(f) => f.pass(&bytes),
             None => bytes,
+        }
+    }
+}
+
+/// However the command ends (its end, an error, a signal), every mode the sandbox may have
+/// set on this terminal is reset: see [`StreamFilter::reset`].
+impl Drop for Outward {
+    fn drop(&mut self) {
+        if let Some(f) = &self.stdout {
+            show(&LogStream::Stdout, &f.reset());
+        }
+        if let Some(f) = &self.stderr {
+            show(&LogStream::Stderr, &f.reset());
         }
     }
 }

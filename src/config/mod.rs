@@ -68,6 +68,9 @@ pub struct ImageConfig {
     pub build_presets: Vec<String>,
     /// Further names for fenced builds, in the allowlist's rule syntax (ports 443 and 80).
     pub build_allow: Vec<String>,
+    /// Docker networks a fenced build's gate joins to look names up (none by default): a
+    /// container there named like an allowlisted host would get the build's traffic.
+    pub build_networks: Vec<String>,
 }
 
 impl Default for ImageConfig {
@@ -81,6 +84,7 @@ impl Default for ImageConfig {
                 .map(String::from)
                 .to_vec(),
             build_allow: Vec::new(),
+            build_networks: Vec::new(),
         }
     }
 }

@@ -27,7 +27,8 @@ pub struct FenceSpec {
     /// (nginx `hostnames` key: `name` or `.name` for a wildcard, port 443 or 80).
     pub rules: Vec<(String, u16)>,
     /// Networks the gate reaches names on besides the engine's default bridge
-    /// (`session.networks`).
+    /// (`image.build_networks`). Docker's resolver there answers container names first, so
+    /// a container named like an allowlisted host gets its traffic: see the README.
     pub networks: Vec<String>,
     pub labels: Labels,
 }

@@ -84,7 +84,8 @@ pub struct Recipe {
     base_image_id: String,
     /// What fenced builds may reach (`image.build_presets`, `image.build_allow`).
     build_allow: Vec<(String, u16)>,
-    /// `session.networks`, where a fenced build's gate also looks names up.
+    /// `image.build_networks`, where a fenced build's gate also looks names up (never
+    /// `session.networks`: a container there could shadow an allowlisted name).
     networks: Vec<String>,
     /// `session.labels`, on the fence's containers and network.
     labels: crate::backend::Labels,
@@ -204,7 +205,7 @@ impl Recipe {
             timezone: config.image.timezone.clone(),
             base_image_id: String::new(),
             build_allow: fence::build_allowlist(config)?,
-            networks: config.session.networks.clone(),
+            networks: config.image.build_networks.clone(),
             labels: config.session.labels.clone(),
         })
     }
@@ -333,6 +334,16 @@ mod tests {
         uid: 1000,
         gid: 1000,
     };
+
+    #[test]
+    fn the_build_gate_joins_only_the_build_networks_never_the_sessions() {
+        let mut config = Config::default();
+        config.session.networks = vec!["app-net".into()];
+        let load = |c: &Config| Recipe::load(c, Path::new("/nonexistent")).unwrap();
+        assert!(load(&config).build_fence().networks.is_empty());
+        config.image.build_networks = vec!["mirror-net".into()];
+        assert_eq!(load(&config).build_fence().networks, ["mirror-net"]);
+    }
 
     #[test]
     fn same_profiles_in_any_order_give_the_same_tags() {

@@ -9,6 +9,7 @@
 //!   with hook events.
 
 pub mod hook;
+mod ignorable;
 pub mod keys;
 pub mod osc52;
 pub mod sanitize;

@@ -12,6 +12,8 @@
 
 use std::io::IsTerminal;
 
+use super::ignorable::default_ignorable;
+
 /// How a refused byte or char is marked: in reverse video for a terminal, plain otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
@@ -39,18 +41,17 @@ impl Mark {
     }
 }
 
-/// A char that may reach a terminal as itself: not a control (C0, DEL, C1), not one that
-/// reorders or hides what is shown (bidi embeddings, overrides, isolates and marks,
-/// zero-width and invisible format chars, line/paragraph separators).
+/// A char that may reach a terminal as itself: not a control (C0, DEL, C1), not one drawn
+/// as nothing or that reorders what is shown (Unicode's whole Default_Ignorable set: bidi
+/// controls, zero-width chars, variation selectors, Hangul fillers, tags), not a line or
+/// paragraph separator or an interlinear annotation mark.
 pub fn printable(c: char) -> bool {
     if c == '\n' || c == '\t' {
         return true;
     }
     !c.is_control()
-        && !matches!(c,
-            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
-            | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+        && !default_ignorable(c)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// `input` as text safe for a terminal: see the module. Invalid UTF-8 shows as `\xNN`.
@@ -167,7 +168,25 @@ pub struct StreamFilter {
     utf8: Vec<u8>,
     /// How many sequences or controls were held back, for a test or a status line.
     pub dropped: u64,
+    /// The alternate screen was last set on by what passed: [`StreamFilter::reset`] leaves it.
+    alternate_screen: bool,
 }
+
+/// Written to the user's terminal when a filtered stream ends, so no mode the sandbox set
+/// outlives it: mouse reports, focus, bracketed paste, synchronized output, insert mode,
+/// charsets, the scroll region (inside a cursor save, as DECSTBM homes the cursor),
+/// colours, the cursor's look, cursor and keypad keys, autowrap.
+pub const TERMINAL_RESET: &[u8] = b"\x1b[?1000l\x1b[?1001l\x1b[?1002l\x1b[?1003l\
+\x1b[?1005l\x1b[?1006l\x1b[?1004l\x1b[?2004l\x1b[?2026l\x1b[4l\x1b(B\x1b)B\x0f\
+\x1b7\x1b[r\x1b8\x1b[0m\x1b[?25h\x1b[?12l\x1b[0 q\x1b[?1l\x1b>\x1b[?7h";
+
+/// Leaves the alternate screen (and restores the cursor saved on entering it); only sent
+/// when the stream entered it, as on the main screen it would move the cursor.
+const LEAVE_ALTERNATE_SCREEN: &[u8] = b"\x1b[?1049l";
+
+/// The largest count a CSI may carry (REP `b`, ICH `@`, IL `L`, DL `M`, DCH `P`, ECH `X`,
+/// SU `S`, SD `T`, ...): a bigger one makes the terminal do that much work per byte sent.
+const MAX_CSI_PARAM: u32 = 1000;
 
 impl StreamFilter {
     /// The part of `input` that may reach the outer terminal.
@@ -334,8 +353,21 @@ impl StreamFilter {
         }
     }
 
+    /// What to write to the terminal when the stream ends: see [`TERMINAL_RESET`].
+    pub fn reset(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.alternate_screen {
+            out.extend_from_slice(LEAVE_ALTERNATE_SCREEN);
+        }
+        out.extend_from_slice(TERMINAL_RESET);
+        out
+    }
+
     fn finish(&mut self, allowed: bool, out: &mut Vec<u8>) {
         if allowed && !self.doomed {
+            if let Some(on) = sets_alternate_screen(&self.seq) {
+                self.alternate_screen = on;
+            }
             out.extend_from_slice(&self.seq);
         } else {
             self.dropped += 1;
@@ -363,6 +395,21 @@ impl StreamFilter {
     }
 }
 
+/// Whether `seq` (passed whole) turns the alternate screen on or off.
+fn sets_alternate_screen(seq: &[u8]) -> Option<bool> {
+    let body = seq.strip_prefix(b"\x1b[?")?;
+    let (&last, params) = body.split_last()?;
+    let on = match last {
+        b'h' => true,
+        b'l' => false,
+        _ => return None,
+    };
+    params
+        .split(|&b| b == b';')
+        .any(|p| matches!(p, b"47" | b"1047" | b"1049"))
+        .then_some(on)
+}
+
 /// Whether a CSI's body (parameters, intermediates, final) is on the allowlist: cursor
 /// moves, erase, SGR, scroll region, insert/delete, tabs, the cursor's shape, and the safe
 /// private modes. Every query or report request (DSR `n`, DA `c`, window ops `t`, DECRQM
@@ -385,6 +432,17 @@ fn csi_allowed(body: &[u8]) -> bool {
         return false;
     }
     let count = params.split(|&b| b == b';').count();
+    let small = params.split(|&b| b == b';' || b == b':').all(|p| {
+        p.is_empty()
+            || std::str::from_utf8(p)
+                .ok()
+                .and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(|n| n <= MAX_CSI_PARAM)
+    });
+    // Private modes are numbers, not counts: they are checked against their list below.
+    if private.is_none() && !small {
+        return false;
+    }
     match (private, inter, last) {
         (None, b"", b'A'..=b'H' | b'J' | b'K' | b'L' | b'M' | b'P' | b'X' | b'@') => true,
         (None, b"", b'a' | b'b' | b'd' | b'e' | b'f' | b'g' | b'`' | b'm' | b'r') => true,
@@ -505,6 +563,51 @@ mod tests {
     }
 
     #[test]
+    fn a_count_over_the_cap_drops_the_sequence() {
+        for last in ["b", "@", "L", "M", "P", "X", "S", "T", "A", "G", "m"] {
+            let ok = format!("x\x1b[1000{last}");
+            assert_eq!(filtered(ok.as_bytes()), ok.as_bytes(), "{last}");
+            let big = format!("x\x1b[1001{last}y\x1b[2;99999999{last}z");
+            assert_eq!(filtered(big.as_bytes()), b"xyz", "{last}");
+        }
+        assert_eq!(filtered(b"\x1b[38:2::1001:0:0m"), b"");
+    }
+
+    #[test]
+    fn the_reset_undoes_every_mode_that_passes_and_leaves_only_a_used_alternate_screen() {
+        let mut f = StreamFilter::default();
+        f.pass(b"\x1b[?1000;1006h\x1b[?2004h\x1b(0\x1b[4h\x1b[2;10r");
+        let reset = f.reset();
+        assert_eq!(reset, TERMINAL_RESET, "no alternate screen was entered");
+        for undo in [
+            &b"\x1b[?1000l"[..],
+            b"\x1b[?1006l",
+            b"\x1b[?2004l",
+            b"\x1b(B",
+            b"\x1b[4l",
+            b"\x1b[r",
+        ] {
+            assert!(reset.windows(undo.len()).any(|w| w == undo), "{undo:?}");
+        }
+        f.pass(b"\x1b[?1049h");
+        assert!(f.reset().starts_with(LEAVE_ALTERNATE_SCREEN));
+        f.pass(b"\x1b[?1049l");
+        assert_eq!(f.reset(), TERMINAL_RESET);
+        // Every mode the filter lets through is one the reset turns off.
+        for &mode in SAFE_PRIVATE_MODES {
+            let off = format!("\x1b[?{mode}l");
+            let mut f = StreamFilter::default();
+            f.pass(format!("\x1b[?{mode}h").as_bytes());
+            let reset = String::from_utf8(f.reset()).unwrap();
+            let kept_on = [7, 25].contains(&mode); // autowrap, cursor: on is their default
+            assert!(
+                kept_on || reset.contains(&off) || [47, 1047, 1048].contains(&mode),
+                "{mode}"
+            );
+        }
+    }
+
+    #[test]
     fn a_sequence_longer_than_the_cap_is_dropped_whole() {
         let mut long = b"\x1b[".to_vec();
         long.extend(std::iter::repeat_n(b'1', MAX_SEQ + 10));
@@ -534,6 +637,34 @@ mod tests {
         // The only ESC in a reverse-video result is cctui's own mark.
         let shown = text(input, Mark::Reverse);
         assert_eq!(shown.matches('\x1b').count(), 2 * 8);
+    }
+
+    #[test]
+    fn chars_drawn_as_nothing_are_shown_and_found() {
+        // The "invisible identifier" backdoor: a Hangul filler as a name, variation
+        // selectors and musical format chars as blank text.
+        for c in [
+            '\u{3164}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{FFA0}',
+            '\u{034F}',
+            '\u{17B4}',
+            '\u{17B5}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{E0100}',
+            '\u{E01EF}',
+            '\u{1D173}',
+            '\u{1D17A}',
+        ] {
+            let line = format!("if(\u{3164}x{c})");
+            let shown = text_str(&line, Mark::Plain);
+            assert!(shown.chars().all(printable), "{:x}: {shown}", c as u32);
+            assert!(shown.contains(&format!("<U+{:04X}>", c as u32)), "{shown}");
+            assert_eq!(first_hidden(line.as_bytes()), Some((1, 4)));
+            assert_eq!(first_hidden(format!("ok{c}").as_bytes()), Some((1, 3)));
+        }
     }
 
     #[test]

@@ -183,6 +183,16 @@ pub async fn diff_text(repo: &HostRepo, from: &str, to: &str, stat: bool) -> Res
     Ok(cut.text)
 }
 
+/// Said under every file git calls binary: a NUL or a long line makes any file "binary",
+/// script or not, and merge and apply bring it in whatever it holds.
+pub const BINARY_WARNING: &str = "!!! BINARY file: its contents are NOT shown above, and merge or \
+apply brings it in as it is. Read it before you take it (git show <commit>:<path> | cat -v).\n";
+
+/// git's own line for a binary file (a content line in a diff starts with ` `, `+` or `-`).
+fn is_binary_notice(line: &[u8]) -> bool {
+    line.starts_with(b"Binary files ") && line.ends_with(b" differ")
+}
+
 /// A diff read up to a cap, and what was past it.
 pub(super) struct CutDiff {
     pub text: String,
@@ -259,6 +269,10 @@ async fn read_diff(
                 }
                 out.text.push('\n');
                 out.kept_lines += 1;
+                if is_binary_notice(line) {
+                    out.text.push_str(BINARY_WARNING);
+                    out.kept_lines += 1;
+                }
                 return;
             }
             out.cut_bytes += line.len() as u64 + 1;

@@ -327,6 +327,9 @@ fn take_actions<B: Backend>(
             rt.consumed(&action);
         }
         let change = pace::Change::of(&action, state);
+        if matches!(action, Action::Key(_) | Action::Paste(_)) {
+            state.input_instant = Some(std::time::Instant::now());
+        }
         let out = update(state, action);
         pacer.changed(change, &out);
         fx.extend(out);

@@ -3,35 +3,70 @@
 
 use crate::app::effect::Effect;
 use crate::app::state::{Mode, State};
+use std::time::{Duration, Instant};
+
 use crate::term::keys::encode_paste;
 use crate::term::osc52::{Copied, MAX_COPY_BYTES};
+use crate::term::sanitize::printable;
 
 use super::typing_into;
 
 /// Keys typed while an image paste is looked up wait behind it, up to this many bytes.
 const MAX_HELD_INPUT: usize = 64 << 10;
 
+/// A copy reaches the clipboard only this soon after the user typed or pasted into the
+/// session: the copy a user asked for, not one the agent times for later.
+pub const COPY_AFTER_INPUT: Duration = Duration::from_secs(5);
+
 /// A copy (OSC 52) from a session reaches the user's clipboard only while the user is
 /// attached to that session and the output is live (not the replay of what it printed
-/// before), and the status line says so. Any other copy is dropped without a word.
-pub(super) fn on_copy(state: &mut State, session: &str, copied: Copied, fx: &mut Vec<Effect>) {
-    let attached = typing_into(state).as_deref() == Some(session)
-        && state.terminal(session).is_some_and(|t| t.live_output);
+/// before), within [`COPY_AFTER_INPUT`] of the user's last key or paste there (`at` is when
+/// the output arrived), and only as text (see [`clipboard_text`]); the status line says
+/// what became of it. A copy from a session the user is not attached to is dropped without
+/// a word.
+pub(super) fn on_copy(
+    state: &mut State,
+    session: &str,
+    copied: Copied,
+    at: Instant,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(t) = state.terminal(session) else {
+        return;
+    };
+    let attached = typing_into(state).as_deref() == Some(session) && t.live_output;
     if !attached || !state.settings.clipboard_copy {
         return;
     }
+    let asked = t
+        .typed_at
+        .is_some_and(|typed| at.saturating_duration_since(typed) <= COPY_AFTER_INPUT);
     let (text, error) = match copied {
-        Copied::Text(bytes) => {
-            let said = format!(
-                "{session} copied {} to the clipboard",
-                bytes_word(bytes.len())
-            );
-            fx.push(Effect::Copy {
-                session: session.to_string(),
-                bytes,
-            });
-            (said, false)
-        }
+        Copied::Text(_) if !asked => (
+            format!(
+                "{session} tried to copy to the clipboard over {} s after your last key: \
+                 not forwarded",
+                COPY_AFTER_INPUT.as_secs()
+            ),
+            true,
+        ),
+        Copied::Text(bytes) => match clipboard_text(bytes) {
+            None => (
+                format!("{session} copied control or invisible characters: not forwarded"),
+                true,
+            ),
+            Some(bytes) => {
+                let said = format!(
+                    "{session} copied {} to the clipboard",
+                    bytes_word(bytes.len())
+                );
+                fx.push(Effect::Copy {
+                    session: session.to_string(),
+                    bytes,
+                });
+                (said, false)
+            }
+        },
         Copied::TooLarge(n) => (
             format!(
                 "{session} copied {}: over the limit of {}, not forwarded",
@@ -42,6 +77,17 @@ pub(super) fn on_copy(state: &mut State, session: &str, copied: Copied, fx: &mut
         ),
     };
     say(state, text, error);
+}
+
+/// What may go to the clipboard: printable text, tabs and line breaks (no ESC to end a
+/// bracketed paste, no CR, nothing invisible), without a trailing line break (a paste that
+/// runs itself). None if anything else is in it.
+pub fn clipboard_text(mut bytes: Vec<u8>) -> Option<Vec<u8>> {
+    while bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    let text = std::str::from_utf8(&bytes).ok()?;
+    text.chars().all(printable).then_some(bytes)
 }
 
 fn bytes_word(n: usize) -> String {
@@ -63,6 +109,10 @@ fn say(state: &mut State, text: String, error: bool) {
 /// Bytes typed into a session; while an image paste is pending they wait, so that they
 /// reach claude after the image's path (or the key itself), in the order typed.
 pub(super) fn type_into(state: &mut State, session: String, bytes: Vec<u8>, fx: &mut Vec<Effect>) {
+    let typed = state.input_instant;
+    if let Some(t) = state.terminal_mut(&session) {
+        t.typed_at = typed.or(t.typed_at);
+    }
     if let Some(held) = state
         .terminal_mut(&session)
         .and_then(|t| t.held_input.as_mut())

@@ -3,6 +3,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use std::time::Duration;
+
+use super::clipboard::COPY_AFTER_INPUT;
 use super::*;
 use crate::app::keymap::Keymap;
 use crate::app::state::{Mode, UiSettings};
@@ -54,6 +57,18 @@ fn copies(fx: &[Effect]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The user types a key into the attached session, `ago` before now (the runtime stamps
+/// each key as it reads it).
+fn type_key(state: &mut State, ago: std::time::Duration) {
+    state.input_instant = Some(std::time::Instant::now() - ago);
+    let key = KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE);
+    update(state, Action::Key(key));
+}
+
+fn copy_of(text: &[u8]) -> Vec<u8> {
+    crate::term::osc52::set_clipboard(text)
+}
+
 /// Full screen on `name`, its tty already fitted.
 fn full_screen(state: &mut State, name: &str) {
     state.mode = Mode::FullScreen(name.into());
@@ -67,6 +82,7 @@ fn only_the_attached_sessions_copy_goes_out_and_the_status_line_says_so() {
     assert!(copies(&update(&mut state, output("web", COPY_HELLO))).is_empty());
     assert_eq!(state.status, None);
     full_screen(&mut state, "web");
+    type_key(&mut state, Duration::ZERO);
     let fx = update(&mut state, output("web", COPY_HELLO));
     assert_eq!(copies(&fx), [("web".to_string(), b"hello".to_vec())]);
     let status = state.status.clone().unwrap();
@@ -80,10 +96,69 @@ fn only_the_attached_sessions_copy_goes_out_and_the_status_line_says_so() {
     // The pane, focused, is attached too.
     state.mode = Mode::Focus;
     state.selected = state.rows.iter().position(|r| r.name() == "api").unwrap();
+    type_key(&mut state, Duration::ZERO);
     assert_eq!(
         copies(&update(&mut state, output("api", COPY_HELLO))).len(),
         1
     );
+}
+
+#[test]
+fn only_a_copy_soon_after_the_users_key_in_that_session_goes_out() {
+    let mut state = two_sessions();
+    full_screen(&mut state, "web");
+    let fx = update(&mut state, output("web", COPY_HELLO));
+    assert!(copies(&fx).is_empty(), "no key yet");
+    let status = state.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("not forwarded"),
+        "{status:?}"
+    );
+    type_key(&mut state, COPY_AFTER_INPUT + Duration::from_secs(1));
+    assert!(copies(&update(&mut state, output("web", COPY_HELLO))).is_empty());
+    type_key(&mut state, COPY_AFTER_INPUT - Duration::from_secs(1));
+    assert_eq!(
+        copies(&update(&mut state, output("web", COPY_HELLO))).len(),
+        1
+    );
+    // A key typed into web does not let api copy.
+    state.mode = Mode::Focus;
+    state.selected = state.rows.iter().position(|r| r.name() == "api").unwrap();
+    assert!(copies(&update(&mut state, output("api", COPY_HELLO))).is_empty());
+}
+
+#[test]
+fn only_printable_text_goes_out_without_a_trailing_line_break() {
+    let mut state = two_sessions();
+    full_screen(&mut state, "web");
+    type_key(&mut state, Duration::ZERO);
+    let out =
+        |state: &mut State, text: &[u8]| copies(&update(state, output("web", &copy_of(text))));
+    assert_eq!(
+        out(&mut state, b"curl x | sh\n"),
+        [("web".to_string(), b"curl x | sh".to_vec())]
+    );
+    assert_eq!(
+        out(&mut state, "a\tb\nc é\n\n".as_bytes()),
+        [("web".to_string(), "a\tb\nc é".as_bytes().to_vec())]
+    );
+    for bad in [
+        &b"ok\x1b[201~\ncurl x | sh\n"[..],
+        b"ls\rrm -rf ~",
+        b"a\x07b",
+        b"a\x7fb",
+        "a\u{9b}b".as_bytes(),
+        "x\u{3164}y".as_bytes(),
+        "a\u{202e}b".as_bytes(),
+        b"\xff\xfe",
+    ] {
+        assert!(out(&mut state, bad).is_empty(), "{bad:?}");
+        let status = state.status.clone().unwrap();
+        assert!(
+            status.error && status.text.contains("not forwarded"),
+            "{status:?}"
+        );
+    }
 }
 
 #[test]
@@ -96,6 +171,7 @@ fn a_copy_in_the_replay_of_earlier_output_is_not_forwarded() {
             session: "web".into(),
         },
     );
+    type_key(&mut state, Duration::ZERO);
     assert!(copies(&update(&mut state, output("web", COPY_HELLO))).is_empty());
     update(
         &mut state,

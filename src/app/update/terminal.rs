@@ -39,7 +39,7 @@ pub(super) fn on_action(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             let turn_over = was == ClaudeState::Working && now != was;
             note_for_queue(state, &session, now, turn_over, &text, fx);
             if let Some(copied) = copied {
-                clipboard::on_copy(state, &session, copied, fx);
+                clipboard::on_copy(state, &session, copied, at, fx);
             }
             // The branch can only have moved while claude worked: reload then, not idly.
             if turn_ended && state.tab == Tab::Changes && state.is_selected(&session) {

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::term::sanitize::{self, Mark};
 use crate::ui::theme::Theme;
 use crate::workspace::review::{ChangesView, LineKind};
 
@@ -53,10 +54,10 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) {
 /// The branch, its base, and how many commits and uncommitted files it has.
 fn header(view: &ChangesView, theme: &Theme) -> Vec<Span<'static>> {
     let mut header = vec![
-        Span::styled(view.branch.clone(), theme.title()),
+        Span::styled(clip(&view.branch, usize::MAX), theme.title()),
         Span::raw(format!(
             " from {} · {} commit{}",
-            view.base,
+            clip(&view.base, usize::MAX),
             view.commits.len(),
             if view.commits.len() == 1 { "" } else { "s" }
         )),
@@ -143,12 +144,29 @@ fn diff_lines(view: &ChangesView, rows: usize, width: usize, theme: &Theme) -> V
         .collect()
 }
 
+/// Agent-written text (subjects, paths, diff lines) as the sanitizer shows it: a control
+/// or a char drawn as nothing appears as `^[` or `<U+3164>`, never blank; then clipped.
 fn clip(s: &str, width: usize) -> String {
+    let s = sanitize::text_str(s, Mark::Plain);
     if s.chars().count() <= width {
         s.to_string()
     } else {
         let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
         out.push('…');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_text_shows_hidden_chars_visibly() {
+        assert_eq!(
+            clip("let \u{3164} = 1;\u{1b}[2K", 80),
+            "let <U+3164> = 1;^[[2K"
+        );
+        assert_eq!(clip("a\u{FE0F}bcdef", 8), "a<U+FE0…");
     }
 }
