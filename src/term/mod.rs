@@ -10,6 +10,7 @@
 
 pub mod hook;
 pub mod keys;
+pub mod log_text;
 pub mod osc52;
 pub mod sanitize;
 pub mod screen;

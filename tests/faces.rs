@@ -1,0 +1,88 @@
+//! Issue 23, "no false states": what each face of cctui shows of a session is true and
+//! readable. The real binary in a real PTY against the real engine.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::PtyApp;
+use common::*;
+
+const UID: u32 = 1234;
+
+/// A fake `claude` that draws its splash screen as Claude Code does: by moving the cursor,
+/// a newline only after each whole redraw (which the engine's log needs to pass a line
+/// on), redrawing the whole screen 16 times.
+const CLAUDE_REDRAWING: &str = r#"#!/bin/bash
+if [ "$1" = "--version" ]; then echo "9.9.9 (fake Claude Code)"; exit 0; fi
+for i in $(seq 1 16); do
+  printf '\033[2J\033[1;1H* Welcome to Claude Code (redraw %s)\033[2;1H  cwd: /workspace' "$i"
+  printf '\033[4;1H> Try "fix lint errors"\033[5;1H  ? for shortcuts\r\n'
+done
+exec sleep infinity
+"#;
+
+/// A running session made with `cctui new` whose claude is `claude`; goes when dropped.
+struct OneSession {
+    cfg: TempFolder,
+    name: String,
+    _project: TempFolder,
+    _cleanup: Cleanup,
+}
+
+fn one_session(prefix: &str, claude: &str) -> OneSession {
+    let cfg = TempFolder::new(&format!("{prefix}-cfg"), 0);
+    write_cli_config(&cfg.path, FIREWALL_OFF);
+    std::fs::write(cfg.path.join("recipe/files/claude"), claude).unwrap();
+    let name = prefix.to_string();
+    let project = TempFolder::new(&name, UID);
+    let mut cleanup = Cleanup::new(&name);
+    cleanup.volumes = project_volumes(&project.path);
+    let path = project.path.to_str().unwrap();
+    let (code, out, err) = cctui(&cfg.path, &["new", path, "--name", &name]);
+    assert_eq!(code, 0, "{out}{err}");
+    OneSession {
+        cfg,
+        name,
+        _project: project,
+        _cleanup: cleanup,
+    }
+}
+
+/// Finding: `logs --tail 5` printed the whole stream, claude's splash 16 times, on a
+/// terminal. Now: at most 5 lines, the screen as it was last drawn.
+#[test]
+fn logs_tail_on_a_terminal_shows_the_last_lines_of_the_screen_not_every_redraw() {
+    let s = one_session(&unique("logtail"), CLAUDE_REDRAWING);
+    let container = format!("cctui-{}", s.name);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !docker(&["logs", &container]).contains("redraw 16") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "claude never drew 16 times"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut app = PtyApp::cctui(&s.cfg.path, &["logs", "--tail", "5", &s.name], 40, 120);
+    assert!(
+        app.wait_exit(Duration::from_secs(60)),
+        "cctui logs did not end"
+    );
+    let out = String::from_utf8_lossy(&app.output.lock().unwrap()).into_owned();
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        out.matches("Welcome to Claude Code").count(),
+        1,
+        "the splash once, as last drawn:\n{out}"
+    );
+    assert!(out.contains("redraw 16"), "the last drawing:\n{out}");
+    assert!(
+        lines.len() <= 5,
+        "at most 5 lines, got {}:\n{out}",
+        lines.len()
+    );
+    assert!(
+        out.contains("? for shortcuts"),
+        "the screen's last line:\n{out}"
+    );
+}
