@@ -86,3 +86,51 @@ fn logs_tail_on_a_terminal_shows_the_last_lines_of_the_screen_not_every_redraw()
         "the screen's last line:\n{out}"
     );
 }
+
+/// "Errors in cctui's words": a missing command in `exec`, `attach` without a terminal, and
+/// doctor's key line (says whether a key was found, never the key).
+#[test]
+fn exec_attach_and_doctor_say_what_is_wrong_in_cctuis_words() {
+    let s = one_session(&unique("words"), "#!/bin/bash\nexec sleep infinity\n");
+    let (code, out, err) = cctui(&s.cfg.path, &["exec", &s.name, "--", "no-such-command-xyz"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("`no-such-command-xyz` is not a command in session") && !out.contains("OCI"),
+        "exec of a missing command, in cctui's words:\nout: {out}\nerr: {err}"
+    );
+    // A command that is there still runs, its code passed on.
+    let (code, out, _) = cctui(
+        &s.cfg.path,
+        &["exec", &s.name, "--", "sh", "-c", "echo hi; exit 3"],
+    );
+    assert_eq!((code, out.trim()), (3, "hi"));
+
+    let (code, out, err) = cctui(&s.cfg.path, &["attach", &s.name]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("`cctui attach` needs a terminal") && !err.contains("os error"),
+        "attach without a terminal:\nout: {out}\nerr: {err}"
+    );
+
+    let secret = "sk-ant-faces-test-0123456789";
+    let mut cmd = cctui_cmd(&s.cfg.path, &["doctor"]);
+    cmd.env("ANTHROPIC_API_KEY", secret)
+        .env_remove("CLAUDE_CODE_OAUTH_TOKEN");
+    let (_, out, err) = run_cmd(cmd);
+    let key_line = out.lines().find(|l| l.contains("api key")).unwrap_or("");
+    assert!(
+        key_line.contains("found: ANTHROPIC_API_KEY is set")
+            && !out.contains(secret)
+            && !err.contains(secret),
+        "doctor says the key was found without showing it: {key_line}"
+    );
+    let mut cmd = cctui_cmd(&s.cfg.path, &["doctor"]);
+    cmd.env_remove("ANTHROPIC_API_KEY")
+        .env_remove("CLAUDE_CODE_OAUTH_TOKEN");
+    let (_, out, _) = run_cmd(cmd);
+    let key_line = out.lines().find(|l| l.contains("api key")).unwrap_or("");
+    assert!(
+        key_line.contains("no key found"),
+        "doctor without a key: {key_line}"
+    );
+}
