@@ -112,6 +112,14 @@ fn exec_attach_and_doctor_say_what_is_wrong_in_cctuis_words() {
         "attach without a terminal:\nout: {out}\nerr: {err}"
     );
 
+    // The project is a plain folder: there is no branch to diff, and that is what is said.
+    let (code, out, err) = cctui(&s.cfg.path, &["diff", &s.name]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("no branch of its own to diff") && !err.contains("import"),
+        "diff of a session that is not a git project:\nout: {out}\nerr: {err}"
+    );
+
     let secret = "sk-ant-faces-test-0123456789";
     let mut cmd = cctui_cmd(&s.cfg.path, &["doctor"]);
     cmd.env("ANTHROPIC_API_KEY", secret)
