@@ -188,6 +188,15 @@ fn on_session_key(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
             state.fullscreen_hint = true;
         }
         KeyAction::TmuxPane | KeyAction::TmuxWindow => {
+            // `cctui attach` in the pane needs a running agent: it would die at once.
+            if !state
+                .row(&name)
+                .is_some_and(|r| r.session.state().is_running())
+            {
+                let text = format!("{name} is not running: start it (s) before opening it in tmux");
+                state.set_status(text, true);
+                return;
+            }
             let window = action == KeyAction::TmuxWindow;
             let what = if window {
                 "opening a window"
