@@ -142,3 +142,96 @@ fn exec_attach_and_doctor_say_what_is_wrong_in_cctuis_words() {
         "doctor without a key: {key_line}"
     );
 }
+
+/// Finding: `t` split tmux's active window, not cctui's, and on a stopped session said it
+/// opened a pane that died at once. cctui runs in window `dash`; another window is active.
+#[test]
+fn t_splits_cctuis_own_window_and_refuses_a_stopped_session() {
+    let run = unique("tpane");
+    let up = one_session(&format!("{run}-a"), "#!/bin/bash\nexec sleep infinity\n");
+    let socket = format!("faces-{run}");
+    let tmux = |args: &[&str]| {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    struct Kill<F: Fn(&[&str]) -> String>(F);
+    impl<F: Fn(&[&str]) -> String> Drop for Kill<F> {
+        fn drop(&mut self) {
+            (self.0)(&["kill-server"]);
+        }
+    }
+    let tmux = Kill(tmux);
+    let cfg = up.cfg.path.display().to_string();
+    label_config(&up.cfg.path);
+    let dash = format!(
+        "env CCTUI_CONFIG_DIR={cfg} CCTUI_STATE_DIR={cfg}/state DOCKER_HOST={} {}",
+        std::env::var("DOCKER_HOST").unwrap_or_default(),
+        env!("CARGO_BIN_EXE_cctui")
+    );
+    (tmux.0)(&[
+        "new-session",
+        "-d",
+        "-x",
+        "160",
+        "-y",
+        "50",
+        "-n",
+        "dash",
+        &dash,
+    ]);
+    (tmux.0)(&["new-window", "-n", "other", "sleep 600"]);
+    let panes = |w: &str| (tmux.0)(&["list-panes", "-t", w]).lines().count();
+    let screen = || (tmux.0)(&["capture-pane", "-p", "-t", "dash"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !screen().contains(&up.name) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no row:\n{}",
+            screen()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    (tmux.0)(&["send-keys", "-t", "dash", "t"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while panes("dash") < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        (panes("dash"), panes("other")),
+        (2, 1),
+        "the pane opens beside cctui, not in the active window"
+    );
+    // The new pane is active now: back to cctui's, then stop the session and press t again.
+    (tmux.0)(&["kill-pane", "-a", "-t", "dash.0"]);
+    let (code, out, err) = cctui(&up.cfg.path, &["stop", &up.name]);
+    assert_eq!(code, 0, "{out}{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !screen()
+        .lines()
+        .any(|l| l.contains(&up.name) && l.contains("stopped"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not stopped:\n{}",
+            screen()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    (tmux.0)(&["send-keys", "-t", "dash.0", "t"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !screen().contains("is not running") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refusal:\n{}",
+            screen()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!screen().contains("opened"), "{}", screen());
+    assert_eq!(panes("dash"), 1);
+}
