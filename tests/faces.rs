@@ -222,9 +222,10 @@ fn t_splits_cctuis_own_window_and_refuses_a_stopped_session() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+    // The refusal replaces the status of the first press ("opened ... in a tmux pane").
     (tmux.0)(&["send-keys", "-t", "dash.0", "t"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !screen().contains("is not running") {
+    while !screen().contains("is not running: start it (s)") {
         assert!(
             std::time::Instant::now() < deadline,
             "no refusal:\n{}",
