@@ -201,9 +201,7 @@ pub async fn check_api_key(config: &Config) -> Check {
             return Check::new(
                 Level::Ok,
                 "api key",
-                format!(
-                "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN if set, else Claude's login; {held}"
-            ),
+                format!("{}; {held}", env_key().await),
                 None,
             )
         }
@@ -237,6 +235,16 @@ pub async fn check_api_key(config: &Config) -> Check {
                  the same way"
             )),
         ),
+    }
+}
+
+/// Whether the environment holds a key, and in which variable; never its value.
+async fn env_key() -> String {
+    match secrets::env_credential().await {
+        Some((var, _)) => format!("found: {var} is set (not shown)"),
+        None => "no key found: ANTHROPIC_API_KEY and CLAUDE_CODE_OAUTH_TOKEN are not set and \
+                 no secrets.* is configured; claude will ask you to log in"
+            .to_string(),
     }
 }
 

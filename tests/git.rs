@@ -820,3 +820,23 @@ async fn in_place_is_a_choice_with_a_red_badge_and_doctor_sees_what_changed_in_g
     assert_eq!(code, 2, "{err}");
     cli_ok(&cfg.path, &["rm", &name]);
 }
+
+/// Issue 23: `push` of a project with no remote says so in cctui's words, with what to do.
+#[tokio::test]
+async fn push_with_no_remote_says_so_in_cctuis_words() {
+    setup();
+    let name = unique("gitnorem");
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    write_cli_config(&cfg.path, FIREWALL_OFF);
+    write_git_recipe(&cfg.path);
+    let project = project_repo(&name, &[("README", "hello\n")]);
+    let _g = guards(&[&name], &project.path);
+    let p = project.path.canonicalize().unwrap().display().to_string();
+    cli_ok(&cfg.path, &["new", &p, "--name", &name]);
+    let (code, out, err) = cli(&cfg.path, &["push", &name]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("has no git remote to push to") && err.contains("git remote add"),
+        "push with no remote:\nout: {out}\nerr: {err}"
+    );
+}

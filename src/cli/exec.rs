@@ -28,6 +28,12 @@ pub async fn in_session<B: Backend>(
         .map(|s| s.to_string())
         .chain(args.iter().cloned())
         .collect();
+    if let Some(missing) = missing_program(ops, &id, &cmd).await? {
+        return Err(Error::usage(format!(
+            "`{missing}` is not a command in session `{name}` (not found on the agent's PATH); \
+             `cctui shell {name}` opens a shell there to look"
+        )));
+    }
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let code = run_here(ops, &id, &cmd, true, tty).await?;
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
@@ -100,6 +106,27 @@ fn watch(kind: SignalKind) -> Result<tokio::signal::unix::Signal> {
 }
 
 /// The exec for `cmd` as the container's user, in the project folder the agent works in.
+/// The program `cmd` names, when the agent's shell finds no such command; asked before the
+/// engine would print its own runtime error. The name shown passes the sanitizer (it came
+/// from this user, but may hold anything).
+async fn missing_program<B: Backend>(
+    ops: &Ops<B>,
+    id: &str,
+    cmd: &[String],
+) -> Result<Option<String>> {
+    let Some(program) = cmd.first() else {
+        return Ok(None);
+    };
+    let probe: Vec<String> = ["sh", "-c", "command -v -- \"$1\" >/dev/null", "sh", program]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let spec = agent_exec(ops, id, &probe).await?;
+    let out = ops.backend.exec(id, &spec).await?;
+    Ok((out.exit_code != 0)
+        .then(|| crate::term::sanitize::text_str(program, crate::term::sanitize::Mark::Reverse)))
+}
+
 async fn agent_exec<B: Backend>(ops: &Ops<B>, id: &str, cmd: &[String]) -> Result<ExecSpec> {
     let details = ops.backend.inspect_container(id).await?;
     let workdir = details

@@ -1,6 +1,9 @@
 //! `cctui logs`: a session's output. To a terminal it is shown as text, as the Logs tab
 //! shows it: claude's screen codes (alternate screen, mouse modes, a hidden cursor, queries
 //! the terminal would answer at the shell prompt) are removed. Piped, the bytes are kept.
+//! Without `--follow` on a terminal, the stream is played through a terminal emulator and
+//! the last `--tail` lines it leaves are shown: a full-screen program's redraws, which end
+//! no line the engine counts, read as one screen instead of the whole stream.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -11,6 +14,7 @@ use crate::app::state::LogBuffer;
 use crate::backend::{Backend, LogStream};
 use crate::error::{Error, Result};
 use crate::session::ops::Ops;
+use crate::term::log_text::LogText;
 use crate::term::sanitize::{text_str, Mark};
 
 pub async fn print<B: Backend>(
@@ -24,6 +28,9 @@ pub async fn print<B: Backend>(
         .agent
         .map(|a| a.id)
         .ok_or_else(|| Error::usage(format!("session `{name}` has no agent container")))?;
+    if !follow && std::io::stdout().is_terminal() {
+        return rendered(ops, &id, tail).await;
+    }
     let mut stdout = Sink::new(std::io::stdout());
     let mut stderr = Sink::new(std::io::stderr());
     let mut stream = ops.backend.logs(&id, tail, follow);
@@ -36,6 +43,26 @@ pub async fn print<B: Backend>(
     }
     stdout.finish();
     stderr.finish();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The log rendered as a terminal would show it, its last `tail` lines, sanitized.
+async fn rendered<B: Backend>(ops: &Ops<B>, id: &str, tail: usize) -> Result<ExitCode> {
+    let (mut out, mut err) = (LogText::new(), LogText::new());
+    // The engine's own tail counts newlines, which a full-screen program seldom writes: ask
+    // for the lines we keep and more, as the emulator's scrollback bounds the cost anyway.
+    let mut stream = ops
+        .backend
+        .logs(id, tail.saturating_mul(4).max(1000), false);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        match chunk.stream {
+            LogStream::Stderr => err.feed(&chunk.bytes),
+            _ => out.feed(&chunk.bytes),
+        }
+    }
+    write_lines(&mut std::io::stderr(), err.last_lines(tail).into_iter());
+    write_lines(&mut std::io::stdout(), out.last_lines(tail).into_iter());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -406,6 +406,13 @@ async fn on_engine(ops: Ops<DockerBackend>, command: Command) -> Result<ExitCode
             force,
         } => sessions::remove(&ops, &name, volumes, yes, force).await,
         Command::Attach { name } => {
+            use std::io::IsTerminal;
+            if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+                return Err(crate::error::Error::usage(format!(
+                    "`cctui attach` needs a terminal (its input and output are not one); run \
+                     it in a terminal, or `cctui exec {name} -- CMD` to run a command without one"
+                )));
+            }
             crate::app::run_attached(ops, crate::engines::LOCAL, &name, crate::ui::draw)
                 .await
                 .map(|_| ExitCode::SUCCESS)

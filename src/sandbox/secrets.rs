@@ -206,22 +206,7 @@ pub async fn resolve_all(config: &SecretsConfig) -> Result<SessionSecrets> {
         (None, Some(src)) => Some(token(
             resolve(src, "secrets.claude_code_oauth_token").await?,
         )),
-        (None, None) => {
-            let from_env = |var: &str| SecretSource {
-                env: Some(var.into()),
-                ..Default::default()
-            };
-            match resolve(&from_env("ANTHROPIC_API_KEY"), "ANTHROPIC_API_KEY").await {
-                Ok(k) => Some(key(k)),
-                Err(_) => resolve(
-                    &from_env("CLAUDE_CODE_OAUTH_TOKEN"),
-                    "CLAUDE_CODE_OAUTH_TOKEN",
-                )
-                .await
-                .ok()
-                .map(token),
-            }
-        }
+        (None, None) => env_credential().await.map(|(_, c)| c),
     };
     let mut extra = BTreeMap::new();
     for (name, src) in &config.extra {
@@ -231,6 +216,25 @@ pub async fn resolve_all(config: &SecretsConfig) -> Result<SessionSecrets> {
         );
     }
     Ok(SessionSecrets { credential, extra })
+}
+
+/// The credential from the environment cctui started with, and the variable it came from:
+/// `ANTHROPIC_API_KEY` (or its `_FILE`), then `CLAUDE_CODE_OAUTH_TOKEN` (or its `_FILE`).
+pub async fn env_credential() -> Option<(&'static str, Credential)> {
+    let from_env = |var: &str| SecretSource {
+        env: Some(var.into()),
+        ..Default::default()
+    };
+    let kinds = [
+        ("ANTHROPIC_API_KEY", CredentialKind::ApiKey),
+        ("CLAUDE_CODE_OAUTH_TOKEN", CredentialKind::OauthToken),
+    ];
+    for (var, kind) in kinds {
+        if let Ok(secret) = resolve(&from_env(var), var).await {
+            return Some((var, Credential { kind, secret }));
+        }
+    }
+    None
 }
 
 /// `.env`-style files under `folder` (not descending into dependencies) that hold values that

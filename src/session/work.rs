@@ -23,7 +23,8 @@ pub fn host_git_exposed(s: &Session) -> bool {
 fn not_a_repo(name: &str) -> Error {
     Error::usage(format!(
         "session `{name}` works in its project folder directly (not a git repository, or made \
-         with --in-place); there is nothing to import"
+         with --in-place): it has no branch of its own to diff, merge, push or discard, as its \
+         changes are made in the folder itself"
     ))
 }
 

@@ -11,6 +11,7 @@
 pub mod hook;
 mod ignorable;
 pub mod keys;
+pub mod log_text;
 pub mod osc52;
 pub mod sanitize;
 pub mod screen;

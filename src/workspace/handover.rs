@@ -202,13 +202,29 @@ async fn default_remote(repo: &HostRepo) -> Result<String> {
     })
 }
 
+/// A repository with no remote at all is refused in cctui's words, before git's own.
+async fn no_remote_said(repo: &HostRepo) -> Result<()> {
+    let remotes = repo.call(&["remote"], Call::default()).await?;
+    if remotes.ok() && remotes.text().trim().is_empty() {
+        return Err(Error::usage(format!(
+            "the project at {} has no git remote to push to; add one (`git remote add origin \
+             URL`) or name one after the session (`cctui push NAME REMOTE`)",
+            repo.root.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Pushes the session's branch to the project's remote, from the host, with the user's own
 /// credentials. Returns the remote.
 pub async fn push(rs: &RepoSession, remote: Option<&str>) -> Result<String> {
     let repo = &rs.repo;
     let remote = match remote {
         Some(r) => r.to_string(),
-        None => default_remote(repo).await?,
+        None => {
+            no_remote_said(repo).await?;
+            default_remote(repo).await?
+        }
     };
     let spec = format!("{0}:{0}", rs.branch_ref());
     let out = repo

@@ -49,7 +49,12 @@ pub async fn open(target: &Target, config: Option<&std::path::Path>) -> Result<S
     if window {
         cmd.args(["new-window", "-n", session, &command]);
     } else {
-        cmd.args(["split-window", "-h", &command]);
+        cmd.args(["split-window", "-h"]);
+        // cctui's own pane, not whichever window tmux has active.
+        if let Some(pane) = std::env::var_os("TMUX_PANE") {
+            cmd.arg("-t").arg(pane);
+        }
+        cmd.arg(&command);
     }
     let out = cmd
         .output()

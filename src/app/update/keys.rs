@@ -204,22 +204,7 @@ fn on_session_key(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
             state.fullscreen_hint = true;
         }
         KeyAction::TmuxPane | KeyAction::TmuxWindow => {
-            let window = action == KeyAction::TmuxWindow;
-            let what = if window {
-                "opening a window"
-            } else {
-                "opening a pane"
-            };
-            let job = jobs::register(state, &name, what, None);
-            // The pane is not an operation on the session: its row stays as it is.
-            if let Some(row) = state.row_mut(&name) {
-                row.busy = None;
-            }
-            fx.push(Effect::OpenTmux {
-                job,
-                session: name,
-                window,
-            })
+            open_in_tmux(state, name, action == KeyAction::TmuxWindow, fx)
         }
         _ => {}
     }
@@ -254,6 +239,34 @@ fn move_file(state: &mut State, down: bool, fx: &mut Vec<Effect>) {
     row.view.changes_file = file;
     let session = row.name().to_string();
     fx.push(Effect::LoadChanges(session));
+}
+
+/// `t`/`T`: `cctui attach NAME` in a tmux pane or window, for a running session only.
+fn open_in_tmux(state: &mut State, name: String, window: bool, fx: &mut Vec<Effect>) {
+    // `cctui attach` in the pane needs a running agent: it would die at once.
+    if !state
+        .row(&name)
+        .is_some_and(|r| r.session.state().is_running())
+    {
+        let text = format!("{name} is not running: start it (s) before opening it in tmux");
+        state.set_status(text, true);
+        return;
+    }
+    let what = if window {
+        "opening a window"
+    } else {
+        "opening a pane"
+    };
+    let job = jobs::register(state, &name, what, None);
+    // The pane is not an operation on the session: its row stays as it is.
+    if let Some(row) = state.row_mut(&name) {
+        row.busy = None;
+    }
+    fx.push(Effect::OpenTmux {
+        job,
+        session: name,
+        window,
+    })
 }
 
 fn scroll_visible(state: &mut State, up: bool, lines: usize) {
