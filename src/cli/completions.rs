@@ -215,4 +215,10 @@ mod tests {
         assert!(has_candidates(&["new"], "profiles"));
         assert!(has_candidates(&["build"], "profiles"));
     }
+
+    /// The decorated tree is still one clap accepts (a moved positional broke completion).
+    #[test]
+    fn the_completion_tree_is_a_valid_command() {
+        command().debug_assert();
+    }
 }

@@ -13,8 +13,11 @@ use crate::session::ports::{self, Forward, Relay, SERVE_COMMAND};
 
 #[derive(Debug, clap::Args)]
 pub struct PortArgs {
+    // Indices fixed: completion decorates `name`, which must stay first.
+    #[arg(index = 1)]
     pub name: String,
     /// PORT[:HOSTPORT]: the agent's port (1024-65535), and the host's (default: the same)
+    #[arg(index = 2)]
     pub spec: Option<String>,
     /// Stop forwarding this (agent's) port
     #[arg(long, value_name = "PORT", conflicts_with = "spec")]
@@ -27,9 +30,13 @@ pub struct PortArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
+    #[arg(index = 1)]
     pub name: String,
+    #[arg(index = 2)]
     pub port: u16,
+    #[arg(index = 3)]
     pub host_port: u16,
+    #[arg(index = 4)]
     pub bind: IpAddr,
 }
 
