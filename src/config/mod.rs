@@ -10,11 +10,13 @@ pub mod allow;
 pub mod carry;
 mod diagnostic;
 pub mod engines;
+mod secrets;
 mod upstream;
 
 use diagnostic::{line_of_key, line_of_value};
 pub use diagnostic::{parse_toml, ConfigError};
 pub use engines::EngineEntry;
+pub use secrets::{is_secret_name, SecretSource, SecretsConfig};
 pub use upstream::Upstream;
 
 /// The commented default config, shipped in the binary and printed by `cctui config`.
@@ -176,25 +178,6 @@ impl Default for FirewallConfig {
     }
 }
 
-/// One way to get a secret on the host. Exactly one of the three is set.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct SecretSource {
-    pub env: Option<String>,
-    pub file: Option<PathBuf>,
-    pub command: Option<String>,
-    pub timeout_secs: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct SecretsConfig {
-    pub anthropic_api_key: Option<SecretSource>,
-    /// A long-lived token from `claude setup-token` (Claude Code's `CLAUDE_CODE_OAUTH_TOKEN`).
-    pub claude_code_oauth_token: Option<SecretSource>,
-    pub extra: BTreeMap<String, SecretSource>,
-}
-
 /// The credential broker in the network holder: where it forwards claude's API requests.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -212,19 +195,6 @@ impl Default for BrokerConfig {
             upstream: "https://api.anthropic.com".into(),
             extra_ca_certs: Vec::new(),
         }
-    }
-}
-
-impl SecretsConfig {
-    /// Every environment variable a configured secret may be read from, `NAME_FILE` included.
-    pub fn env_var_names(&self) -> Vec<String> {
-        self.anthropic_api_key
-            .iter()
-            .chain(self.claude_code_oauth_token.iter())
-            .chain(self.extra.values())
-            .filter_map(|s| s.env.clone())
-            .flat_map(|name| [format!("{name}_FILE"), name])
-            .collect()
     }
 }
 
@@ -495,37 +465,6 @@ impl Problem {
     }
 }
 
-impl SecretsConfig {
-    fn check(&self) -> Result<(), Problem> {
-        if let Some(src) = &self.anthropic_api_key {
-            if let Err(e) = src.check() {
-                return Problem::at("secrets.anthropic_api_key", e);
-            }
-        }
-        if let Some(src) = &self.claude_code_oauth_token {
-            if let Err(e) = src.check() {
-                return Problem::at("secrets.claude_code_oauth_token", e);
-            }
-            if self.anthropic_api_key.is_some() {
-                return Problem::at(
-                    "secrets.claude_code_oauth_token",
-                    "set either anthropic_api_key or claude_code_oauth_token, not both".into(),
-                );
-            }
-        }
-        for (name, src) in &self.extra {
-            let key = format!("secrets.extra.{name}");
-            if let Err(e) = src.check() {
-                return Problem::at(&key, e);
-            }
-            if !is_secret_name(name) {
-                return Problem::at(&key, "secret names use A-Z, 0-9 and _ only".into());
-            }
-        }
-        Ok(())
-    }
-}
-
 impl FirewallConfig {
     /// Every preset is shipped and every rule parses, so that no session start finds them.
     fn check(&self) -> Result<(), Problem> {
@@ -572,31 +511,6 @@ impl ImageConfig {
 }
 
 pub const KNOWN_PROFILES: &[&str] = &["python", "rust", "go", "node", "java", "c"];
-
-pub fn is_secret_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
-impl SecretSource {
-    pub fn check(&self) -> Result<(), String> {
-        let set = [
-            self.env.is_some(),
-            self.file.is_some(),
-            self.command.is_some(),
-        ]
-        .iter()
-        .filter(|s| **s)
-        .count();
-        match set {
-            1 => Ok(()),
-            0 => Err("set one of env, file or command".into()),
-            _ => Err("set only one of env, file or command".into()),
-        }
-    }
-}
 
 /// "4g", "512m", "1073741824" -> bytes.
 pub fn parse_memory(s: &str) -> Result<i64, String> {
