@@ -13,32 +13,6 @@ use common::*;
 const UID: u32 = 1234;
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A running session (small recipe: the fake claude; firewall off) and its cleanup.
-struct Session {
-    _cleanup: Cleanup,
-    _volumes: Cleanup,
-    cfg: TempFolder,
-    _project: TempFolder,
-}
-
-fn session(name: &str) -> Session {
-    let cleanup = Cleanup::new(name);
-    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
-    let project = TempFolder::new(name, UID);
-    let mut volumes = Cleanup::new(&format!("{name}-vols"));
-    volumes.volumes = project_volumes(&project.path);
-    write_cli_config(&cfg.path, FIREWALL_OFF);
-    let path = project.path.to_str().unwrap();
-    let (code, out, err) = cctui(&cfg.path, &["new", path, "--name", name]);
-    assert_eq!(code, 0, "{out}{err}");
-    Session {
-        _cleanup: cleanup,
-        _volumes: volumes,
-        cfg,
-        _project: project,
-    }
-}
-
 fn select(app: &mut PtyApp, name: &str) {
     app.send(b"g");
     for _ in 0..200 {
@@ -75,7 +49,7 @@ fn sizes_shown(screen: &str) -> Vec<(u16, u16)> {
 #[test]
 fn an_attach_of_another_size_leaves_the_dashboards_pane_intact_and_typing_takes_the_size() {
     let name = unique("clients");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
 
     let mut dash = PtyApp::cctui(cfg, &[], 30, 120);

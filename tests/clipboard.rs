@@ -28,31 +28,6 @@ fn take_turn() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-struct Session {
-    _cleanup: Cleanup,
-    _volumes: Cleanup,
-    cfg: TempFolder,
-    _project: TempFolder,
-}
-
-fn session(name: &str) -> Session {
-    let cleanup = Cleanup::new(name);
-    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
-    let project = TempFolder::new(name, UID);
-    let mut volumes = Cleanup::new(&format!("{name}-vols"));
-    volumes.volumes = project_volumes(&project.path);
-    write_cli_config(&cfg.path, FIREWALL_OFF);
-    let path = project.path.to_str().unwrap();
-    let (code, out, err) = cctui(&cfg.path, &["new", path, "--name", name]);
-    assert_eq!(code, 0, "{out}{err}");
-    Session {
-        _cleanup: cleanup,
-        _volumes: volumes,
-        cfg,
-        _project: project,
-    }
-}
-
 /// Runs `cmd` in the session's container; returns its stdout.
 fn exec_in(cfg: &Path, name: &str, cmd: &[&str]) -> String {
     let mut args = vec!["exec", name, "--"];
@@ -123,7 +98,7 @@ fn cctui_in_pty(cfg: &Path, args: &[&str], display: Option<&str>) -> PtyApp {
 fn a_copy_reaches_the_outer_terminal_only_while_attached_with_cctui_attach() {
     let _turn = take_turn();
     let name = unique("catt");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     // Copied while nobody is attached: it is in the logs the attachment replays.
     print_in(
@@ -245,7 +220,7 @@ fn copy_through_tmux(app: &mut PtyApp, cfg: &Path, name: &str, text: &str) {
 fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
     let _turn = take_turn();
     let name = unique("ctmux");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     let (tmux, mut app) = attach_in_tmux(cfg, &name, "clip");
     let text = "through tmux";
@@ -263,7 +238,7 @@ fn inside_tmux_a_copy_goes_through_tmuxs_buffer_to_the_outer_terminal() {
 fn a_flood_of_copies_runs_few_tmux_processes_and_the_latest_wins() {
     let _turn = take_turn();
     let name = unique("cflood");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     let (tmux, mut app) = attach_in_tmux(cfg, &name, "flood");
     copy_through_tmux(&mut app, cfg, &name, "first");
@@ -318,7 +293,7 @@ fn select(app: &mut PtyApp, name: &str) {
 fn in_the_dashboard_a_copy_goes_out_from_the_focused_pane_and_full_screen_only() {
     let _turn = take_turn();
     let name = unique("cdash");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     let mut app = cctui_in_pty(cfg, &[], None);
     app.wait_for(&name, WAIT);
@@ -364,7 +339,7 @@ fn in_the_dashboard_a_copy_goes_out_from_the_focused_pane_and_full_screen_only()
 fn queries_get_nothing_back_inside_or_outside() {
     let _turn = take_turn();
     let name = unique("cquery");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     let mut app = cctui_in_pty(cfg, &["attach", &name], None);
     app.wait_for("fake claude", WAIT);
@@ -523,7 +498,7 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
 fn an_image_on_the_x_clipboard_lands_in_the_sessions_tmpfs_and_its_path_in_claudes_input() {
     let _turn = take_turn();
     let name = unique("cpaste");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     let mut x = XDisplay::start();
     let (w, h, rgba, png_bytes) = test_image();
@@ -577,7 +552,7 @@ fn an_image_on_the_x_clipboard_lands_in_the_sessions_tmpfs_and_its_path_in_claud
 fn with_no_image_on_the_clipboard_the_key_goes_through_unchanged() {
     let _turn = take_turn();
     let name = unique("cnone");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     let mut x = XDisplay::start();
     x.own_clipboard("UTF8_STRING", b"just text");
@@ -610,7 +585,7 @@ fn with_no_image_on_the_clipboard_the_key_goes_through_unchanged() {
 fn cctui_exec_to_a_terminal_passes_no_clipboard_escape_or_query() {
     let _turn = take_turn();
     let name = unique("cexec");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg.path;
     let script = "printf 'before\\033]52;c;?\\007\\033]52;c;aGk=\\033\\\\\\033]11;?\\007\\033Ptmux;\\033\\033]52;c;?\\007\\033\\\\\\033]0;ok-title\\007after\\n'";
     let escapes: [&[u8]; 4] = [b"\x1b]52;", b"\x1b]11;?", b"\x1bPtmux", b"aGk="];

@@ -21,38 +21,11 @@ fn take_turn() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A running session named `name` (small recipe, firewall off), with everything that cleans
-/// it up when dropped: guards first, so the containers go before their volumes.
-struct Session {
-    _cleanup: Cleanup,
-    _volumes: Cleanup,
-    cfg: TempFolder,
-    _project: TempFolder,
-}
-
-fn session(name: &str) -> Session {
-    let cleanup = Cleanup::new(name);
-    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
-    let project = TempFolder::new(name, UID);
-    let mut volumes = Cleanup::new(&format!("{name}-vols"));
-    volumes.volumes = project_volumes(&project.path);
-    write_cli_config(&cfg.path, FIREWALL_OFF);
-    let path = project.path.to_str().unwrap();
-    let (code, out, err) = cctui(&cfg.path, &["new", path, "--name", name]);
-    assert_eq!(code, 0, "{out}{err}");
-    Session {
-        _cleanup: cleanup,
-        _volumes: volumes,
-        cfg,
-        _project: project,
-    }
-}
-
 #[test]
 fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
     let _turn = take_turn();
     let name = unique("attach");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg;
 
     let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 80);
@@ -110,7 +83,7 @@ fn attach_types_resizes_detaches_and_reattaches_with_the_screen_intact() {
 fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
     let _turn = take_turn();
     let name = unique("keys");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg;
     let mut app = PtyApp::cctui(&cfg.path, &["attach", &name], 24, 200);
     app.wait_for("fake claude", WAIT);
@@ -190,7 +163,7 @@ fn every_key_reaches_the_program_encoded_as_a_terminal_would() {
 fn a_signal_quits_in_every_mode_restores_the_terminal_and_sends_claude_nothing() {
     let _turn = take_turn();
     let name = unique("signal");
-    let s = session(&name);
+    let s = cli_session(&name, UID);
     let cfg = &s.cfg;
     let config = cfg.path.join("config.toml");
     let text = std::fs::read_to_string(&config).unwrap();

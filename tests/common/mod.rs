@@ -518,3 +518,30 @@ pub fn ip_on(net: &str, id: &str) -> String {
     .trim()
     .to_string()
 }
+
+/// A session started with `cctui new` (firewall off, the small recipe), removed with its
+/// volumes when dropped.
+pub struct CliSession {
+    _cleanup: Cleanup,
+    _volumes: Cleanup,
+    pub cfg: TempFolder,
+    _project: TempFolder,
+}
+
+pub fn cli_session(name: &str, uid: u32) -> CliSession {
+    let cleanup = Cleanup::new(name);
+    let cfg = TempFolder::new(&format!("{name}-cfg"), 0);
+    let project = TempFolder::new(name, uid);
+    let mut volumes = Cleanup::new(&format!("{name}-vols"));
+    volumes.volumes = project_volumes(&project.path);
+    write_cli_config(&cfg.path, FIREWALL_OFF);
+    let path = project.path.to_str().unwrap();
+    let (code, out, err) = cctui(&cfg.path, &["new", path, "--name", name]);
+    assert_eq!(code, 0, "{out}{err}");
+    CliSession {
+        _cleanup: cleanup,
+        _volumes: volumes,
+        cfg,
+        _project: project,
+    }
+}
